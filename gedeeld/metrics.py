@@ -1,0 +1,16 @@
+"""Prometheus metrics shared by the services. Labels never carry personal data:
+only RPC names, status codes, region codes and fixed reasons."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+RPC_TOTAAL = Counter("zvh_rpc_total", "gRPC calls handled", ["service", "method", "code"])
+RPC_DUUR = Histogram(
+    "zvh_rpc_duration_seconds",
+    "gRPC call latency",
+    ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+OUTBOX_ACHTERSTAND = Gauge("zvh_outbox_backlog", "Outbox events not yet published", ["regio"])
+OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events published", ["regio", "duplicate"])

@@ -1,0 +1,117 @@
+"""A development PKI: a CA and certificates for nodes and services (``zvhctl certs``).
+
+Production takes certificates from the operator (PKIoverheid); as there, the
+organisation is named by its OIN in the subject serialNumber.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+
+@dataclass(frozen=True)
+class Sleutelpaar:
+    certificaat: x509.Certificate
+    sleutel: ec.EllipticCurvePrivateKey
+
+    def cert_pem(self) -> bytes:
+        return self.certificaat.public_bytes(serialization.Encoding.PEM)
+
+    def key_pem(self) -> bytes:
+        return self.sleutel.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    def schrijf(self, map_: Path, naam: str) -> tuple[Path, Path]:
+        map_.mkdir(parents=True, exist_ok=True)
+        cert, key = map_ / f"{naam}.crt", map_ / f"{naam}.key"
+        cert.write_bytes(self.cert_pem())
+        key.write_bytes(self.key_pem())
+        key.chmod(0o600)
+        return cert, key
+
+
+def _naam(cn: str, oin: str | None) -> x509.Name:
+    attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if oin:
+        attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, oin))
+    return x509.Name(attrs)
+
+
+def maak_ca(cn: str = "ZVH ontwikkel-CA", geldig: timedelta = timedelta(days=3650)) -> Sleutelpaar:
+    sleutel = ec.generate_private_key(ec.SECP256R1())
+    nu = datetime.now(UTC)
+    naam = _naam(cn, None)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(naam)
+        .issuer_name(naam)
+        .public_key(sleutel.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(nu - timedelta(minutes=5))
+        .not_valid_after(nu + geldig)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(sleutel, hashes.SHA256())
+    )
+    return Sleutelpaar(cert, sleutel)
+
+
+def maak_certificaat(
+    ca: Sleutelpaar,
+    cn: str,
+    *,
+    oin: str | None = None,
+    hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
+    geldig_vanaf: datetime | None = None,
+    geldig: timedelta = timedelta(days=365),
+) -> Sleutelpaar:
+    """A certificate usable both as TLS server and client certificate."""
+    sleutel = ec.generate_private_key(ec.SECP256R1())
+    vanaf = geldig_vanaf or datetime.now(UTC) - timedelta(minutes=5)
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_naam(cn, oin))
+        .issuer_name(ca.certificaat.subject)
+        .public_key(sleutel.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(vanaf)
+        .not_valid_after(vanaf + geldig)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            critical=False,
+        )
+        .sign(ca.sleutel, hashes.SHA256())
+    )
+    return Sleutelpaar(cert, sleutel)

@@ -1,0 +1,295 @@
+"""The case register's operations. Each change writes the new state, one outbox
+event and the processing log in a single transaction: all of it or none of it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gedeeld.auth import Rol
+from gedeeld.db import Database
+from gedeeld.errors import (
+    ConflictError,
+    FieldViolation,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from gedeeld.grpc_fouten import VersionMismatchError
+from gedeeld.identiteit.bsn import normaliseer_bsn
+from gedeeld.klok import Klok
+from gedeeld.rpc import Aanroep
+from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
+from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
+from services.casusregister import mapping
+from services.casusregister.store import AanvraagRij, BetrokkeneRij, CasusRij, OutboxRij
+
+G = gebeurtenis_pb2
+
+
+@dataclass(frozen=True)
+class Activiteiten:
+    """Ids in the region's register of processing activities (verwerkingsregister)."""
+
+    registratie: str
+    raadpleging: str
+    inzage: str
+    bewaartermijn: str
+
+    @classmethod
+    def standaard(cls, regio: str) -> Activiteiten:
+        return cls(
+            *(
+                f"urn:zvh:{regio}:verwerkingsactiviteit:{n}"
+                for n in ("casusregistratie", "casusraadpleging", "inzage", "bewaartermijn")
+            )
+        )
+
+
+def actor(aanroep: Aanroep) -> Actor:
+    i = aanroep.identiteit
+    return Actor(i.gebruiker, i.rol.value, i.doel)
+
+
+class Register:
+    def __init__(
+        self,
+        db: Database,
+        regio: str,
+        log: Verwerkingslog,
+        klok: Klok,
+        activiteiten: Activiteiten,
+        wekker: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.db = db
+        self.regio = regio
+        self.log = log
+        self.klok = klok
+        self.activiteiten = activiteiten
+        self._wekker = wekker  # wakes the outbox relay after a commit
+
+    # -- writing ---------------------------------------------------------------
+
+    async def outbox(self, session: AsyncSession, rij: CasusRij, soort: int, traceparent: str) -> None:
+        """Queue the event for ``rij`` in the caller's transaction."""
+        naam = G.GebeurtenisSoort.Name(soort).removeprefix("GEBEURTENIS_SOORT_").lower()  # type: ignore[arg-type]
+        nu = self.klok.nu()
+        event = OutboxRij(
+            gebeurtenis_id=str(uuid.uuid4()),
+            casus_id=rij.casus_id,
+            subject=f"regio.{self.regio}.casus.{naam}",
+            payload=b"",
+            traceparent=traceparent,
+            aangemaakt_op=nu,
+        )
+        session.add(event)
+        await session.flush()
+        event.payload = G.CasusGebeurtenis(
+            gebeurtenis_id=event.gebeurtenis_id,
+            volgnummer=event.volgnummer,
+            soort=soort,  # type: ignore[arg-type]
+            casus=mapping.casus(rij),
+            tijdstip=mapping.ts(nu),
+        ).SerializeToString()
+
+    async def aanmelden(
+        self, req: casus_pb2.AanmeldenRequest, aanroep: Aanroep
+    ) -> tuple[casus_pb2.Casus, bool]:
+        vingerafdruk = hashlib.sha256(req.SerializeToString(deterministic=True)).hexdigest()
+        try:
+            return await self._aanmelden(req, aanroep, vingerafdruk)
+        except IntegrityError:
+            # A concurrent call with the same request_id won the race; answer as a repeat.
+            return await self._aanmelden(req, aanroep, vingerafdruk)
+
+    async def _aanmelden(
+        self, req: casus_pb2.AanmeldenRequest, aanroep: Aanroep, vingerafdruk: str
+    ) -> tuple[casus_pb2.Casus, bool]:
+        nu = self.klok.nu()
+        async with self.db.transaction() as s:
+            eerder = await s.get(AanvraagRij, req.request_id)
+            if eerder is not None:
+                if eerder.vingerafdruk != vingerafdruk:
+                    raise ConflictError(
+                        "request_id is al gebruikt voor een andere aanmelding; kies een nieuw request_id"
+                    )
+                rij = await self._laad(s, eerder.casus_id)
+                await self._log(s, aanroep, "casus_aanmelden_herhaald", rij, self.activiteiten.raadpleging)
+                return mapping.casus(rij), True
+            rij = CasusRij(
+                casus_id=str(uuid.uuid4()),
+                regio=self.regio,
+                status=casus_pb2.CASUS_STATUS_AANGEMELD,
+                thema=req.thema,
+                orientatie=req.orientatie,
+                aanmelder_type=req.aanmelder.type,
+                aanmelder_organisatie=req.aanmelder.organisatie.strip(),
+                criteria=mapping.criteria_json(req.wgs_criteria),
+                procesregisseur="",
+                topx=False,
+                aangemeld_op=nu,
+                gewijzigd_op=nu,
+                afsluit_reden=0,
+                status_toelichting="",
+                versie=1,
+                betrokkenen=[
+                    BetrokkeneRij(
+                        betrokkene_id=str(uuid.uuid4()),
+                        volgorde=i,
+                        bsn=normaliseer_bsn(b.bsn) if b.bsn else None,
+                        voornamen=b.voornamen.strip(),
+                        voorvoegsels=b.voorvoegsels.strip(),
+                        achternaam=b.achternaam.strip(),
+                        geboortedatum=datetime(
+                            b.geboortedatum.jaar, b.geboortedatum.maand, b.geboortedatum.dag
+                        ).date(),
+                        geslacht=b.geslacht,
+                    )
+                    for i, b in enumerate(req.betrokkenen)
+                ],
+            )
+            s.add(rij)
+            await s.flush()  # the casus row first: aanvraag references it
+            s.add(AanvraagRij(request_id=req.request_id, casus_id=rij.casus_id, vingerafdruk=vingerafdruk))
+            await s.flush()
+            await self.outbox(s, rij, G.GEBEURTENIS_SOORT_AANGEMELD, aanroep.trace.traceparent)
+            await self._log(s, aanroep, "casus_aanmelden", rij, self.activiteiten.registratie)
+            resultaat = mapping.casus(rij)
+        self._wekker()
+        return resultaat, False
+
+    async def wijzigen(
+        self,
+        casus_id: str,
+        aanroep: Aanroep,
+        handeling: str,
+        soort: int,
+        wijziging: Callable[[CasusRij], None],
+        verwachte_versie: int = 0,
+    ) -> casus_pb2.Casus:
+        """Load, check ownership and version, apply ``wijziging``, log, queue the event."""
+        async with self.db.transaction() as s:
+            rij = await self._laad(s, casus_id, voor_wijziging=True)
+            ident = aanroep.identiteit
+            if ident.rol is Rol.PROCESREGISSEUR and rij.procesregisseur != ident.gebruiker:
+                raise PermissionDeniedError(
+                    "alleen de toegewezen procesregisseur (of de netwerkmanager) mag deze casus wijzigen"
+                )
+            if verwachte_versie and rij.versie != verwachte_versie:
+                raise VersionMismatchError(
+                    f"de casus is intussen gewijzigd (versie {rij.versie}, verwacht {verwachte_versie}); "
+                    "haal hem opnieuw op"
+                )
+            wijziging(rij)
+            rij.versie += 1
+            rij.gewijzigd_op = self.klok.nu()
+            await s.flush()
+            await self.outbox(s, rij, soort, aanroep.trace.traceparent)
+            await self._log(s, aanroep, handeling, rij, self.activiteiten.registratie)
+            resultaat = mapping.casus(rij)
+        self._wekker()
+        return resultaat
+
+    # -- reading ---------------------------------------------------------------
+
+    async def ophalen(self, casus_id: str, aanroep: Aanroep) -> casus_pb2.Casus:
+        async with self.db.transaction() as s:  # a write: the read itself is logged
+            rij = await self._laad(s, casus_id)
+            await self._log(s, aanroep, "casus_ophalen", rij, self.activiteiten.raadpleging)
+            return mapping.casus(rij)
+
+    async def zoeken(
+        self, req: casus_pb2.ZoekenRequest, aanroep: Aanroep, paginagrootte: int
+    ) -> casus_pb2.ZoekenResponse:
+        filters = casus_pb2.ZoekenRequest()
+        filters.CopyFrom(req)
+        filters.ClearField("page_size")
+        filters.ClearField("page_token")
+        filter_id = hashlib.sha256(filters.SerializeToString(deterministic=True)).hexdigest()[:16]
+        aantal = (
+            select(func.count(BetrokkeneRij.betrokkene_id))
+            .where(BetrokkeneRij.casus_id == CasusRij.casus_id)
+            .scalar_subquery()
+        )
+        stmt = select(CasusRij, aantal).order_by(CasusRij.aangemeld_op, CasusRij.casus_id)
+        if req.status:
+            stmt = stmt.where(CasusRij.status.in_(list(req.status)))
+        if req.thema:
+            stmt = stmt.where(CasusRij.thema == req.thema)
+        if req.procesregisseur:
+            stmt = stmt.where(CasusRij.procesregisseur == req.procesregisseur)
+        if req.HasField("topx"):
+            stmt = stmt.where(CasusRij.topx == req.topx)
+        if req.page_token:
+            na_tijd, na_id = _lees_token(req.page_token, filter_id)
+            stmt = stmt.where(
+                (CasusRij.aangemeld_op > na_tijd)
+                | ((CasusRij.aangemeld_op == na_tijd) & (CasusRij.casus_id > na_id))
+            )
+        stmt = stmt.limit(paginagrootte + 1)
+        async with self.db.transaction() as s:
+            rows = (await s.execute(stmt)).all()
+            pagina = rows[:paginagrootte]
+            resp = casus_pb2.ZoekenResponse(casussen=[mapping.samenvatting(r[0], int(r[1])) for r in pagina])
+            if len(rows) > paginagrootte:
+                laatste = pagina[-1][0]
+                resp.next_page_token = _maak_token(laatste.aangemeld_op, laatste.casus_id, filter_id)
+            # Summaries hold no personal data: an audit record, no LDV lines.
+            await self.log.vastleggen(
+                s,
+                trace=aanroep.trace,
+                handeling=Handeling("casus_zoeken", self.activiteiten.raadpleging, "casus", ""),
+                actor=actor(aanroep),
+                details={"resultaten": len(pagina)},
+            )
+        return resp
+
+    # -- helpers ---------------------------------------------------------------
+
+    async def _laad(self, s: AsyncSession, casus_id: str, *, voor_wijziging: bool = False) -> CasusRij:
+        stmt = select(CasusRij).where(CasusRij.casus_id == casus_id)
+        if voor_wijziging:
+            stmt = stmt.with_for_update()
+        rij = (await s.execute(stmt)).scalar_one_or_none()
+        if rij is None:
+            raise NotFoundError("casus niet gevonden in deze regio")
+        return rij
+
+    async def _log(
+        self, s: AsyncSession, aanroep: Aanroep, naam: str, rij: CasusRij, activiteit: str
+    ) -> None:
+        await self.log.vastleggen(
+            s,
+            trace=aanroep.trace,
+            handeling=Handeling(naam, activiteit, "casus", rij.casus_id),
+            actor=actor(aanroep),
+            betrokkene_ids=[b.betrokkene_id for b in rij.betrokkenen],
+        )
+
+
+def _maak_token(na_tijd: datetime, na_id: str, filter_id: str) -> str:
+    doc = json.dumps({"t": na_tijd.isoformat(), "i": na_id, "f": filter_id})
+    return base64.urlsafe_b64encode(doc.encode()).decode()
+
+
+def _lees_token(token: str, filter_id: str) -> tuple[datetime, str]:
+    fout = ValidationError(
+        FieldViolation("page_token", "ongeldig of hoort bij andere filters; begin opnieuw zonder token")
+    )
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+        if doc["f"] != filter_id:
+            raise fout
+        return datetime.fromisoformat(doc["t"]), str(doc["i"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise fout from exc

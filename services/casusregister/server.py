@@ -1,0 +1,109 @@
+"""Wiring of the casusregister service: gRPC server, outbox relay, retention job."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from nats.aio.client import Client
+
+from gedeeld.auth import Authenticator
+from gedeeld.config import NodeConfig
+from gedeeld.db import Database
+from gedeeld.grpc_server import GrpcServer
+from gedeeld.klok import Klok, SysteemKlok
+from gedeeld.verwerkingslog import Verwerkingslog
+from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
+from services.casusregister import bewaartermijn
+from services.casusregister.events import OutboxRelay, zorg_voor_stroom
+from services.casusregister.inzage import Inzage
+from services.casusregister.register import Activiteiten, Register
+from services.casusregister.service import CasusService
+
+log = logging.getLogger("zvh.casusregister")
+
+
+def lees_of_maak_sleutel(path: Path) -> bytes:
+    """The node-local pseudonymisation key of the verwerkingslog (created once, 0600)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(secrets.token_bytes(32))
+        path.chmod(0o600)
+    return path.read_bytes()
+
+
+def activiteiten(cfg: NodeConfig) -> Activiteiten:
+    std = Activiteiten.standaard(cfg.regio)
+    a = cfg.activiteiten
+    return Activiteiten(
+        registratie=a.get("casusregistratie", std.registratie),
+        raadpleging=a.get("casusraadpleging", std.raadpleging),
+        inzage=a.get("inzage", std.inzage),
+        bewaartermijn=a.get("bewaartermijn", std.bewaartermijn),
+    )
+
+
+class Casusregister:
+    def __init__(self, cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None) -> None:
+        self.cfg = cfg
+        self.db = db
+        self.klok = klok or SysteemKlok()
+        self._js = nc.jetstream()
+        self.relay = OutboxRelay(db, self._js, cfg.regio, self.klok)
+        self.register = Register(
+            db,
+            cfg.regio,
+            Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), self.klok),
+            self.klok,
+            activiteiten(cfg),
+            wekker=self.relay.wek,
+        )
+        self.grpc = GrpcServer(
+            cfg.casusregister.listen,
+            tls=cfg.tls,
+            max_concurrent_rpcs=cfg.casusregister.max_concurrent_rpcs,
+        )
+        servicer = CasusService(Authenticator.uit_bestand(cfg.tokens), self.register, Inzage(self.register))
+        self.grpc.voeg_toe(
+            casus_pb2_grpc.add_CasusServiceServicer_to_server,  # type: ignore[arg-type]
+            servicer,
+            casus_pb2.DESCRIPTOR.services_by_name["CasusService"].full_name,
+        )
+        self._taken: list[asyncio.Task[None]] = []
+
+    async def start(self) -> int:
+        await zorg_voor_stroom(
+            self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
+        )
+        port = await self.grpc.start()
+        self._taken = [
+            asyncio.create_task(self.relay.draai(), name="outbox-relay"),
+            asyncio.create_task(self._bewaartermijn_periodiek(), name="bewaartermijn"),
+        ]
+        log.info("casusregister serving", extra={"regio": self.cfg.regio, "port": port})
+        return port
+
+    async def _bewaartermijn_periodiek(self) -> None:
+        termijn = timedelta(days=self.cfg.casusregister.bewaartermijn_dagen)
+        while True:
+            try:
+                r = await bewaartermijn.uitvoeren(self.register, termijn)
+                log.info("bewaartermijn run", extra={"casussen": r.casussen, "betrokkenen": r.betrokkenen})
+            except Exception as exc:
+                log.warning("bewaartermijn run failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self.cfg.casusregister.bewaartermijn_interval_uren * 3600)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        await self.grpc.stop(grace)
+        for taak in self._taken:
+            taak.cancel()
+        for taak in self._taken:
+            with contextlib.suppress(asyncio.CancelledError):
+                await taak
+        # One last drain, so events committed by the final calls are not left waiting.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.relay.publiceer_batch(), 2)

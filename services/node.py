@@ -1,0 +1,123 @@
+"""``zvh-node``: run a region's node.
+
+Embedded default: all services in one process, SQLite, and a nats-server that
+the node starts and stops itself. SIGTERM/SIGINT: health goes NOT_SERVING,
+in-flight calls finish (grace period), then everything closes in order.
+Migrations are an explicit step (``zvhctl db upgrade``); the node refuses to
+start on a database that is not at the current revision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from gedeeld import config as configuratie
+from gedeeld import logboek, migraties
+from gedeeld.config import NodeConfig
+from gedeeld.db import Database
+from gedeeld.errors import ConfigError, UnavailableError
+from gedeeld.nats import verbind
+from gedeeld.natsserver import NatsServer
+from services.casusregister.server import Casusregister
+
+log = logging.getLogger("zvh.node")
+
+COMPONENTEN = ("verwerkingslog", "casusregister")
+
+
+async def controleer_schema(db: Database) -> None:
+    for component in COMPONENTEN:
+        try:
+            huidig = await migraties.huidige_revisie(db, component)
+        except (DBAPIError, OSError) as exc:
+            raise ConfigError(
+                "database.url",
+                f"cannot open the database ({type(exc).__name__}); check the URL, "
+                "and run `zvhctl db upgrade` to create it",
+            ) from None
+        laatste = migraties.revisies(component)[-1]
+        if huidig != laatste:
+            raise ConfigError(
+                "database.url",
+                f"schema of {component} is at {huidig or 'nothing'}, expected {laatste}: "
+                "run `zvhctl db upgrade` first",
+            )
+
+
+class Node:
+    """A region's services in one process."""
+
+    def __init__(self, cfg: NodeConfig) -> None:
+        self.cfg = cfg
+        self.nats_server: NatsServer | None = None
+        self.casusregister: Casusregister | None = None
+        self.db = Database(cfg.database_url)
+        self.nats_url = cfg.nats_url
+
+    async def start(self) -> None:
+        await controleer_schema(self.db)
+        if self.cfg.embedded_nats:
+            self.nats_server = NatsServer(self.cfg.data_dir / "nats")
+            self.nats_url = await self.nats_server.start()
+        try:
+            self.nc = await verbind(
+                self.nats_url, f"zvh-node-{self.cfg.regio}", connect_timeout=5, allow_reconnect=True
+            )
+        except Exception as exc:
+            raise UnavailableError(f"cannot reach NATS at {self.nats_url}: {type(exc).__name__}") from None
+        self.casusregister = Casusregister(self.cfg, self.db, self.nc)
+        await self.casusregister.start()
+
+    async def stop(self, grace: float = 5.0) -> None:
+        if self.casusregister is not None:
+            await self.casusregister.stop(grace)
+        if getattr(self, "nc", None) is not None:
+            await self.nc.drain()
+        if self.nats_server is not None:
+            await self.nats_server.stop()
+        await self.db.close()
+
+
+async def draai(cfg: NodeConfig, grace: float) -> None:
+    node = Node(cfg)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await node.start()
+        print(
+            f"zvh-node {cfg.regio}: casusregister on port {node.casusregister.grpc.port}"  # type: ignore[union-attr]
+            f", NATS {node.nats_url}",
+            flush=True,
+        )
+        await stop.wait()
+        log.info("stopping", extra={"regio": cfg.regio})
+    finally:
+        await node.stop(grace)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="zvh-node", description="Run a region's ZVH node.")
+    parser.add_argument("--config", type=Path, help="the region's TOML configuration")
+    parser.add_argument("--grace", type=float, default=5.0, help="seconds for in-flight calls at stop")
+    ns = parser.parse_args(argv)
+    try:
+        cfg = configuratie.laad(ns.config)
+        logboek.configure(cfg.log_level)
+        asyncio.run(draai(cfg, ns.grace))
+    except (ConfigError, UnavailableError) as exc:
+        print(f"zvh-node: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
