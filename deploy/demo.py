@@ -95,7 +95,8 @@ async def main() -> None:
         sub = await js.pull_subscribe("regio.wvv.>", stream=stroomnaam("wvv"))
         for m in await sub.fetch(10, timeout=2):
             g = gebeurtenis_pb2.CasusGebeurtenis.FromString(m.data)
-            print(f"  #{g.volgnummer} {m.subject}  (Nats-Msg-Id {m.headers['Nats-Msg-Id'] if m.headers else '-'})")
+            msg_id = (m.headers or {}).get("Nats-Msg-Id", "-")
+            print(f"  #{g.volgnummer} {m.subject}  (Nats-Msg-Id {msg_id})")
         print("\nDe federatie (signalen en treffers tussen regio's) volgt in issue 4.")
     finally:
         await node.stop()
