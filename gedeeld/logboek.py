@@ -34,8 +34,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str, ensure_ascii=False)
 
 
+# Libraries that log SQL statements with their parameters (identifiers) below WARNING.
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+def demp_bibliotheken() -> None:
+    """Cap parameter-logging libraries at WARNING, whatever the node's level: DEBUG
+    logging must not become a way to read BSNs."""
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure(level: str = "INFO") -> None:
     """Send JSON lines to stderr; idempotent."""
+    demp_bibliotheken()
     root = logging.getLogger()
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         root.setLevel(level.upper())
