@@ -1,0 +1,56 @@
+"""HPKE envelopes (RFC 9180 base mode: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
+ChaCha20-Poly1305) from ``cryptography``. An envelope is a version byte, then
+HPKE's enc || ciphertext. The context (what, for whom) goes into ``info``."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
+
+from gedeeld.errors import DecryptionError
+
+VERSIE = 1
+_SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
+_RAW = serialization.Encoding.Raw
+
+
+class Ontsleutelsleutel:
+    def __init__(self, sleutel: X25519PrivateKey) -> None:
+        self._sleutel = sleutel
+
+    def __repr__(self) -> str:
+        return "Ontsleutelsleutel(<verborgen>)"
+
+    @classmethod
+    def nieuw(cls) -> Ontsleutelsleutel:
+        return cls(X25519PrivateKey.generate())
+
+    @classmethod
+    def lees(cls, raw: bytes) -> Ontsleutelsleutel:
+        return cls(X25519PrivateKey.from_private_bytes(raw))
+
+    def als_bytes(self) -> bytes:
+        return self._sleutel.private_bytes(
+            _RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+
+    @property
+    def publiek(self) -> bytes:
+        return self._sleutel.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+
+    def open(self, envelop: bytes, info: bytes) -> bytes:
+        if len(envelop) < 1 + 32 + 16 or envelop[0] != VERSIE:
+            raise DecryptionError("not a version-1 envelope")
+        try:
+            return _SUITE.decrypt(envelop[1:], self._sleutel, info=info)
+        except Exception as exc:  # cryptography raises InvalidTag and friends
+            raise DecryptionError("envelope cannot be opened") from exc
+
+
+def verzegel(ontvanger_publiek: bytes, inhoud: bytes, info: bytes) -> bytes:
+    try:
+        sleutel = X25519PublicKey.from_public_bytes(ontvanger_publiek)
+    except ValueError as exc:
+        raise DecryptionError("invalid recipient key") from exc
+    return bytes([VERSIE]) + _SUITE.encrypt(inhoud, sleutel, info=info)
