@@ -14,3 +14,11 @@ RPC_DUUR = Histogram(
 )
 OUTBOX_ACHTERSTAND = Gauge("zvh_outbox_backlog", "Outbox events not yet published", ["regio"])
 OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events published", ["regio", "duplicate"])
+
+OPRF_EVALUATIES = Counter(
+    "zvh_oprf_evaluations_total", "Blinded elements evaluated with this region's key share", ["aanvrager"]
+)
+OPRF_GEWEIGERD = Counter("zvh_oprf_rejected_total", "OPRF requests refused, by reason", ["reden"])
+OPRF_HOUDER_FOUT = Counter(
+    "zvh_oprf_holder_failures_total", "Share holders that did not answer validly", ["houder", "reden"]
+)

@@ -42,15 +42,15 @@ def splits(geheim: Scalar, drempel: int, aantal: int) -> list[Sleuteldeel]:
     return delen
 
 
-def lagrange(index: int, indices: Iterable[int]) -> Scalar:
-    """The coefficient of share ``index`` for interpolating at 0 over ``indices``."""
+def lagrange(index: int, indices: Iterable[int], x: int = 0) -> Scalar:
+    """The coefficient of share ``index`` for interpolating at ``x`` (the secret: 0) over ``indices``."""
     idx = list(indices)
     if index not in idx or len(set(idx)) != len(idx) or any(not 0 < i < ORDE for i in idx):
         raise CryptoError("invalid share indices")
     teller, noemer = 1, 1
     for j in idx:
         if j != index:
-            teller = teller * j % ORDE
+            teller = teller * (j - x) % ORDE
             noemer = noemer * (j - index) % ORDE
     return Scalar.van_int(teller * pow(noemer, -1, ORDE))
 

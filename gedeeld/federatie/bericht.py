@@ -1,0 +1,76 @@
+"""Signed envelopes for everything that crosses the region boundary.
+
+``open_bericht`` checks, in this order and before any parsing of the content:
+size, envelope format, known sender, kind, signature. Each failure is a
+``BerichtFout`` with a fixed ``reden`` (used as a metric label and in logs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf.message import DecodeError
+
+from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
+from gedeeld.errors import InvalidSignatureError, ZvhError
+from gedeeld.federatie.register import Federatie
+from gedeeld.zvh.v1 import federatie_pb2
+
+VERSIE = 1
+DOMEIN = b"zvh-ondertekend-v1"
+
+
+class BerichtFout(ZvhError):
+    """A message from another region was refused; ``reden`` is one of a fixed set."""
+
+    def __init__(self, reden: str, message: str) -> None:
+        super().__init__(message)
+        self.reden = reden
+
+
+def _ondertekend_deel(soort: str, afzender: str, inhoud: bytes) -> bytes:
+    return soort.encode() + b"\x00" + afzender.encode() + b"\x00" + inhoud
+
+
+def onderteken(sleutel: Ondertekensleutel, afzender: str, soort: str, inhoud: bytes) -> bytes:
+    return federatie_pb2.Ondertekend(
+        versie=VERSIE,
+        afzender=afzender,
+        soort=soort,
+        inhoud=inhoud,
+        handtekening=sleutel.onderteken(DOMEIN, _ondertekend_deel(soort, afzender, inhoud)),
+    ).SerializeToString()
+
+
+@dataclass(frozen=True)
+class Geopend:
+    afzender: str
+    inhoud: bytes
+
+
+def open_bericht(data: bytes, federatie: Federatie, soort: str, max_grootte: int) -> Geopend:
+    if len(data) > max_grootte:
+        raise BerichtFout("te_groot", f"message of {len(data)} bytes exceeds {max_grootte}")
+    try:
+        env = federatie_pb2.Ondertekend.FromString(data)
+    except DecodeError:
+        raise BerichtFout("onleesbaar", "not a signed envelope") from None
+    if env.versie != VERSIE:
+        raise BerichtFout("onleesbaar", f"envelope version {env.versie} is not supported")
+    regio = federatie.regios.get(env.afzender)
+    if regio is None:
+        raise BerichtFout("onbekende_regio", "sender is not in the federation registry")
+    if env.soort != soort:
+        raise BerichtFout("onleesbaar", f"expected a {soort!r} message")
+    try:
+        verifieer(
+            regio.ondertekensleutel,
+            DOMEIN,
+            _ondertekend_deel(env.soort, env.afzender, env.inhoud),
+            env.handtekening,
+        )
+    except InvalidSignatureError:
+        raise BerichtFout(
+            "ongeldige_handtekening", "signature does not verify against the registry"
+        ) from None
+    return Geopend(env.afzender, env.inhoud)

@@ -1,0 +1,201 @@
+"""Threshold pseudonymisation over a real nats-server: 5 regions, t = 3."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from nats.aio.client import Client
+
+from gedeeld.crypto.groep import Scalar
+from gedeeld.crypto.handtekening import Ondertekensleutel
+from gedeeld.crypto.oprf import oprf
+from gedeeld.crypto.shamir import Sleuteldeel, herstel
+from gedeeld.errors import UnavailableError
+from gedeeld.federatie.bericht import onderteken, open_bericht
+from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+from gedeeld.nats import verbind
+from gedeeld.natsserver import NatsServer
+from gedeeld.snelheidslimiet import Limiet
+from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.sleuteldeel.server import SleuteldeelServer
+from services.sleuteldeel.service import Sleuteldeelhouder
+from tests.federatie.opzet import ProefFederatie, maak_federatie
+
+SLEUTELS = [f"zvh-matchsleutel-v1\x00bsn\x00{n:09d}".encode() for n in range(40)]
+RUIM = Limiet(per_seconde=10_000, burst=10_000)
+
+
+@dataclass
+class Opstelling:
+    tf: ProefFederatie
+    servers: dict[str, SleuteldeelServer]
+    verbindingen: list[Client]
+    url: str
+
+    async def client(self, code: str = "wvv", **kw: float) -> Pseudonimiseerder:
+        nc = await verbind(self.url, f"client-{code}")
+        self.verbindingen.append(nc)
+        return Pseudonimiseerder(nc, code, self.tf.federatie, self.tf.regios[code].ondertekening, **kw)
+
+    async def start_houder(self, code: str, deel: Sleuteldeel | None = None, limiet: Limiet = RUIM) -> None:
+        nc = await verbind(self.url, f"sleuteldeel-{code}")
+        self.verbindingen.append(nc)
+        houder = Sleuteldeelhouder(
+            code, self.tf.federatie, deel or self.tf.deel(code), self.tf.regios[code].ondertekening, limiet
+        )
+        self.servers[code] = SleuteldeelServer(nc, houder)
+        await self.servers[code].start()
+
+    async def stop_houder(self, code: str) -> None:
+        await self.servers.pop(code).stop()
+
+    def sleutel(self) -> Scalar:
+        return herstel([self.tf.deel(c) for c in self.tf.regios])
+
+
+@pytest.fixture
+async def opstelling(nats_server: NatsServer) -> AsyncIterator[Opstelling]:
+    o = Opstelling(maak_federatie(5, 3), {}, [], nats_server.url)
+    for code in o.tf.regios:
+        await o.start_houder(code)
+    try:
+        yield o
+    finally:
+        for code in list(o.servers):
+            await o.stop_houder(code)
+        for nc in o.verbindingen:
+            await nc.close()
+
+
+async def test_threshold_tokens_equal_single_key_tokens(opstelling: Opstelling) -> None:
+    client = await opstelling.client()
+    tokens = await client.tokens(SLEUTELS)
+    k = opstelling.sleutel()
+    assert tokens == [oprf(k, x) for x in SLEUTELS]
+    assert len(set(tokens)) == len(SLEUTELS)
+
+
+async def test_two_holders_down_still_gives_the_same_tokens(opstelling: Opstelling) -> None:
+    voor = await (await opstelling.client()).tokens(SLEUTELS[:5])
+    await opstelling.stop_houder("arnhem")
+    await opstelling.stop_houder("haaglanden")
+    client = await opstelling.client(per_houder=0.5)
+
+    assert await client.tokens(SLEUTELS[:5]) == voor
+    assert client.fouten["arnhem"] + client.fouten["haaglanden"] >= 1
+
+
+async def test_three_holders_down_is_a_clear_unavailable_error(opstelling: Opstelling) -> None:
+    for code in ("arnhem", "haaglanden", "ijsselland"):
+        await opstelling.stop_houder(code)
+    client = await opstelling.client(per_houder=0.3, deadline=5)
+    with pytest.raises(UnavailableError, match="2 of 3 key-share holders"):
+        await client.tokens(SLEUTELS[:3])
+
+
+async def test_a_lying_holder_is_ignored_and_reported(opstelling: Opstelling) -> None:
+    echt = opstelling.tf.deel("zeeland")
+    await opstelling.stop_houder("zeeland")
+    await opstelling.start_houder("zeeland", Sleuteldeel(echt.index, Scalar.willekeurig()))
+    client = await opstelling.client()
+    k = opstelling.sleutel()
+
+    for _ in range(3):  # rotation makes sure the liar is asked
+        assert await client.tokens(SLEUTELS[:4]) == [oprf(k, x) for x in SLEUTELS[:4]]
+    assert client.fouten["zeeland"] >= 1
+
+
+def verzoek(
+    tf: ProefFederatie,
+    afzender: str = "wvv",
+    *,
+    n: int = 2,
+    epoch: int = 1,
+    tijd: int | None = None,
+    sleutel: Ondertekensleutel | None = None,
+    geblindeerd: list[bytes] | None = None,
+    verzoek_id: str | None = None,
+) -> bytes:
+    from gedeeld.crypto.drempel import Verzoek
+
+    inhoud = F.OprfVerzoek(
+        verzoek_id=verzoek_id or str(uuid.uuid4()),
+        epoch=epoch,
+        geblindeerd=geblindeerd
+        if geblindeerd is not None
+        else [e.data for e in Verzoek.maak(SLEUTELS[:n]).geblindeerd],
+        tijdstip_ms=tijd if tijd is not None else int(time.time() * 1000),
+    )
+    return onderteken(
+        sleutel or tf.regios[afzender].ondertekening, afzender, "oprf-verzoek", inhoud.SerializeToString()
+    )
+
+
+async def antwoord(opstelling: Opstelling, data: bytes) -> F.OprfAntwoord:
+    nc = await verbind(opstelling.url, "aanvaller")
+    opstelling.verbindingen.append(nc)
+    msg = await nc.request("zvh.oprf.arnhem", data, timeout=5)
+    geopend = open_bericht(msg.data, opstelling.tf.federatie, "oprf-antwoord", 1 << 20)
+    assert geopend.afzender == "arnhem"
+    return F.OprfAntwoord.FromString(geopend.inhoud)
+
+
+async def test_bad_requests_get_a_clear_refusal_and_the_service_keeps_serving(
+    opstelling: Opstelling, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client import REGISTRY
+
+    caplog.set_level(logging.DEBUG)
+    tf = opstelling.tf
+    herhaald = verzoek(tf, verzoek_id="eenmalig")
+    await antwoord(opstelling, herhaald)
+    gevallen = {
+        F.OPRF_FOUT_ONLEESBAAR: b"\x00\x01garbage",
+        F.OPRF_FOUT_TE_GROOT: b"x" * (64 * 1024 + 1),
+        F.OPRF_FOUT_ONGELDIGE_HANDTEKENING: verzoek(tf, sleutel=Ondertekensleutel.nieuw()),
+        F.OPRF_FOUT_VERKEERDE_EPOCH: verzoek(tf, epoch=2),
+        F.OPRF_FOUT_VERLOPEN: verzoek(tf, tijd=int(time.time() * 1000) - 5 * 60_000),
+        F.OPRF_FOUT_ONGELDIG_ELEMENT: verzoek(tf, geblindeerd=[bytes(32)]),
+    }
+    onbekend = onderteken(Ondertekensleutel.nieuw(), "atlantis", "oprf-verzoek", b"")
+    te_veel = verzoek(tf, geblindeerd=[bytes(32)] * 257)
+    voor = {
+        r: REGISTRY.get_sample_value("zvh_oprf_rejected_total", {"reden": r}) or 0
+        for r in ("onleesbaar", "onbekende_regio", "verlopen")
+    }
+
+    for code, data in gevallen.items():
+        a = await antwoord(opstelling, data)
+        assert a.fout == code, F.OprfFout.Name(code)
+        assert a.fout_uitleg and not a.evaluaties
+    assert (await antwoord(opstelling, onbekend)).fout == F.OPRF_FOUT_ONBEKENDE_REGIO
+    assert (await antwoord(opstelling, te_veel)).fout == F.OPRF_FOUT_TE_GROOT
+    assert (await antwoord(opstelling, herhaald)).fout == F.OPRF_FOUT_VERLOPEN  # replay
+
+    goed = await antwoord(opstelling, verzoek(tf, n=3))
+    assert goed.fout == F.OPRF_FOUT_GEEN and len(goed.evaluaties) == 3
+    na = {r: REGISTRY.get_sample_value("zvh_oprf_rejected_total", {"reden": r}) or 0 for r in voor}
+    assert na["onleesbaar"] - voor["onleesbaar"] == 1
+    assert na["onbekende_regio"] - voor["onbekende_regio"] == 1
+    assert na["verlopen"] - voor["verlopen"] == 2
+    # No input, blinded value or share in any log line.
+    logtekst = "\n".join(r.getMessage() + repr(r.__dict__) for r in caplog.records)
+    deel = tf.deel("arnhem").waarde.data
+    for geheim in [*SLEUTELS[:3], deel, deel.hex().encode()]:
+        assert geheim.decode(errors="replace") not in logtekst
+
+
+async def test_rate_limit_per_requesting_region(opstelling: Opstelling) -> None:
+    await opstelling.stop_houder("arnhem")
+    await opstelling.start_houder("arnhem", limiet=Limiet(per_seconde=0.01, burst=5))
+    tf = opstelling.tf
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_GEEN
+    beperkt = await antwoord(opstelling, verzoek(tf, n=4))
+    assert beperkt.fout == F.OPRF_FOUT_LIMIET and beperkt.opnieuw_na > 0
+    ander = await antwoord(opstelling, verzoek(tf, "zeeland", n=4))  # another region's own bucket
+    assert ander.fout == F.OPRF_FOUT_GEEN
