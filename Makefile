@@ -67,7 +67,7 @@ demo: install
 
 ## bench: figures and ratios (not pass/fail)
 bench: install
-	$(BIN)/python bench/oprf.py
+	$(BIN)/python bench/oprf.py --json bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-data

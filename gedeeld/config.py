@@ -39,6 +39,15 @@ class CasusregisterConfig:
 
 
 @dataclass(frozen=True)
+class FederatieConfig:
+    register: Path  # the signed registry file (federatie.reg)
+    beheerder_sleutel: bytes  # the Ed25519 key of the registry's beheerder this node trusts
+    sleutels: Path  # directory with this region's ondertekening.key and hpke.key
+    oprf_per_seconde: float = 50.0  # sustained evaluations per requesting region
+    oprf_burst: float = 20_000.0  # burst, for a region onboarding its existing cases
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     regio: str
     data_dir: Path
@@ -50,6 +59,9 @@ class NodeConfig:
     tls: TlsConfig | None = None
     activiteiten: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
+    federatie: FederatieConfig | None = None
+    nats_gebruiker: str = ""
+    nats_wachtwoord: str = ""
 
     @property
     def embedded_nats(self) -> bool:
@@ -153,6 +165,30 @@ def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
             if p is not None and not p.exists():
                 raise ConfigError(f"tls.{name}", f"file {p} does not exist")
 
+    federatie = None
+    if "federatie" in doc:
+        sleutel_hex = _get(doc, "federatie.beheerder_sleutel", str)
+        try:
+            beheerder = bytes.fromhex(sleutel_hex)
+        except ValueError:
+            beheerder = b""
+        if len(beheerder) != 32:
+            raise ConfigError(
+                "federatie.beheerder_sleutel", "must be 64 hex characters (an Ed25519 public key)"
+            )
+        federatie = FederatieConfig(
+            register=pad(_get(doc, "federatie.register", str)),
+            beheerder_sleutel=beheerder,
+            sleutels=pad(_get(doc, "federatie.sleutels", str)),
+            oprf_per_seconde=_get(doc, "federatie.oprf_per_seconde", float, FederatieConfig.oprf_per_seconde),
+            oprf_burst=_get(doc, "federatie.oprf_burst", float, FederatieConfig.oprf_burst),
+        )
+        for naam in ("register", "sleutels"):
+            if not getattr(federatie, naam).exists():
+                raise ConfigError(f"federatie.{naam}", f"{getattr(federatie, naam)} does not exist")
+        if federatie.oprf_per_seconde <= 0 or federatie.oprf_burst < 1:
+            raise ConfigError("federatie.oprf_per_seconde", "rate must be positive and burst at least 1")
+
     tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -170,4 +206,7 @@ def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
         tls=tls,
         activiteiten=dict(doc.get("verwerkingsactiviteiten", {})),
         log_level=level,
+        federatie=federatie,
+        nats_gebruiker=_get(doc, "nats.gebruiker", str, ""),
+        nats_wachtwoord=_get(doc, "nats.wachtwoord", str, ""),
     )

@@ -24,8 +24,10 @@ from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.nats import verbind
+from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from services.casusregister.server import Casusregister
+from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 
 log = logging.getLogger("zvh.node")
 
@@ -58,6 +60,7 @@ class Node:
         self.cfg = cfg
         self.nats_server: NatsServer | None = None
         self.casusregister: Casusregister | None = None
+        self.sleuteldeel: SleuteldeelServer | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
 
@@ -66,18 +69,29 @@ class Node:
         if self.cfg.embedded_nats:
             self.nats_server = NatsServer(self.cfg.data_dir / "nats")
             self.nats_url = await self.nats_server.start()
+        credentials = {}
+        if self.cfg.nats_gebruiker:
+            credentials = {"user": self.cfg.nats_gebruiker, "password": self.cfg.nats_wachtwoord}
         try:
             self.nc = await verbind(
-                self.nats_url, f"zvh-node-{self.cfg.regio}", connect_timeout=5, allow_reconnect=True
+                self.nats_url,
+                f"zvh-node-{self.cfg.regio}",
+                connect_timeout=5,
+                inbox_prefix=inbox_prefix(self.cfg.regio),
+                **credentials,
             )
         except Exception as exc:
             raise UnavailableError(f"cannot reach NATS at {self.nats_url}: {type(exc).__name__}") from None
+        if self.cfg.federatie is not None:
+            self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, self.nc)
         self.casusregister = Casusregister(self.cfg, self.db, self.nc)
         await self.casusregister.start()
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.casusregister is not None:
             await self.casusregister.stop(grace)
+        if self.sleuteldeel is not None:
+            await self.sleuteldeel.stop()
         if getattr(self, "nc", None) is not None:
             await self.nc.drain()
         if self.nats_server is not None:

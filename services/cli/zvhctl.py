@@ -26,6 +26,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
+from services.cli import federatie
 from services.node import COMPONENTEN
 
 
@@ -105,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     nieuw = token.add_parser("nieuw", help="add a user with a new bearer token")
     nieuw.add_argument("gebruiker")
     nieuw.add_argument("rol", choices=[r.value for r in Rol])
+    federatie.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
+        if ns.cmd == "federatie":
+            return federatie.uitvoeren(ns)
         cfg = configuratie.laad(ns.config)
         if ns.cmd == "db":
             return asyncio.run(db_upgrade(cfg))

@@ -9,6 +9,15 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from gedeeld.config import NodeConfig
+from gedeeld.db import Database
+from gedeeld.federatie import laad
+from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.klok import SysteemKlok
+from gedeeld.snelheidslimiet import Limiet
+from gedeeld.tracing import TraceContext
+from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
+from services.casusregister.server import lees_of_maak_sleutel
 from services.sleuteldeel.service import Sleuteldeelhouder
 
 log = logging.getLogger("zvh.sleuteldeel")
@@ -51,3 +60,40 @@ class SleuteldeelServer:
             await self._sub.unsubscribe()
         if self._taken:
             await asyncio.wait(self._taken, timeout=5)
+
+
+async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> SleuteldeelServer:
+    """Load the registry and this region's share, and serve zvh.oprf.<regio>."""
+    assert cfg.federatie is not None
+    federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
+    sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
+    deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke)
+    klok = SysteemKlok()
+    logboek = Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok)
+    activiteit = cfg.activiteiten.get(
+        "pseudonimisering", f"urn:zvh:{cfg.regio}:verwerkingsactiviteit:pseudonimisering"
+    )
+
+    async def audit(aanvrager: str, aantal: int, resultaat: str) -> None:
+        async with db.transaction() as s:
+            await logboek.vastleggen(
+                s,
+                trace=TraceContext.new(),
+                handeling=Handeling("oprf_evaluatie", activiteit, "regio", aanvrager),
+                actor=Actor(f"regio:{aanvrager}", "regio", "pseudonimisering voor de federatie"),
+                resultaat=resultaat,
+                details={"elementen": aantal},
+            )
+
+    houder = Sleuteldeelhouder(
+        cfg.regio,
+        federatie,
+        deel,
+        sleutels.ondertekening,
+        Limiet(cfg.federatie.oprf_per_seconde, cfg.federatie.oprf_burst),
+        auditor=audit,
+    )
+    server = SleuteldeelServer(nc, houder)
+    await server.start()
+    log.info("sleuteldeel serving", extra={"regio": cfg.regio, "epoch": federatie.epoch, "index": deel.index})
+    return server

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from gedeeld.crypto.envelop import Ontsleutelsleutel
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
 from gedeeld.federatie import Deelnemer, Federatie, ceremonie, lees
+from gedeeld.federatie.sleutels import RegioSleutels
 
 CODES = ["wvv", "arnhem", "haaglanden", "ijsselland", "zeeland", "fryslan", "drenthe"]
 
 
-@dataclass
-class RegioSleutels:
-    code: str
-    ondertekening: Ondertekensleutel = field(default_factory=Ondertekensleutel.nieuw)
-    hpke: Ontsleutelsleutel = field(default_factory=Ontsleutelsleutel.nieuw)
-
-    def deelnemer(self) -> Deelnemer:
-        return Deelnemer(
-            self.code,
-            f"ZVH {self.code}",
-            self.ondertekening.publiek,
-            self.hpke.publiek,
-            contact=f"procesregie@{self.code}.zvh.invalid",
-        )
+def deelnemer(code: str, s: RegioSleutels) -> Deelnemer:
+    return Deelnemer(
+        code,
+        f"ZVH {code}",
+        s.ondertekening.publiek,
+        s.hpke.publiek,
+        contact=f"procesregie@{code}.zvh.invalid",
+    )
 
 
 @dataclass
@@ -40,7 +34,7 @@ class ProefFederatie:
 
 
 def maak_federatie(n: int, t: int, epoch: int = 1) -> ProefFederatie:
-    regios = {c: RegioSleutels(c) for c in CODES[:n]}
+    regios = {c: RegioSleutels.nieuw() for c in CODES[:n]}
     beheerder = Ondertekensleutel.nieuw()
-    data = ceremonie([r.deelnemer() for r in regios.values()], t, beheerder, epoch=epoch)
+    data = ceremonie([deelnemer(c, r) for c, r in regios.items()], t, beheerder, epoch=epoch)
     return ProefFederatie(regios, beheerder, data, lees(data, beheerder.publiek))

@@ -1,0 +1,140 @@
+"""OPRF throughput, measured side by side in one run (``make bench``).
+
+Figures: the bare cost of one ristretto255 scalar multiplication (libsodium via
+rbcl), single-key RFC 9497 OPRF tokens/s (blind + evaluate + finalize), threshold
+tokens/s in-process (t of n holders evaluate with a batched DLEQ proof; the client
+verifies every proof, combines with Lagrange coefficients, unblinds, finalizes),
+and threshold tokens/s through real share holders over a local nats-server.
+Each token's cost is also given in scalar multiplications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import rbcl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gedeeld.crypto.drempel import Verzoek, evalueer_deel
+from gedeeld.crypto.groep import Scalar
+from gedeeld.crypto.oprf import evalueer, verblind, voltooi
+from gedeeld.crypto.shamir import splits
+
+T, N, BATCH = 3, 5, 64
+
+
+def per_seconde(fn: object, n: int, minimum: float = 1.0) -> float:
+    """Run ``fn(n)`` until at least ``minimum`` seconds passed; operations per second."""
+    totaal, tijd = 0, 0.0
+    while tijd < minimum:
+        start = time.perf_counter()
+        fn(n)  # type: ignore[operator]
+        tijd += time.perf_counter() - start
+        totaal += n
+    return totaal / tijd
+
+
+def scalar_mult(n: int) -> None:
+    k, p = rbcl.crypto_core_ristretto255_scalar_random(), rbcl.crypto_core_ristretto255_random()
+    for _ in range(n):
+        p = rbcl.crypto_scalarmult_ristretto255(k, p)
+
+
+def enkelvoudig(n: int) -> None:
+    k = Scalar.willekeurig()
+    for i in range(n):
+        x = i.to_bytes(8, "big")
+        b = verblind(x)
+        voltooi(x, b.blind, evalueer(k, b.geblindeerd))
+
+
+DELEN = splits(Scalar.willekeurig(), T, N)
+
+
+def drempel(n: int) -> None:
+    for start in range(0, n, BATCH):
+        invoer = [i.to_bytes(8, "big") for i in range(start, min(n, start + BATCH))]
+        verzoek = Verzoek.maak(invoer)
+        antwoorden = {d.index: evalueer_deel(d, verzoek.geblindeerd) for d in DELEN[:T]}
+        for d in DELEN[:T]:
+            verzoek.controleer(antwoorden[d.index], d.commitment)
+        verzoek.combineer(antwoorden, T)
+
+
+async def over_nats(n: int) -> float:
+    from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+    from gedeeld.nats import verbind
+    from gedeeld.natsserver import NatsServer
+    from gedeeld.snelheidslimiet import Limiet
+    from services.sleuteldeel.server import SleuteldeelServer
+    from services.sleuteldeel.service import Sleuteldeelhouder
+    from tests.federatie.opzet import maak_federatie
+
+    tf = maak_federatie(N, T)
+    with tempfile.TemporaryDirectory() as tmp:
+        server = NatsServer(Path(tmp))
+        await server.start()
+        verbindingen, servers = [], []
+        try:
+            for code in tf.regios:
+                nc = await verbind(server.url, code)
+                verbindingen.append(nc)
+                houder = Sleuteldeelhouder(
+                    code, tf.federatie, tf.deel(code), tf.regios[code].ondertekening, Limiet(1e9, 1e9)
+                )
+                servers.append(SleuteldeelServer(nc, houder))
+                await servers[-1].start()
+            nc = await verbind(server.url, "client")
+            verbindingen.append(nc)
+            client = Pseudonimiseerder(nc, "wvv", tf.federatie, tf.regios["wvv"].ondertekening, deadline=60)
+            await client.tokens([b"warm-up"])
+            start = time.perf_counter()
+            await client.tokens([i.to_bytes(8, "big") for i in range(n)])
+            return n / (time.perf_counter() - start)
+        finally:
+            for s in servers:
+                await s.stop()
+            for c in verbindingen:
+                await c.close()
+            await server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="merge the figures into this JSON file")
+    ns = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)  # connection notices at shutdown are expected
+    mult = per_seconde(scalar_mult, 2000)
+    een = per_seconde(enkelvoudig, 500)
+    drie = per_seconde(drempel, 256)
+    nats = asyncio.run(over_nats(2048))
+    rijen = [
+        ("ristretto255 scalar multiplication", mult),
+        ("single-key OPRF token (blind+evaluate+finalize)", een),
+        (f"threshold token, in-process (t={T} of n={N}, batch {BATCH})", drie),
+        (f"threshold token over NATS ({N} holders, t+1 asked, batch 256)", nats),
+    ]
+    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(f"{'figure':<66} {'per second':>12} {'cost in scalar mults':>22}")
+    for naam, waarde in rijen:
+        print(f"{naam:<66} {waarde:>12,.0f} {mult / waarde:>22.1f}")
+    if ns.json:
+        doc = json.loads(ns.json.read_text()) if ns.json.exists() else {}
+        doc["oprf"] = {
+            naam: {"per_second": round(w, 1), "scalar_mults": round(mult / w, 2)} for naam, w in rijen
+        }
+        ns.json.write_text(json.dumps(doc, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The ceremony from the command line, and nodes serving their key share."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from gedeeld import config as configuratie
+from gedeeld.crypto.oprf import oprf
+from gedeeld.crypto.shamir import herstel
+from gedeeld.federatie import laad
+from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.nats import verbind
+from gedeeld.natsconfig import inbox_prefix
+from gedeeld.natsserver import NatsServer
+from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.node import Node
+from tests.conftest import migreer, schrijf_tokens
+
+ZVHCTL = str(Path(sys.executable).parent / "zvhctl")
+REGIOS = ["wvv", "arnhem", "haaglanden"]
+
+
+def zvhctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([ZVHCTL, *args], capture_output=True, text=True, timeout=60, cwd=cwd, check=False)
+
+
+def ceremonie(tmp: Path) -> str:
+    beheerder = zvhctl("federatie", "beheerder", "--map", "beheer", cwd=tmp).stdout.strip()
+    regels = []
+    for r in REGIOS:
+        publiek = zvhctl("federatie", "sleutels", "--map", f"sleutels/{r}", cwd=tmp).stdout
+        regels += ["[[regio]]", f'code = "{r}"', f'naam = "ZVH {r}"', publiek, f'contact = "pr@{r}.invalid"']
+    (tmp / "regios.toml").write_text("\n".join(regels))
+    r = zvhctl(
+        "federatie",
+        "init",
+        "--regios",
+        "regios.toml",
+        "--drempel",
+        "2",
+        "--beheerder",
+        "beheer/beheerder.key",
+        "--uit",
+        "federatie.reg",
+        cwd=tmp,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "the key itself was not kept" in r.stdout
+    return beheerder
+
+
+def test_ceremony_and_verify_from_the_command_line(tmp_path: Path) -> None:
+    beheerder = ceremonie(tmp_path)
+
+    ok = zvhctl("federatie", "verify", "--register", "federatie.reg", "--beheerder", beheerder, cwd=tmp_path)
+    assert ok.returncode == 0 and "threshold 2 of 3" in ok.stdout and "haaglanden" in ok.stdout
+    ander = zvhctl(
+        "federatie", "verify", "--register", "federatie.reg", "--beheerder", "00" * 32, cwd=tmp_path
+    )
+    assert ander.returncode == 1 and "another beheerder" in ander.stdout
+
+    env = F.OndertekendRegister.FromString((tmp_path / "federatie.reg").read_bytes())
+    reg = F.Federatieregister.FromString(env.register)
+    reg.drempel = 1  # tampered after signing
+    env.register = reg.SerializeToString()
+    (tmp_path / "vervalst.reg").write_bytes(env.SerializeToString())
+    vervalst = zvhctl("federatie", "verify", "--register", "vervalst.reg", cwd=tmp_path)
+    assert vervalst.returncode == 1 and "signature does not verify" in vervalst.stdout
+    again = zvhctl("federatie", "sleutels", "--map", "sleutels/wvv", cwd=tmp_path)
+    assert again.returncode == 2 and "refusing to overwrite" in again.stderr
+
+
+async def test_nodes_serve_their_share_for_the_federation(tmp_path: Path, nats_server: NatsServer) -> None:
+    beheerder = ceremonie(tmp_path)
+    nodes = []
+    try:
+        for r in REGIOS[:2]:  # haaglanden stays offline: t = 2 of 3 is enough
+            schrijf_tokens(tmp_path / "tokens.toml")
+            (tmp_path / f"{r}.toml").write_text(
+                f'regio = "{r}"\ndata_dir = "data/{r}"\n[nats]\nurl = "{nats_server.url}"\n'
+                f'[auth]\ntokens = "tokens.toml"\n[casusregister]\nlisten = "127.0.0.1:0"\n'
+                f'[federatie]\nregister = "federatie.reg"\nbeheerder_sleutel = "{beheerder}"\n'
+                f'sleutels = "sleutels/{r}"\n'
+            )
+            cfg = configuratie.laad(tmp_path / f"{r}.toml", env={})
+            cfg.data_dir.mkdir(parents=True)
+            node = Node(cfg)
+            await migreer(node.db)
+            await node.start()
+            nodes.append(node)
+        federatie = laad(tmp_path / "federatie.reg", bytes.fromhex(beheerder))
+        haaglanden = RegioSleutels.lees(tmp_path / "sleutels" / "haaglanden")
+        nc = await verbind(nats_server.url, "haaglanden", inbox_prefix=inbox_prefix("haaglanden"))
+        client = Pseudonimiseerder(nc, "haaglanden", federatie, haaglanden.ondertekening, per_houder=0.5)
+
+        tokens = await client.tokens([b"a", b"b"])
+
+        k = herstel(
+            [
+                federatie.laad_sleuteldeel(r, RegioSleutels.lees(tmp_path / "sleutels" / r).hpke)
+                for r in REGIOS
+            ]
+        )
+        assert tokens == [oprf(k, b"a"), oprf(k, b"b")]
+        await nc.close()
+    finally:
+        for node in nodes:
+            await node.stop(grace=1)
