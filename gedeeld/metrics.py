@@ -22,3 +22,11 @@ OPRF_GEWEIGERD = Counter("zvh_oprf_rejected_total", "OPRF requests refused, by r
 OPRF_HOUDER_FOUT = Counter(
     "zvh_oprf_holder_failures_total", "Share holders that did not answer validly", ["houder", "reden"]
 )
+
+SIGNALEN_GEPUBLICEERD = Counter("zvh_signals_published_total", "Signals published", ["soort"])
+SIGNALEN_ONTVANGEN = Counter("zvh_signals_received_total", "Other regions' signals checked", ["soort"])
+SIGNALEN_GEWEIGERD = Counter(
+    "zvh_signals_rejected_total", "Federation messages rejected, by reason", ["reden"]
+)
+TREFFERS = Counter("zvh_treffers_total", "Treffers sent and received", ["richting"])
+MATCHES = Counter("zvh_matches_total", "Matches recorded", ["zekerheid"])

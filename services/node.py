@@ -27,11 +27,12 @@ from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from services.casusregister.server import Casusregister
+from services.signalering.server import Signalering, start_signalering
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering")
 
 
 async def controleer_schema(db: Database) -> None:
@@ -61,6 +62,7 @@ class Node:
         self.nats_server: NatsServer | None = None
         self.casusregister: Casusregister | None = None
         self.sleuteldeel: SleuteldeelServer | None = None
+        self.signalering: Signalering | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
 
@@ -86,8 +88,12 @@ class Node:
             self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, self.nc)
         self.casusregister = Casusregister(self.cfg, self.db, self.nc)
         await self.casusregister.start()
+        if self.cfg.federatie is not None:
+            self.signalering = await start_signalering(self.cfg, self.db, self.nc)
 
     async def stop(self, grace: float = 5.0) -> None:
+        if self.signalering is not None:
+            await self.signalering.stop()
         if self.casusregister is not None:
             await self.casusregister.stop(grace)
         if self.sleuteldeel is not None:

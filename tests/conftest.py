@@ -90,6 +90,21 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[NatsServer]:
 
 
 @pytest.fixture
+async def federatie(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[object]:
+    """Three regional nodes (wvv, arnhem, haaglanden; t = 2) on one nats-server, all started."""
+    from tests.federatie import knooppunten
+
+    fed = await knooppunten.maak(tmp_path, nats_server.url)
+    try:
+        for code in fed.regios:
+            await fed.start(code)
+        yield fed
+    finally:
+        for code in fed.regios:
+            await begrensd(f"stop {code}", fed.stop(code))
+
+
+@pytest.fixture
 async def nc(nats_server: NatsServer) -> AsyncIterator[Client]:
     client = await verbind(nats_server.url, "test")
     try:

@@ -14,8 +14,13 @@ from gedeeld.db import Database
 from gedeeld.verwerkingslog.model import Base as LogBase
 from services.casusregister.store import Base as CasusBase
 from services.node import COMPONENTEN
+from services.signalering.store import Base as SignaleringBase
 
-MODELLEN: dict[str, MetaData] = {"verwerkingslog": LogBase.metadata, "casusregister": CasusBase.metadata}
+MODELLEN: dict[str, MetaData] = {
+    "verwerkingslog": LogBase.metadata,
+    "casusregister": CasusBase.metadata,
+    "signalering": SignaleringBase.metadata,
+}
 
 
 async def verschillen(db: Database, metadata: MetaData) -> list[object]:

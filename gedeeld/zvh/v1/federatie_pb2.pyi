@@ -55,6 +55,50 @@ OPRF_FOUT_ONGELDIG_ELEMENT: OprfFout.ValueType  # 7
 OPRF_FOUT_VERLOPEN: OprfFout.ValueType  # 8
 Global___OprfFout: _TypeAlias = OprfFout  # noqa: Y015
 
+class _SignaalSoort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SignaalSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SignaalSoort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SIGNAAL_SOORT_ONBEKEND: _SignaalSoort.ValueType  # 0
+    SIGNAAL_SOORT_ACTIEF: _SignaalSoort.ValueType  # 1
+    """The origin has an active case on this person."""
+    SIGNAAL_SOORT_INGETROKKEN: _SignaalSoort.ValueType  # 2
+    """The origin closed the case: close open matches on this reference."""
+
+class SignaalSoort(_SignaalSoort, metaclass=_SignaalSoortEnumTypeWrapper):
+    """Whether the origin still has an active case on the person."""
+
+SIGNAAL_SOORT_ONBEKEND: SignaalSoort.ValueType  # 0
+SIGNAAL_SOORT_ACTIEF: SignaalSoort.ValueType  # 1
+"""The origin has an active case on this person."""
+SIGNAAL_SOORT_INGETROKKEN: SignaalSoort.ValueType  # 2
+"""The origin closed the case: close open matches on this reference."""
+Global___SignaalSoort: _TypeAlias = SignaalSoort  # noqa: Y015
+
+class _Zekerheid:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ZekerheidEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Zekerheid.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ZEKERHEID_ONBEKEND: _Zekerheid.ValueType  # 0
+    ZEKERHEID_ZEKER: _Zekerheid.ValueType  # 1
+    """The BSN key matched."""
+    ZEKERHEID_WAARSCHIJNLIJK: _Zekerheid.ValueType  # 2
+    """Only name/date keys matched: a person must check."""
+
+class Zekerheid(_Zekerheid, metaclass=_ZekerheidEnumTypeWrapper):
+    """How sure a match is."""
+
+ZEKERHEID_ONBEKEND: Zekerheid.ValueType  # 0
+ZEKERHEID_ZEKER: Zekerheid.ValueType  # 1
+"""The BSN key matched."""
+ZEKERHEID_WAARSCHIJNLIJK: Zekerheid.ValueType  # 2
+"""Only name/date keys matched: a person must check."""
+Global___Zekerheid: _TypeAlias = Zekerheid  # noqa: Y015
+
 @_typing.final
 class Ondertekend(_message.Message):
     """A signed message: the only thing published on zvh.* subjects."""
@@ -312,3 +356,163 @@ class OprfAntwoord(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OprfAntwoord: _TypeAlias = OprfAntwoord  # noqa: Y015
+
+@_typing.final
+class SignaalToken(_message.Message):
+    """One match key's token in a signal."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SLEUTEL_TYPE_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    sleutel_type: _builtins.str
+    """Which key type produced it ("bsn", "naam_datum", ...), so a hit knows its confidence."""
+    token: _builtins.bytes
+    """The 64-byte OPRF output."""
+    def __init__(
+        self,
+        *,
+        sleutel_type: _builtins.str = ...,
+        token: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["sleutel_type", b"sleutel_type", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignaalToken: _TypeAlias = SignaalToken  # noqa: Y015
+
+@_typing.final
+class Signaal(_message.Message):
+    """A signal on zvh.signaal.<regio> (inside Ondertekend, soort "signaal"): one person of one case."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNAAL_ID_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    REFERENTIE_FIELD_NUMBER: _builtins.int
+    TOKENS_FIELD_NUMBER: _builtins.int
+    VERLOOPT_OP_FIELD_NUMBER: _builtins.int
+    SOORT_FIELD_NUMBER: _builtins.int
+    TIJDSTIP_FIELD_NUMBER: _builtins.int
+    signaal_id: _builtins.str
+    """Random id (UUID); also the JetStream Nats-Msg-Id."""
+    regio: _builtins.str
+    """The origin region (must equal the envelope's sender)."""
+    epoch: _builtins.int
+    """The OPRF key epoch of the tokens."""
+    referentie: _builtins.str
+    """The origin's opaque reference for this person in this case (not derived from identifiers)."""
+    soort: Global___SignaalSoort.ValueType
+    """Active or withdrawn."""
+    @_builtins.property
+    def tokens(self) -> _containers.RepeatedCompositeFieldContainer[Global___SignaalToken]:
+        """The person's tokens; empty for INGETROKKEN."""
+
+    @_builtins.property
+    def verloopt_op(self) -> _timestamp_pb2.Timestamp:
+        """After this moment the signal must be ignored unless renewed."""
+
+    @_builtins.property
+    def tijdstip(self) -> _timestamp_pb2.Timestamp:
+        """When the origin published it."""
+
+    def __init__(
+        self,
+        *,
+        signaal_id: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        epoch: _builtins.int = ...,
+        referentie: _builtins.str = ...,
+        tokens: _abc.Iterable[Global___SignaalToken] | None = ...,
+        verloopt_op: _timestamp_pb2.Timestamp | None = ...,
+        soort: Global___SignaalSoort.ValueType = ...,
+        tijdstip: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tijdstip", b"tijdstip", "verloopt_op", b"verloopt_op"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "referentie", b"referentie", "regio", b"regio", "signaal_id", b"signaal_id", "soort", b"soort", "tijdstip", b"tijdstip", "tokens", b"tokens", "verloopt_op", b"verloopt_op"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Signaal: _TypeAlias = Signaal  # noqa: Y015
+
+@_typing.final
+class TrefferInhoud(_message.Message):
+    """The content of a treffer, HPKE-encrypted to the origin region."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SIGNAAL_ID_FIELD_NUMBER: _builtins.int
+    REFERENTIE_ONTVANGER_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    REFERENTIE_FIELD_NUMBER: _builtins.int
+    SLEUTEL_TYPES_FIELD_NUMBER: _builtins.int
+    ZEKERHEID_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    signaal_id: _builtins.str
+    """The signal that matched."""
+    referentie_ontvanger: _builtins.str
+    """The origin's reference from that signal."""
+    regio: _builtins.str
+    """The region that found the hit."""
+    referentie: _builtins.str
+    """That region's opaque reference for its own person."""
+    zekerheid: Global___Zekerheid.ValueType
+    """Confidence derived from the key types."""
+    contact: _builtins.str
+    """The functional contact point of the region's bureau."""
+    epoch: _builtins.int
+    """The epoch of the tokens."""
+    @_builtins.property
+    def sleutel_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The key types that matched."""
+
+    def __init__(
+        self,
+        *,
+        signaal_id: _builtins.str = ...,
+        referentie_ontvanger: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        referentie: _builtins.str = ...,
+        sleutel_types: _abc.Iterable[_builtins.str] | None = ...,
+        zekerheid: Global___Zekerheid.ValueType = ...,
+        contact: _builtins.str = ...,
+        epoch: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "epoch", b"epoch", "referentie", b"referentie", "referentie_ontvanger", b"referentie_ontvanger", "regio", b"regio", "signaal_id", b"signaal_id", "sleutel_types", b"sleutel_types", "zekerheid", b"zekerheid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrefferInhoud: _TypeAlias = TrefferInhoud  # noqa: Y015
+
+@_typing.final
+class Treffer(_message.Message):
+    """A treffer on zvh.treffer.<origin> (inside Ondertekend, soort "treffer")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ONTVANGER_FIELD_NUMBER: _builtins.int
+    ENVELOP_FIELD_NUMBER: _builtins.int
+    ontvanger: _builtins.str
+    """The origin region it is for."""
+    envelop: _builtins.bytes
+    """HPKE envelope (gedeeld/crypto/envelop.py) of a TrefferInhoud, info "zvh-treffer-v1" 0x00 ontvanger."""
+    def __init__(
+        self,
+        *,
+        ontvanger: _builtins.str = ...,
+        envelop: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelop", b"envelop", "ontvanger", b"ontvanger"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Treffer: _TypeAlias = Treffer  # noqa: Y015

@@ -1,0 +1,76 @@
+"""What both directions of signalering share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+
+from gedeeld.db import Database
+from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+from gedeeld.federatie.register import Federatie
+from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.jetstream import zorg_voor_stroom
+from gedeeld.klok import Klok
+from gedeeld.natsconfig import stroom
+from gedeeld.verwerkingslog import Actor, Verwerkingslog
+
+MAX_BERICHT = 64 * 1024
+SIGNALEN = "SIGNALEN"
+SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (WGS)")
+
+
+@dataclass(frozen=True)
+class Activiteiten:
+    pseudonimisering: str
+    matching: str
+
+    @classmethod
+    def standaard(cls, regio: str) -> Activiteiten:
+        return cls(
+            f"urn:zvh:{regio}:verwerkingsactiviteit:signalering",
+            f"urn:zvh:{regio}:verwerkingsactiviteit:matching",
+        )
+
+
+@dataclass
+class Context:
+    regio: str
+    db: Database
+    js: JetStreamContext
+    federatie: Federatie
+    sleutels: RegioSleutels
+    pseudonimiseerder: Pseudonimiseerder
+    klok: Klok
+    log: Verwerkingslog
+    activiteiten: Activiteiten
+    contact: str
+    geldigheid: timedelta = timedelta(days=730)  # as a Verwijsindex signal
+    stroom_max_age: timedelta = timedelta(days=14)
+
+
+async def zorg_voor_federatiestromen(ctx: Context) -> None:
+    """SIGNALEN and this region's TREFFER stream (on a hub, the beheer user made them already)."""
+    age = ctx.stroom_max_age.total_seconds()
+    await zorg_voor_stroom(
+        ctx.js,
+        StreamConfig(
+            name=SIGNALEN,
+            subjects=["zvh.signaal.*"],
+            max_age=age,
+            duplicate_window=3600,
+            max_msg_size=MAX_BERICHT,
+        ),
+    )
+    await zorg_voor_stroom(
+        ctx.js,
+        StreamConfig(
+            name=stroom("treffer", ctx.regio),
+            subjects=[f"zvh.treffer.{ctx.regio}"],
+            max_age=age,
+            duplicate_window=3600,
+            max_msg_size=MAX_BERICHT,
+        ),
+    )

@@ -1,0 +1,140 @@
+"""Wiring of signalering: three durable consumers and the renewal of signals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import timedelta
+
+from google.protobuf.message import DecodeError
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from sqlalchemy import select, update
+
+from gedeeld.config import NodeConfig
+from gedeeld.db import Database
+from gedeeld.federatie import laad
+from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.klok import Klok, SysteemKlok
+from gedeeld.natsconfig import stroom
+from gedeeld.tracing import from_headers
+from gedeeld.verwerkingslog import Verwerkingslog
+from gedeeld.zvh.v1 import gebeurtenis_pb2
+from services.casusregister.events import stroomnaam
+from services.casusregister.server import lees_of_maak_sleutel
+from services.signalering.context import SIGNALEN, Activiteiten, Context, zorg_voor_federatiestromen
+from services.signalering.inkomend import Inkomend
+from services.signalering.store import EigenSignaalRij
+from services.signalering.uitgaand import Uitgaand
+
+log = logging.getLogger("zvh.signalering")
+
+VERNIEUW_VOOR = timedelta(days=30)
+
+
+class Signalering:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.uitgaand = Uitgaand(ctx)
+        self.inkomend = Inkomend(ctx)
+        r = ctx.regio
+        self.lezers = [
+            StroomLezer(
+                ctx.js,
+                stroom=stroomnaam(r),
+                subject=f"regio.{r}.casus.>",
+                durable="signalering",
+                handler=self._gebeurtenis,
+            ),
+            StroomLezer(
+                ctx.js, stroom=SIGNALEN, subject="zvh.signaal.*", durable=r, handler=self.inkomend.bij_signaal
+            ),
+            StroomLezer(
+                ctx.js,
+                stroom=stroom("treffer", r),
+                subject=f"zvh.treffer.{r}",
+                durable=r,
+                handler=self.inkomend.bij_treffer,
+            ),
+        ]
+        self._taken: list[asyncio.Task[None]] = []
+
+    async def _gebeurtenis(self, msg: Msg) -> Uitkomst:
+        try:
+            g = gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data)
+        except DecodeError:
+            return Uitkomst.WEIGER
+        return await self.uitgaand.bij_gebeurtenis(g, from_headers(msg.headers))
+
+    async def vernieuw(self) -> int:
+        """Give still-active signals that expire within 30 days a new id and expiry, and publish them."""
+        ctx = self.ctx
+        nu = ctx.klok.nu()
+        async with ctx.db.transaction() as s:
+            rijen = list(
+                (
+                    await s.execute(
+                        select(EigenSignaalRij).where(
+                            EigenSignaalRij.ingetrokken.is_(False),
+                            EigenSignaalRij.verloopt_op < nu + VERNIEUW_VOOR,
+                        )
+                    )
+                ).scalars()
+            )
+            for r in rijen:
+                await s.execute(
+                    update(EigenSignaalRij)
+                    .where(EigenSignaalRij.referentie == r.referentie)
+                    .values(signaal_id=str(uuid.uuid4()), verloopt_op=nu + ctx.geldigheid, gepubliceerd=False)
+                )
+        await self.uitgaand.publiceer_open()
+        return len(rijen)
+
+    async def _periodiek(self) -> None:
+        while True:
+            try:
+                await self.uitgaand.publiceer_open()
+                await self.vernieuw()
+            except Exception as exc:
+                log.warning("signal upkeep failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(3600)
+
+    async def start(self) -> None:
+        await zorg_voor_federatiestromen(self.ctx)
+        self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+        self._taken.append(asyncio.create_task(self._periodiek()))
+
+    async def stop(self) -> None:
+        for t in self._taken:
+            t.cancel()
+        for t in self._taken:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+
+
+async def start_signalering(
+    cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None
+) -> Signalering:
+    assert cfg.federatie is not None
+    federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
+    sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
+    klok = klok or SysteemKlok()
+    ctx = Context(
+        regio=cfg.regio,
+        db=db,
+        js=nc.jetstream(),
+        federatie=federatie,
+        sleutels=sleutels,
+        pseudonimiseerder=Pseudonimiseerder(nc, cfg.regio, federatie, sleutels.ondertekening),
+        klok=klok,
+        log=Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
+        activiteiten=Activiteiten.standaard(cfg.regio),
+        contact=federatie.regio(cfg.regio).contact,
+    )
+    signalering = Signalering(ctx)
+    await signalering.start()
+    return signalering

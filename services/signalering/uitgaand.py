@@ -1,0 +1,217 @@
+"""The region's own cases: match keys -> tokens -> index -> signed signals; withdrawal on closure.
+
+Each person of an active casus gets one signal with an opaque reference (random,
+not derived from identifiers) that stays the same through renewals and
+withdrawal. Tokens and signal rows are written in one transaction; the signal
+is marked published only after JetStream acknowledged it, so a crash in
+between republishes (de-duplicated by Nats-Msg-Id) when the event is redelivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date
+
+from sqlalchemy import delete, select, update
+
+from gedeeld.errors import UnavailableError, ValidationError
+from gedeeld.federatie.bericht import onderteken
+from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
+from gedeeld.jetstream import Uitkomst
+from gedeeld.metrics import SIGNALEN_GEPUBLICEERD
+from gedeeld.tracing import HEADER, TraceContext
+from gedeeld.verwerkingslog import Handeling
+from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
+from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.signalering.context import SYSTEEM, Context
+from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij
+
+log = logging.getLogger("zvh.signalering")
+
+ACTIEF = {casus_pb2.CASUS_STATUS_AANGEMELD, casus_pb2.CASUS_STATUS_IN_BEHANDELING}
+
+
+def persoon(b: casus_pb2.Betrokkene) -> PersoonsGegevens:
+    g = b.geboortedatum
+    achternaam = f"{b.voorvoegsels} {b.achternaam}".strip()
+    return PersoonsGegevens(b.bsn or None, achternaam, b.voornamen, date(g.jaar, g.maand, g.dag))
+
+
+class Uitgaand:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def bij_gebeurtenis(self, g: gebeurtenis_pb2.CasusGebeurtenis, trace: TraceContext) -> Uitkomst:
+        if g.casus.status in ACTIEF and g.casus.betrokkenen:
+            return await self.signaleer(g.casus, trace)
+        if g.casus.status not in ACTIEF or g.soort == gebeurtenis_pb2.GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD:
+            await self.trek_in(g.casus.casus_id, trace)
+        return Uitkomst.KLAAR
+
+    async def signaleer(self, casus: casus_pb2.Casus, trace: TraceContext) -> Uitkomst:
+        ctx = self.ctx
+        async with ctx.db.lezen() as s:
+            bestaand = {
+                r.betrokkene_id: r
+                for r in (
+                    await s.execute(
+                        select(EigenSignaalRij).where(
+                            EigenSignaalRij.casus_id == casus.casus_id,
+                            EigenSignaalRij.epoch == ctx.federatie.epoch,
+                        )
+                    )
+                ).scalars()
+            }
+        nieuw = [b for b in casus.betrokkenen if b.betrokkene_id not in bestaand]
+        if nieuw:
+            try:
+                await self._indexeer(casus.casus_id, nieuw, trace)
+            except UnavailableError as exc:
+                log.warning(
+                    "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
+                )
+                return Uitkomst.OPNIEUW
+        await self.publiceer_open()
+        return Uitkomst.KLAAR
+
+    async def _indexeer(
+        self, casus_id: str, personen: list[casus_pb2.Betrokkene], trace: TraceContext
+    ) -> None:
+        ctx = self.ctx
+        sleutels: list[tuple[casus_pb2.Betrokkene, str, bytes]] = []
+        for b in personen:
+            try:
+                sleutels += [(b, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))]
+            except ValidationError:
+                # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
+                log.warning("betrokkene has no usable match keys", extra={"betrokkene_id": b.betrokkene_id})
+        if not sleutels:
+            return
+        tokens = await ctx.pseudonimiseerder.tokens([w for _, _, w in sleutels])
+        nu = ctx.klok.nu()
+        async with ctx.db.transaction() as s:
+            referenties: dict[str, str] = {}
+            for (b, type_, _), token in zip(sleutels, tokens, strict=True):
+                ref = referenties.setdefault(b.betrokkene_id, uuid.uuid4().hex)
+                s.add(
+                    TokenRij(
+                        token=token,
+                        epoch=ctx.federatie.epoch,
+                        sleutel_type=type_,
+                        casus_id=casus_id,
+                        betrokkene_id=b.betrokkene_id,
+                        referentie=ref,
+                    )
+                )
+            for betrokkene_id, ref in referenties.items():
+                s.add(
+                    EigenSignaalRij(
+                        referentie=ref,
+                        signaal_id=str(uuid.uuid4()),
+                        casus_id=casus_id,
+                        betrokkene_id=betrokkene_id,
+                        epoch=ctx.federatie.epoch,
+                        verloopt_op=nu + ctx.geldigheid,
+                        ingetrokken=False,
+                        gepubliceerd=False,
+                    )
+                )
+            await ctx.log.vastleggen(
+                s,
+                trace=trace,
+                actor=SYSTEEM,
+                betrokkene_ids=list(referenties),
+                handeling=Handeling(
+                    "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
+                ),
+                details={"tokens": len(tokens)},
+            )
+
+    async def publiceer_open(self) -> int:
+        """Publish every own signal not yet acknowledged (also after a crash)."""
+        ctx = self.ctx
+        async with ctx.db.lezen() as s:
+            open_ = list(
+                (
+                    await s.execute(
+                        select(EigenSignaalRij).where(
+                            EigenSignaalRij.gepubliceerd.is_(False), EigenSignaalRij.ingetrokken.is_(False)
+                        )
+                    )
+                ).scalars()
+            )
+            tokens: dict[str, list[TokenRij]] = {}
+            if open_:
+                rows = (
+                    await s.execute(
+                        select(TokenRij).where(TokenRij.referentie.in_([r.referentie for r in open_]))
+                    )
+                ).scalars()
+                for t in rows:
+                    tokens.setdefault(t.referentie, []).append(t)
+        for r in open_:
+            await self._publiceer(r, F.SIGNAAL_SOORT_ACTIEF, tokens.get(r.referentie, []), r.signaal_id)
+            async with ctx.db.transaction() as s:
+                await s.execute(
+                    update(EigenSignaalRij)
+                    .where(EigenSignaalRij.referentie == r.referentie)
+                    .values(gepubliceerd=True)
+                )
+        return len(open_)
+
+    async def _publiceer(self, r: EigenSignaalRij, soort: int, tokens: list[TokenRij], msg_id: str) -> None:
+        ctx = self.ctx
+        signaal = F.Signaal(
+            signaal_id=r.signaal_id,
+            regio=ctx.regio,
+            epoch=r.epoch,
+            referentie=r.referentie,
+            tokens=[F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token) for t in tokens],
+            soort=soort,  # type: ignore[arg-type]
+        )
+        signaal.verloopt_op.FromDatetime(r.verloopt_op)
+        signaal.tijdstip.FromDatetime(ctx.klok.nu())
+        data = onderteken(ctx.sleutels.ondertekening, ctx.regio, "signaal", signaal.SerializeToString())
+        await ctx.js.publish(
+            f"zvh.signaal.{ctx.regio}",
+            data,
+            headers={"Nats-Msg-Id": msg_id, HEADER: TraceContext.new().traceparent},
+        )
+        SIGNALEN_GEPUBLICEERD.labels(F.SignaalSoort.Name(soort).removeprefix("SIGNAAL_SOORT_").lower()).inc()  # type: ignore[arg-type]
+
+    async def trek_in(self, casus_id: str, trace: TraceContext) -> None:
+        """Tokens leave the index at once; withdrawals tell the others; own matches close."""
+        ctx = self.ctx
+        nu = ctx.klok.nu()
+        async with ctx.db.transaction() as s:
+            signalen = list(
+                (
+                    await s.execute(
+                        select(EigenSignaalRij).where(
+                            EigenSignaalRij.casus_id == casus_id, EigenSignaalRij.ingetrokken.is_(False)
+                        )
+                    )
+                ).scalars()
+            )
+            await s.execute(delete(TokenRij).where(TokenRij.casus_id == casus_id))
+            await s.execute(
+                update(EigenSignaalRij).where(EigenSignaalRij.casus_id == casus_id).values(ingetrokken=True)
+            )
+            await s.execute(
+                update(MatchRij)
+                .where(MatchRij.eigen_casus_id == casus_id, MatchRij.status == "OPEN")
+                .values(status="GESLOTEN", gewijzigd_op=nu)
+            )
+            if signalen:
+                await ctx.log.vastleggen(
+                    s,
+                    trace=trace,
+                    actor=SYSTEEM,
+                    betrokkene_ids=[r.betrokkene_id for r in signalen],
+                    handeling=Handeling(
+                        "signaal_intrekken", ctx.activiteiten.pseudonimisering, "casus", casus_id
+                    ),
+                )
+        for r in signalen:
+            await self._publiceer(r, F.SIGNAAL_SOORT_INGETROKKEN, [], f"{r.signaal_id}:ingetrokken")
