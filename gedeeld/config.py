@@ -45,6 +45,8 @@ class FederatieConfig:
     sleutels: Path  # directory with this region's ondertekening.key and hpke.key
     oprf_per_seconde: float = 50.0  # sustained evaluations per requesting region
     oprf_burst: float = 20_000.0  # burst, for a region onboarding its existing cases
+    vraag_per_minuut: float = 30.0  # hit/no-hit queries answered per asking region, sustained
+    vraag_burst: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -182,12 +184,16 @@ def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
             sleutels=pad(_get(doc, "federatie.sleutels", str)),
             oprf_per_seconde=_get(doc, "federatie.oprf_per_seconde", float, FederatieConfig.oprf_per_seconde),
             oprf_burst=_get(doc, "federatie.oprf_burst", float, FederatieConfig.oprf_burst),
+            vraag_per_minuut=_get(doc, "federatie.vraag_per_minuut", float, FederatieConfig.vraag_per_minuut),
+            vraag_burst=_get(doc, "federatie.vraag_burst", float, FederatieConfig.vraag_burst),
         )
         for naam in ("register", "sleutels"):
             if not getattr(federatie, naam).exists():
                 raise ConfigError(f"federatie.{naam}", f"{getattr(federatie, naam)} does not exist")
         if federatie.oprf_per_seconde <= 0 or federatie.oprf_burst < 1:
             raise ConfigError("federatie.oprf_per_seconde", "rate must be positive and burst at least 1")
+        if federatie.vraag_per_minuut <= 0 or federatie.vraag_burst < 1:
+            raise ConfigError("federatie.vraag_per_minuut", "rate must be positive and burst at least 1")
 
     tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
     level = _get(doc, "log_level", str, "INFO").upper()

@@ -30,3 +30,7 @@ SIGNALEN_GEWEIGERD = Counter(
 )
 TREFFERS = Counter("zvh_treffers_total", "Treffers sent and received", ["richting"])
 MATCHES = Counter("zvh_matches_total", "Matches recorded", ["zekerheid"])
+VRAGEN_GESTELD = Counter("zvh_queries_asked_total", "Hit/no-hit queries asked by this region's users")
+VRAGEN_BEANTWOORD = Counter(
+    "zvh_queries_answered_total", "Other regions' queries, by outcome or refusal reason", ["uitkomst"]
+)

@@ -21,6 +21,7 @@ from gedeeld.auth import Authenticator, Identiteit, Rol, autoriseer
 from gedeeld.grpc_fouten import internal_status, status_code, to_status
 from gedeeld.metrics import RPC_DUUR, RPC_TOTAAL
 from gedeeld.tracing import HEADER, TraceContext, from_metadata
+from gedeeld.verwerkingslog import Actor
 
 log = logging.getLogger("zvh.rpc")
 
@@ -35,6 +36,12 @@ class Aanroep:
     identiteit: Identiteit
     trace: TraceContext
     methode: str
+
+    @property
+    def actor(self) -> Actor:
+        """Who acted, for the verwerkingslog's audit record."""
+        i = self.identiteit
+        return Actor(i.gebruiker, i.rol.value, i.doel)
 
 
 class BeveiligdeService:

@@ -20,14 +20,17 @@ from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
 from gedeeld import logboek, migraties
+from gedeeld.auth import Authenticator
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
+from gedeeld.zvh.v1 import vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
-from services.signalering.server import Signalering, start_signalering
+from services.signalering.server import Signalering, bouw_signalering
+from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 
 log = logging.getLogger("zvh.node")
@@ -87,9 +90,16 @@ class Node:
         if self.cfg.federatie is not None:
             self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, self.nc)
         self.casusregister = Casusregister(self.cfg, self.db, self.nc)
-        await self.casusregister.start()
         if self.cfg.federatie is not None:
-            self.signalering = await start_signalering(self.cfg, self.db, self.nc)
+            self.signalering = bouw_signalering(self.cfg, self.db, self.nc)
+            self.casusregister.grpc.voeg_toe(
+                vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
+                VraagService(Authenticator.uit_bestand(self.cfg.tokens), self.signalering.vrager),
+                vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
+            )
+        await self.casusregister.start()
+        if self.signalering is not None:
+            await self.signalering.start()
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.signalering is not None:

@@ -94,14 +94,8 @@ async def federatie(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[ob
     """Three regional nodes (wvv, arnhem, haaglanden; t = 2) on one nats-server, all started."""
     from tests.federatie import knooppunten
 
-    fed = await knooppunten.maak(tmp_path, nats_server.url)
-    try:
-        for code in fed.regios:
-            await fed.start(code)
+    async with knooppunten.draaiend(await knooppunten.maak(tmp_path, nats_server.url)) as fed:
         yield fed
-    finally:
-        for code in fed.regios:
-            await begrensd(f"stop {code}", fed.stop(code))
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from gedeeld.verwerkingslog import Handeling
 from gedeeld.verwerkingslog.model import AuditRecord, Verwerking
 from gedeeld.zvh.v1 import casus_pb2
 from services.casusregister import levenscyclus, validatie
-from services.casusregister.register import Register, actor
+from services.casusregister.register import Register
 from services.casusregister.store import BetrokkeneRij, CasusRij
 
 
@@ -70,7 +70,7 @@ class Inzage:
                 handeling=Handeling(
                     "inzage", self._r.activiteiten.inzage, "inzageverzoek", req.verzoek_referentie[:64]
                 ),
-                actor=actor(aanroep),
+                actor=aanroep.actor,
                 betrokkene_ids=[p.betrokkene_id for p in personen],
                 details={"casussen": len(casus_ids), "verwerkingen": len(verwerkingen)},
             )

@@ -29,7 +29,7 @@ from gedeeld.grpc_fouten import VersionMismatchError
 from gedeeld.identiteit.bsn import normaliseer_bsn
 from gedeeld.klok import Klok
 from gedeeld.rpc import Aanroep
-from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
+from gedeeld.verwerkingslog import Handeling, Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from services.casusregister import mapping
 from services.casusregister.store import AanvraagRij, BetrokkeneRij, CasusRij, OutboxRij
@@ -54,11 +54,6 @@ class Activiteiten:
                 for n in ("casusregistratie", "casusraadpleging", "inzage", "bewaartermijn")
             )
         )
-
-
-def actor(aanroep: Aanroep) -> Actor:
-    i = aanroep.identiteit
-    return Actor(i.gebruiker, i.rol.value, i.doel)
 
 
 class Register:
@@ -249,7 +244,7 @@ class Register:
                 s,
                 trace=aanroep.trace,
                 handeling=Handeling("casus_zoeken", self.activiteiten.raadpleging, "casus", ""),
-                actor=actor(aanroep),
+                actor=aanroep.actor,
                 details={"resultaten": len(pagina)},
             )
         return resp
@@ -272,7 +267,7 @@ class Register:
             s,
             trace=aanroep.trace,
             handeling=Handeling(naam, activiteit, "casus", rij.casus_id),
-            actor=actor(aanroep),
+            actor=aanroep.actor,
             betrokkene_ids=[b.betrokkene_id for b in rij.betrokkenen],
         )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from nats.js import JetStreamContext
@@ -26,13 +28,37 @@ SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (W
 class Activiteiten:
     pseudonimisering: str
     matching: str
+    bevraging: str
 
     @classmethod
     def standaard(cls, regio: str) -> Activiteiten:
         return cls(
             f"urn:zvh:{regio}:verwerkingsactiviteit:signalering",
             f"urn:zvh:{regio}:verwerkingsactiviteit:matching",
+            f"urn:zvh:{regio}:verwerkingsactiviteit:bevraging",
         )
+
+
+class IndexWachter:
+    """Lets a query wait for a casus that signalering has not indexed yet (bounded).
+
+    ``versie`` counts index changes; waiting on a change of the version seen
+    *before* the lookup cannot miss an update that lands in between.
+    """
+
+    def __init__(self) -> None:
+        self.versie = 0
+        self._conditie = asyncio.Condition()
+
+    async def gewijzigd(self) -> None:
+        async with self._conditie:
+            self.versie += 1
+            self._conditie.notify_all()
+
+    async def wacht_na(self, versie: int, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout), self._conditie:
+                await self._conditie.wait_for(lambda: self.versie != versie)
 
 
 @dataclass
@@ -49,6 +75,7 @@ class Context:
     contact: str
     geldigheid: timedelta = timedelta(days=730)  # as a Verwijsindex signal
     stroom_max_age: timedelta = timedelta(days=14)
+    index: IndexWachter = field(default_factory=IndexWachter)
 
 
 async def zorg_voor_federatiestromen(ctx: Context) -> None:

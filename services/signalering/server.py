@@ -21,6 +21,7 @@ from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.klok import Klok, SysteemKlok
 from gedeeld.natsconfig import stroom
+from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import from_headers
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import gebeurtenis_pb2
@@ -30,6 +31,7 @@ from services.signalering.context import SIGNALEN, Activiteiten, Context, zorg_v
 from services.signalering.inkomend import Inkomend
 from services.signalering.store import EigenSignaalRij
 from services.signalering.uitgaand import Uitgaand
+from services.signalering.vraag import Beantwoorder, Vrager
 
 log = logging.getLogger("zvh.signalering")
 
@@ -37,10 +39,12 @@ VERNIEUW_VOOR = timedelta(days=30)
 
 
 class Signalering:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, nc: Client, vraag_limiet: Limiet) -> None:
         self.ctx = ctx
         self.uitgaand = Uitgaand(ctx)
         self.inkomend = Inkomend(ctx)
+        self.vrager = Vrager(ctx, nc)
+        self.beantwoorder = Beantwoorder(ctx, nc, vraag_limiet)
         r = ctx.regio
         self.lezers = [
             StroomLezer(
@@ -105,10 +109,12 @@ class Signalering:
 
     async def start(self) -> None:
         await zorg_voor_federatiestromen(self.ctx)
+        await self.beantwoorder.start()
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
         self._taken.append(asyncio.create_task(self._periodiek()))
 
     async def stop(self) -> None:
+        await self.beantwoorder.stop()
         for t in self._taken:
             t.cancel()
         for t in self._taken:
@@ -116,9 +122,8 @@ class Signalering:
                 await t
 
 
-async def start_signalering(
-    cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None
-) -> Signalering:
+def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None) -> Signalering:
+    """Build (not start): the node adds the VraagService to its gRPC server before it serves."""
     assert cfg.federatie is not None
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
@@ -135,6 +140,5 @@ async def start_signalering(
         activiteiten=Activiteiten.standaard(cfg.regio),
         contact=federatie.regio(cfg.regio).contact,
     )
-    signalering = Signalering(ctx)
-    await signalering.start()
-    return signalering
+    limiet = Limiet(cfg.federatie.vraag_per_minuut / 60, cfg.federatie.vraag_burst)
+    return Signalering(ctx, nc, limiet)

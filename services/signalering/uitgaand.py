@@ -127,6 +127,7 @@ class Uitgaand:
                 ),
                 details={"tokens": len(tokens)},
             )
+        await ctx.index.gewijzigd()
 
     async def publiceer_open(self) -> int:
         """Publish every own signal not yet acknowledged (also after a crash)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +16,10 @@ from gedeeld import config as configuratie
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.verwerkingslog.model import AuditRecord
 from gedeeld.zvh.v1 import casus_pb2 as S
-from gedeeld.zvh.v1 import casus_pb2_grpc
+from gedeeld.zvh.v1 import casus_pb2_grpc, vraag_pb2_grpc
+from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.node import Node
 from services.signalering.context import SIGNALEN
 from services.signalering.store import MatchRij
@@ -48,6 +51,17 @@ class Regio:
             S.AfsluitenRequest(casus_id=casus_id, reden=S.AFSLUIT_REDEN_NIET_OPGEPAKT),
             metadata=(("authorization", f"Bearer {token_van('nm-dirk')}"),),
         )
+
+    async def vragen(self, req: V.VragenRequest, gebruiker: str = IC) -> V.VragenResponse:
+        assert self.kanaal is not None, f"region {self.code} is not running"
+        stub = vraag_pb2_grpc.VraagServiceStub(self.kanaal)
+        return await stub.Vragen(req, metadata=(("authorization", f"Bearer {token_van(gebruiker)}"),))
+
+    async def audit(self, handeling: str) -> list[AuditRecord]:
+        assert self.node is not None
+        async with self.node.db.lezen() as s:
+            q = select(AuditRecord).where(AuditRecord.handeling == handeling).order_by(AuditRecord.seq)
+            return list((await s.execute(q)).scalars())
 
     async def matches(self) -> list[MatchRij]:
         assert self.node is not None
@@ -116,7 +130,8 @@ class Federatie:
         await self.wacht(klaar, timeout)
 
 
-async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2) -> Federatie:
+async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2, federatie_extra: str = "") -> Federatie:
+    """``federatie_extra``: more ``[federatie]`` settings (TOML lines) for every region."""
     codes = CODES[:n]
     sleutels = {c: RegioSleutels.nieuw() for c in codes}
     beheerder = Ondertekensleutel.nieuw()
@@ -130,7 +145,7 @@ async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2) -> Federatie:
             f'regio = "{c}"\ndata_dir = "data/{c}"\n[nats]\nurl = "{nats_url}"\n'
             '[auth]\ntokens = "tokens.toml"\n'
             f'[casusregister]\nlisten = "127.0.0.1:0"\n[federatie]\nregister = "federatie.reg"\n'
-            f'beheerder_sleutel = "{beheerder.publiek.hex()}"\nsleutels = "sleutels/{c}"\n'
+            f'beheerder_sleutel = "{beheerder.publiek.hex()}"\nsleutels = "sleutels/{c}"\n{federatie_extra}'
         )
         cfg = configuratie.laad(pad, env={})
         cfg.data_dir.mkdir(parents=True)
@@ -139,3 +154,17 @@ async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2) -> Federatie:
         await node.db.close()
         regios[c] = Regio(c, pad)
     return Federatie(regios, nats_url, beheerder.publiek.hex())
+
+
+@contextlib.asynccontextmanager
+async def draaiend(fed: Federatie) -> AsyncIterator[Federatie]:
+    """Every region started; stopped again (bounded) however the test ends."""
+    from tests.conftest import begrensd
+
+    try:
+        for code in fed.regios:
+            await fed.start(code)
+        yield fed
+    finally:
+        for code in fed.regios:
+            await begrensd(f"stop {code}", fed.stop(code))

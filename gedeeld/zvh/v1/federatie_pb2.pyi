@@ -99,6 +99,32 @@ ZEKERHEID_WAARSCHIJNLIJK: Zekerheid.ValueType  # 2
 """Only name/date keys matched: a person must check."""
 Global___Zekerheid: _TypeAlias = Zekerheid  # noqa: Y015
 
+class _VraagFout:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _VraagFoutEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VraagFout.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    VRAAG_FOUT_GEEN: _VraagFout.ValueType  # 0
+    VRAAG_FOUT_LIMIET: _VraagFout.ValueType  # 1
+    """Over the per-region rate limit; opnieuw_na says when to try again."""
+    VRAAG_FOUT_ONGELDIG: _VraagFout.ValueType  # 2
+    """The request could not be read, was not signed by a known region, or was stale."""
+    VRAAG_FOUT_VERKEERDE_EPOCH: _VraagFout.ValueType  # 3
+    """The answering region holds another epoch."""
+
+class VraagFout(_VraagFout, metaclass=_VraagFoutEnumTypeWrapper):
+    """Why a region did not answer a query with hit or no-hit."""
+
+VRAAG_FOUT_GEEN: VraagFout.ValueType  # 0
+VRAAG_FOUT_LIMIET: VraagFout.ValueType  # 1
+"""Over the per-region rate limit; opnieuw_na says when to try again."""
+VRAAG_FOUT_ONGELDIG: VraagFout.ValueType  # 2
+"""The request could not be read, was not signed by a known region, or was stale."""
+VRAAG_FOUT_VERKEERDE_EPOCH: VraagFout.ValueType  # 3
+"""The answering region holds another epoch."""
+Global___VraagFout: _TypeAlias = VraagFout  # noqa: Y015
+
 @_typing.final
 class Ondertekend(_message.Message):
     """A signed message: the only thing published on zvh.* subjects."""
@@ -516,3 +542,136 @@ class Treffer(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Treffer: _TypeAlias = Treffer  # noqa: Y015
+
+@_typing.final
+class VraagVerzoek(_message.Message):
+    """A hit/no-hit query on zvh.vraag.<regio> (inside Ondertekend, soort "vraag"),
+    sent as a NATS request to each asked region. Core NATS, not JetStream: a
+    region that is down is reported as not answering, not queued.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VRAAG_ID_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    ONTVANGER_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    TOKENS_FIELD_NUMBER: _builtins.int
+    TIJDSTIP_MS_FIELD_NUMBER: _builtins.int
+    DOEL_REFERENTIE_FIELD_NUMBER: _builtins.int
+    vraag_id: _builtins.str
+    """Random id; the answering region refuses a vraag_id it has seen before."""
+    regio: _builtins.str
+    """The asking region (equals the envelope's sender)."""
+    ontvanger: _builtins.str
+    """The region asked (a query for one region cannot be replayed to another)."""
+    epoch: _builtins.int
+    """Epoch of the tokens."""
+    tijdstip_ms: _builtins.int
+    """Sent at (unix milliseconds); refused when outside the freshness window."""
+    doel_referentie: _builtins.str
+    """Opaque reference of the asking region's referral (casus), for both audit logs."""
+    @_builtins.property
+    def tokens(self) -> _containers.RepeatedCompositeFieldContainer[Global___SignaalToken]:
+        """The tokens of the one person asked about (from the asker's own index)."""
+
+    def __init__(
+        self,
+        *,
+        vraag_id: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        ontvanger: _builtins.str = ...,
+        epoch: _builtins.int = ...,
+        tokens: _abc.Iterable[Global___SignaalToken] | None = ...,
+        tijdstip_ms: _builtins.int = ...,
+        doel_referentie: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["doel_referentie", b"doel_referentie", "epoch", b"epoch", "ontvanger", b"ontvanger", "regio", b"regio", "tijdstip_ms", b"tijdstip_ms", "tokens", b"tokens", "vraag_id", b"vraag_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VraagVerzoek: _TypeAlias = VraagVerzoek  # noqa: Y015
+
+@_typing.final
+class VraagUitslag(_message.Message):
+    """What the answering region found (HPKE-encrypted to the asker inside VraagAntwoord)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VRAAG_ID_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    TREFFER_FIELD_NUMBER: _builtins.int
+    ZEKERHEID_FIELD_NUMBER: _builtins.int
+    SLEUTEL_TYPES_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    vraag_id: _builtins.str
+    """The vraag_id answered."""
+    regio: _builtins.str
+    """The answering region."""
+    treffer: _builtins.bool
+    """True when an active casus in this region has a person with one of the tokens."""
+    zekerheid: Global___Zekerheid.ValueType
+    """Confidence of the hit (ZEKER when the bsn key matched)."""
+    contact: _builtins.str
+    """The answering region's functional contact point (only with a hit)."""
+    @_builtins.property
+    def sleutel_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Key types that matched."""
+
+    def __init__(
+        self,
+        *,
+        vraag_id: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        treffer: _builtins.bool = ...,
+        zekerheid: Global___Zekerheid.ValueType = ...,
+        sleutel_types: _abc.Iterable[_builtins.str] | None = ...,
+        contact: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contact", b"contact", "regio", b"regio", "sleutel_types", b"sleutel_types", "treffer", b"treffer", "vraag_id", b"vraag_id", "zekerheid", b"zekerheid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VraagUitslag: _TypeAlias = VraagUitslag  # noqa: Y015
+
+@_typing.final
+class VraagAntwoord(_message.Message):
+    """The reply to a VraagVerzoek (inside Ondertekend, soort "vraag_antwoord")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VRAAG_ID_FIELD_NUMBER: _builtins.int
+    ONTVANGER_FIELD_NUMBER: _builtins.int
+    ENVELOP_FIELD_NUMBER: _builtins.int
+    FOUT_FIELD_NUMBER: _builtins.int
+    OPNIEUW_NA_FIELD_NUMBER: _builtins.int
+    vraag_id: _builtins.str
+    """The vraag_id answered."""
+    ontvanger: _builtins.str
+    """The asking region it is for."""
+    envelop: _builtins.bytes
+    """HPKE envelope of a VraagUitslag, info "zvh-vraag-v1" 0x00 ontvanger; empty on an error."""
+    fout: Global___VraagFout.ValueType
+    """Set when the region refused to answer."""
+    opnieuw_na: _builtins.float
+    """Seconds to wait before asking again (with VRAAG_FOUT_LIMIET)."""
+    def __init__(
+        self,
+        *,
+        vraag_id: _builtins.str = ...,
+        ontvanger: _builtins.str = ...,
+        envelop: _builtins.bytes = ...,
+        fout: Global___VraagFout.ValueType = ...,
+        opnieuw_na: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelop", b"envelop", "fout", b"fout", "ontvanger", b"ontvanger", "opnieuw_na", b"opnieuw_na", "vraag_id", b"vraag_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___VraagAntwoord: _TypeAlias = VraagAntwoord  # noqa: Y015
