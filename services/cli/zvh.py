@@ -7,6 +7,7 @@
     zvh casus status CASUS_ID NIEUWE_STATUS [--toelichting T]
     zvh casus topx CASUS_ID ja|nee
     zvh casus afsluiten CASUS_ID REDEN [--toelichting T]
+    zvh vraag CASUS_ID [--betrokkene ID] [--regio R ...] [--wacht MS]   (informatiecoördinator)
     zvh inzage (--bsn BSN | --achternaam N --geboortedatum JJJJ-MM-DD) --referentie R
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
@@ -30,7 +31,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from gedeeld.grpc_fouten import field_violations
-from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2
+from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import federatie_pb2 as F
 
 S = casus_pb2
 
@@ -94,6 +96,29 @@ def toon_lijst(resp: S.ZoekenResponse) -> str:
     return "\n".join(regels)
 
 
+_NIET_BEANTWOORD = {
+    vraag_pb2.NIET_BEANTWOORD_REDEN_GEEN_ANTWOORD: "geen antwoord binnen de wachttijd",
+    vraag_pb2.NIET_BEANTWOORD_REDEN_LIMIET: "te veel vragen uit onze regio; probeer het later",
+    vraag_pb2.NIET_BEANTWOORD_REDEN_ONGELDIG: "antwoord ongeldig of vraag geweigerd",
+}
+
+
+def toon_vraag(resp: vraag_pb2.VragenResponse) -> str:
+    regels = [f"Vraag {resp.vraag_id}"]
+    for r in resp.resultaten:
+        regels.append(f"  betrokkene {r.betrokkene_id}:")
+        for t in r.treffers:
+            zeker = _naam(F.Zekerheid, "ZEKERHEID_", t.zekerheid)
+            regels.append(
+                f"    treffer   {t.regio:<12} {zeker:<15} ({', '.join(t.sleutel_types)}) contact {t.contact}"
+            )
+        if r.geen_treffer:
+            regels.append(f"    geen treffer: {', '.join(r.geen_treffer)}")
+        for n in r.niet_beantwoord:
+            regels.append(f"    niet beantwoord: {n.regio} ({_NIET_BEANTWOORD.get(n.reden, 'onbekend')})")
+    return "\n".join(regels)
+
+
 def foutmelding(exc: grpc.aio.AioRpcError) -> str:
     code = exc.code()
     uitleg = {
@@ -122,6 +147,14 @@ async def uitvoeren(ns: argparse.Namespace) -> str:
         async def roep(fn: Callable[..., Awaitable[Message]], req: Message) -> Any:
             return await fn(req, metadata=metadata, timeout=ns.timeout)
 
+        if ns.cmd == "vraag":
+            vraag = vraag_pb2.VragenRequest(
+                casus_id=ns.casus_id,
+                betrokkene_id=ns.betrokkene or "",
+                regios=ns.regio or [],
+                deadline_ms=ns.wacht,
+            )
+            return toon_vraag(await roep(vraag_pb2_grpc.VraagServiceStub(kanaal).Vragen, vraag))
         if ns.cmd == "inzage":
             inzage_req = S.InzageRequest(
                 bsn=ns.bsn or "", achternaam=ns.achternaam or "", verzoek_referentie=ns.referentie
@@ -198,6 +231,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("casus_id")
     a.add_argument("reden")
     a.add_argument("--toelichting")
+    v = sub.add_parser("vraag", help="hit/no-hit-vraag aan andere regio's over een eigen casus")
+    v.add_argument("casus_id")
+    v.add_argument("--betrokkene", help="één persoon van de casus (standaard: allen)")
+    v.add_argument("--regio", action="append", help="alleen deze regio (herhaalbaar; standaard: alle)")
+    v.add_argument("--wacht", type=int, default=0, help="wachttijd in ms (standaard 2000)")
     i = sub.add_parser("inzage")
     i.add_argument("--bsn")
     i.add_argument("--achternaam")

@@ -1,0 +1,35 @@
+"""`make demo` is one of the two commands a newcomer runs: it must keep working."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_shows_a_match_a_query_a_closure_and_no_leak() -> None:
+    uit = subprocess.run(
+        [sys.executable, str(ROOT / "deploy" / "demo.py")],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+        cwd=ROOT,
+    )
+    assert uit.returncode == 0, uit.stderr[-3000:]
+    tekst = uit.stdout
+    for verwacht in (
+        "match in beide regio's na",
+        "regio arnhem      ZEKER",
+        "regio wvv         ZEKER",
+        "WAARSCHIJNLIJK",
+        "treffer   haaglanden",
+        "geen treffer: arnhem",
+        "een procesregisseur mag dat niet: PERMISSION_DENIED",
+        "GESLOTEN",
+        "gevonden: niets",
+    ):
+        assert verwacht in tekst, f"{verwacht!r} missing from the demo's output:\n{tekst}"
+    assert not (ROOT / "demo-data").exists()
