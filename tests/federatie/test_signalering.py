@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import REGISTRY
+from sqlalchemy import select
+
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.signalering.store import EigenSignaalRij
 from tests.federatie.knooppunten import Federatie
 from tests.voorbeelden import BSN_A, BSN_B, aanmelding, betrokkene
 
@@ -121,3 +127,34 @@ async def test_region_down_catches_up_and_matches(federatie: Federatie) -> None:
 
     assert sorted(m.andere_regio for m in await federatie["haaglanden"].matches()) == ["arnhem", "wvv"]
     assert len(await federatie["wvv"].matches()) == 2
+
+
+async def test_renewal_republishes_a_signal_before_expiry_and_keeps_one_match(federatie: Federatie) -> None:
+    a, b = federatie["wvv"], federatie["arnhem"]
+    await a.aanmelden(aanmelding(betrokkene()))
+    await b.aanmelden(aanmelding(betrokkene(voornamen="Jan")))
+    await federatie.rustig()
+    assert a.node is not None and a.node.signalering is not None
+    signalering = a.node.signalering
+    async with a.node.db.transaction() as s:
+        [rij] = (await s.execute(select(EigenSignaalRij))).scalars().all()
+        oud_id, ref = rij.signaal_id, rij.referentie
+        rij.verloopt_op = datetime.now(UTC) + timedelta(days=3)
+    gepubliceerd = _geteld("zvh_signals_published_total", {"soort": "actief"})
+
+    assert await signalering.vernieuw() == 1
+    await federatie.rustig()
+
+    async with a.node.db.lezen() as s:
+        [rij] = (await s.execute(select(EigenSignaalRij))).scalars().all()
+    assert rij.referentie == ref and rij.signaal_id != oud_id and rij.gepubliceerd
+    assert rij.verloopt_op > datetime.now(UTC) + timedelta(days=700)
+    assert _geteld("zvh_signals_published_total", {"soort": "actief"}) == gepubliceerd + 1
+    # The renewed signal is matched again by arnhem, but the pair stays one match on each side.
+    assert len(await a.matches()) == 1 and len(await b.matches()) == 1
+    # Nothing left to renew.
+    assert await signalering.vernieuw() == 0
+
+
+def _geteld(naam: str, labels: dict[str, str]) -> float:
+    return REGISTRY.get_sample_value(naam, labels) or 0.0
