@@ -34,3 +34,6 @@ VRAGEN_GESTELD = Counter("zvh_queries_asked_total", "Hit/no-hit queries asked by
 VRAGEN_BEANTWOORD = Counter(
     "zvh_queries_answered_total", "Other regions' queries, by outcome or refusal reason", ["uitkomst"]
 )
+OVERLEG = Counter(
+    "zvh_overleg_total", "Coordination messages between regions sent and received", ["richting"]
+)

@@ -82,6 +82,8 @@ class LokaleFederatie:
             for r in self.regios.values():
                 if r.node is None:
                     continue
+                if r.node.samenwerking is not None and await r.node.samenwerking.register.open_berichten():
+                    return False
                 js = r.node.nc.jetstream()
                 assert r.node.casusregister is not None
                 if await r.node.casusregister.relay.achterstand():
@@ -90,6 +92,8 @@ class LokaleFederatie:
                     (SIGNALEN, r.code),
                     (f"TREFFER_{r.code.upper()}", r.code),
                     (f"REGIO_{r.code.upper()}", "signalering"),
+                    (f"REGIO_{r.code.upper()}", "samenwerking"),
+                    (f"OVERLEG_{r.code.upper()}", r.code),
                 ):
                     try:
                         info = await js.consumer_info(stroom, durable)

@@ -27,15 +27,17 @@ from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
-from gedeeld.zvh.v1 import vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
+from services.samenwerking.server import Samenwerking
+from services.samenwerking.service import MatchService
 from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister", "signalering")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking")
 
 
 async def controleer_schema(db: Database) -> None:
@@ -66,6 +68,7 @@ class Node:
         self.casusregister: Casusregister | None = None
         self.sleuteldeel: SleuteldeelServer | None = None
         self.signalering: Signalering | None = None
+        self.samenwerking: Samenwerking | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
 
@@ -92,18 +95,29 @@ class Node:
         self.casusregister = Casusregister(self.cfg, self.db, self.nc)
         if self.cfg.federatie is not None:
             self.signalering = bouw_signalering(self.cfg, self.db, self.nc)
+            self.samenwerking = Samenwerking(self.signalering.ctx, self.nc)
+            self.signalering.ctx.waarnemer = self.samenwerking.register
+            authenticator = Authenticator.uit_bestand(self.cfg.tokens)
             self.casusregister.grpc.voeg_toe(
                 vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
-                VraagService(Authenticator.uit_bestand(self.cfg.tokens), self.signalering.vrager),
+                VraagService(authenticator, self.signalering.vrager),
                 vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
             )
+            self.casusregister.grpc.voeg_toe(
+                samenwerking_pb2_grpc.add_MatchServiceServicer_to_server,  # type: ignore[arg-type]
+                MatchService(authenticator, self.samenwerking.register),
+                samenwerking_pb2.DESCRIPTOR.services_by_name["MatchService"].full_name,
+            )
         await self.casusregister.start()
-        if self.signalering is not None:
+        if self.signalering is not None and self.samenwerking is not None:
+            await self.samenwerking.start()
             await self.signalering.start()
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.signalering is not None:
             await self.signalering.stop()
+        if self.samenwerking is not None:
+            await self.samenwerking.stop()
         if self.casusregister is not None:
             await self.casusregister.stop(grace)
         if self.sleuteldeel is not None:

@@ -3,10 +3,7 @@ event and the processing log in a single transaction: all of it or none of it.""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,14 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gedeeld import paginering
 from gedeeld.auth import Rol
 from gedeeld.db import Database
 from gedeeld.errors import (
     ConflictError,
-    FieldViolation,
     NotFoundError,
     PermissionDeniedError,
-    ValidationError,
 )
 from gedeeld.grpc_fouten import VersionMismatchError
 from gedeeld.identiteit.bsn import normaliseer_bsn
@@ -206,11 +202,7 @@ class Register:
     async def zoeken(
         self, req: casus_pb2.ZoekenRequest, aanroep: Aanroep, paginagrootte: int
     ) -> casus_pb2.ZoekenResponse:
-        filters = casus_pb2.ZoekenRequest()
-        filters.CopyFrom(req)
-        filters.ClearField("page_size")
-        filters.ClearField("page_token")
-        filter_id = hashlib.sha256(filters.SerializeToString(deterministic=True)).hexdigest()[:16]
+        fid = paginering.filter_id(req, "page_size", "page_token")
         aantal = (
             select(func.count(BetrokkeneRij.betrokkene_id))
             .where(BetrokkeneRij.casus_id == CasusRij.casus_id)
@@ -226,7 +218,7 @@ class Register:
         if req.HasField("topx"):
             stmt = stmt.where(CasusRij.topx == req.topx)
         if req.page_token:
-            na_tijd, na_id = _lees_token(req.page_token, filter_id)
+            na_tijd, na_id = paginering.lees_token(req.page_token, fid)
             stmt = stmt.where(
                 (CasusRij.aangemeld_op > na_tijd)
                 | ((CasusRij.aangemeld_op == na_tijd) & (CasusRij.casus_id > na_id))
@@ -238,7 +230,7 @@ class Register:
             resp = casus_pb2.ZoekenResponse(casussen=[mapping.samenvatting(r[0], int(r[1])) for r in pagina])
             if len(rows) > paginagrootte:
                 laatste = pagina[-1][0]
-                resp.next_page_token = _maak_token(laatste.aangemeld_op, laatste.casus_id, filter_id)
+                resp.next_page_token = paginering.maak_token(laatste.aangemeld_op, laatste.casus_id, fid)
             # Summaries hold no personal data: an audit record, no LDV lines.
             await self.log.vastleggen(
                 s,
@@ -270,21 +262,3 @@ class Register:
             actor=aanroep.actor,
             betrokkene_ids=[b.betrokkene_id for b in rij.betrokkenen],
         )
-
-
-def _maak_token(na_tijd: datetime, na_id: str, filter_id: str) -> str:
-    doc = json.dumps({"t": na_tijd.isoformat(), "i": na_id, "f": filter_id})
-    return base64.urlsafe_b64encode(doc.encode()).decode()
-
-
-def _lees_token(token: str, filter_id: str) -> tuple[datetime, str]:
-    fout = ValidationError(
-        FieldViolation("page_token", "ongeldig of hoort bij andere filters; begin opnieuw zonder token")
-    )
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        if doc["f"] != filter_id:
-            raise fout
-        return datetime.fromisoformat(doc["t"]), str(doc["i"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise fout from exc

@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING, Protocol
 
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld.db import Database
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
@@ -61,6 +63,18 @@ class IndexWachter:
                 await self._conditie.wait_for(lambda: self.versie != versie)
 
 
+if TYPE_CHECKING:
+    from services.signalering.store import MatchRij
+
+
+class MatchWaarnemer(Protocol):
+    """Told of matches inside signalering's own transaction (samenwerking keeps their workflow)."""
+
+    async def gevonden(self, s: AsyncSession, match: MatchRij) -> None: ...
+
+    async def gesloten(self, s: AsyncSession, match_ids: list[str]) -> None: ...
+
+
 @dataclass
 class Context:
     regio: str
@@ -76,6 +90,7 @@ class Context:
     geldigheid: timedelta = timedelta(days=730)  # as a Verwijsindex signal
     stroom_max_age: timedelta = timedelta(days=14)
     index: IndexWachter = field(default_factory=IndexWachter)
+    waarnemer: MatchWaarnemer | None = None
 
 
 async def zorg_voor_federatiestromen(ctx: Context) -> None:

@@ -33,7 +33,7 @@ from gedeeld.tracing import HEADER, TraceContext, from_headers
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import MAX_BERICHT, SYSTEEM, Context
-from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij
+from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, sluit_matches
 
 log = logging.getLogger("zvh.signalering")
 
@@ -163,22 +163,24 @@ class Inkomend:
         nu = self.ctx.klok.nu()
         try:
             async with s.begin_nested():
-                s.add(
-                    MatchRij(
-                        match_id=str(uuid.uuid4()),
-                        eigen_casus_id=casus_id,
-                        eigen_betrokkene_id=betrokkene_id,
-                        eigen_referentie=eigen_ref,
-                        andere_regio=regio,
-                        andere_referentie=andere_ref,
-                        sleutel_types=",".join(types),
-                        zekerheid=zekerheid(types),
-                        status="OPEN",
-                        contact=contact,
-                        aangemaakt_op=nu,
-                        gewijzigd_op=nu,
-                    )
+                rij = MatchRij(
+                    match_id=str(uuid.uuid4()),
+                    eigen_casus_id=casus_id,
+                    eigen_betrokkene_id=betrokkene_id,
+                    eigen_referentie=eigen_ref,
+                    andere_regio=regio,
+                    andere_referentie=andere_ref,
+                    sleutel_types=",".join(types),
+                    zekerheid=zekerheid(types),
+                    status="OPEN",
+                    contact=contact,
+                    aangemaakt_op=nu,
+                    gewijzigd_op=nu,
                 )
+                s.add(rij)
+                await s.flush()
+                if self.ctx.waarnemer is not None:
+                    await self.ctx.waarnemer.gevonden(s, rij)
             MATCHES.labels(F.Zekerheid.Name(zekerheid(types)).removeprefix("ZEKERHEID_").lower()).inc()
         except IntegrityError:
             # Already known (the other side's treffer came first, or a redelivery): keep one match.
@@ -222,14 +224,10 @@ class Inkomend:
 
     async def _sluit(self, regio: str, andere_ref: str) -> None:
         async with self.ctx.db.transaction() as s:
-            await s.execute(
-                update(MatchRij)
-                .where(
-                    MatchRij.andere_regio == regio,
-                    MatchRij.andere_referentie == andere_ref,
-                    MatchRij.status == "OPEN",
-                )
-                .values(status="GESLOTEN", gewijzigd_op=self.ctx.klok.nu())
+            await sluit_matches(
+                s,
+                self.ctx,
+                (MatchRij.andere_regio == regio) & (MatchRij.andere_referentie == andere_ref),
             )
 
     # -- treffers ------------------------------------------------------------

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ColumnElement, Index, Integer, LargeBinary, String, UniqueConstraint, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
+
+if TYPE_CHECKING:
+    from services.signalering.context import Context
 
 registreer("signalering", Path(__file__).parent / "migrations")
 
@@ -73,3 +78,17 @@ class MatchRij(Base):
         UniqueConstraint("eigen_referentie", "andere_regio", "andere_referentie", name="uq_sg_match"),
         Index("ix_sg_match_andere", "andere_regio", "andere_referentie"),
     )
+
+
+async def sluit_matches(s: AsyncSession, ctx: Context, waar: ColumnElement[bool]) -> list[str]:
+    """Close the open matches that ``waar`` selects, and tell the waarnemer which."""
+    ids = list((await s.execute(select(MatchRij.match_id).where(waar, MatchRij.status == "OPEN"))).scalars())
+    if ids:
+        await s.execute(
+            update(MatchRij)
+            .where(MatchRij.match_id.in_(ids))
+            .values(status="GESLOTEN", gewijzigd_op=ctx.klok.nu())
+        )
+        if ctx.waarnemer is not None:
+            await ctx.waarnemer.gesloten(s, ids)
+    return ids

@@ -25,7 +25,7 @@ from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import SYSTEEM, Context
-from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij
+from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, sluit_matches
 
 log = logging.getLogger("zvh.signalering")
 
@@ -184,7 +184,6 @@ class Uitgaand:
     async def trek_in(self, casus_id: str, trace: TraceContext) -> None:
         """Tokens leave the index at once; withdrawals tell the others; own matches close."""
         ctx = self.ctx
-        nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
             signalen = list(
                 (
@@ -199,11 +198,7 @@ class Uitgaand:
             await s.execute(
                 update(EigenSignaalRij).where(EigenSignaalRij.casus_id == casus_id).values(ingetrokken=True)
             )
-            await s.execute(
-                update(MatchRij)
-                .where(MatchRij.eigen_casus_id == casus_id, MatchRij.status == "OPEN")
-                .values(status="GESLOTEN", gewijzigd_op=nu)
-            )
+            await sluit_matches(s, ctx, MatchRij.eigen_casus_id == casus_id)
             if signalen:
                 await ctx.log.vastleggen(
                     s,

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from gedeeld.verwerkingslog.model import AuditRecord
 from gedeeld.zvh.v1 import casus_pb2 as S
-from gedeeld.zvh.v1 import casus_pb2_grpc, vraag_pb2_grpc
+from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
+from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.lokaal import REGIOS, LokaleFederatie, LokaleRegio
 from services.lokaal import maak as maak_lokaal
@@ -20,6 +21,11 @@ from services.signalering.store import MatchRij
 from tests.conftest import schrijf_tokens, token_van
 
 IC = "ic-carla"
+PR = "pr-anna"
+
+
+def als(gebruiker: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {token_van(gebruiker)}"),)
 
 
 @dataclass
@@ -46,6 +52,23 @@ class Regio(LokaleRegio):
         assert self.kanaal is not None, f"region {self.code} is not running"
         stub = vraag_pb2_grpc.VraagServiceStub(self.kanaal)
         return await stub.Vragen(req, metadata=(("authorization", f"Bearer {token_van(gebruiker)}"),))
+
+    def matchstub(self) -> samenwerking_pb2_grpc.MatchServiceStub:
+        assert self.kanaal is not None, f"region {self.code} is not running"
+        return samenwerking_pb2_grpc.MatchServiceStub(self.kanaal)
+
+    async def casus_voor(self, req: S.AanmeldenRequest, procesregisseur: str = PR) -> S.Casus:
+        """Register a casus and assign it to a procesregisseur."""
+        casus = await self.aanmelden(req)
+        await self.stub.Toewijzen(
+            S.ToewijzenRequest(casus_id=casus.casus_id, procesregisseur=procesregisseur),
+            metadata=(("authorization", f"Bearer {token_van(IC)}"),),
+        )
+        return casus
+
+    async def inbox(self, gebruiker: str = PR) -> list[M.Match]:
+        resp = await self.matchstub().Lijst(M.LijstRequest(), metadata=als(gebruiker))
+        return list(resp.matches)
 
     async def audit(self, handeling: str) -> list[AuditRecord]:
         assert self.node is not None

@@ -14,12 +14,14 @@ from gedeeld.db import Database
 from gedeeld.verwerkingslog.model import Base as LogBase
 from services.casusregister.store import Base as CasusBase
 from services.node import COMPONENTEN
+from services.samenwerking.store import Base as SamenwerkingBase
 from services.signalering.store import Base as SignaleringBase
 
 MODELLEN: dict[str, MetaData] = {
     "verwerkingslog": LogBase.metadata,
     "casusregister": CasusBase.metadata,
     "signalering": SignaleringBase.metadata,
+    "samenwerking": SamenwerkingBase.metadata,
 }
 
 

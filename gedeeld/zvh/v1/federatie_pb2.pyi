@@ -125,6 +125,40 @@ VRAAG_FOUT_VERKEERDE_EPOCH: VraagFout.ValueType  # 3
 """The answering region holds another epoch."""
 Global___VraagFout: _TypeAlias = VraagFout  # noqa: Y015
 
+class _OverlegSoort:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OverlegSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OverlegSoort.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OVERLEG_SOORT_ONBEKEND: _OverlegSoort.ValueType  # 0
+    OVERLEG_SOORT_VOORSTEL: _OverlegSoort.ValueType  # 1
+    """Propose joint handling, naming the lead region (regievoerende regio)."""
+    OVERLEG_SOORT_AKKOORD: _OverlegSoort.ValueType  # 2
+    """Accept the other region's proposal."""
+    OVERLEG_SOORT_AFWIJZING: _OverlegSoort.ValueType  # 3
+    """Decline (or withdraw) joint handling, with a reason."""
+    OVERLEG_SOORT_BERICHT: _OverlegSoort.ValueType  # 4
+    """A free-text coordination message."""
+    OVERLEG_SOORT_CONTACT: _OverlegSoort.ValueType  # 5
+    """The procesregisseur's functional contact details, sent once both sides agreed."""
+
+class OverlegSoort(_OverlegSoort, metaclass=_OverlegSoortEnumTypeWrapper):
+    """The kind of a coordination step between two regions about one match."""
+
+OVERLEG_SOORT_ONBEKEND: OverlegSoort.ValueType  # 0
+OVERLEG_SOORT_VOORSTEL: OverlegSoort.ValueType  # 1
+"""Propose joint handling, naming the lead region (regievoerende regio)."""
+OVERLEG_SOORT_AKKOORD: OverlegSoort.ValueType  # 2
+"""Accept the other region's proposal."""
+OVERLEG_SOORT_AFWIJZING: OverlegSoort.ValueType  # 3
+"""Decline (or withdraw) joint handling, with a reason."""
+OVERLEG_SOORT_BERICHT: OverlegSoort.ValueType  # 4
+"""A free-text coordination message."""
+OVERLEG_SOORT_CONTACT: OverlegSoort.ValueType  # 5
+"""The procesregisseur's functional contact details, sent once both sides agreed."""
+Global___OverlegSoort: _TypeAlias = OverlegSoort  # noqa: Y015
+
 @_typing.final
 class Ondertekend(_message.Message):
     """A signed message: the only thing published on zvh.* subjects."""
@@ -675,3 +709,85 @@ class VraagAntwoord(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VraagAntwoord: _TypeAlias = VraagAntwoord  # noqa: Y015
+
+@_typing.final
+class OverlegInhoud(_message.Message):
+    """One coordination step (HPKE-encrypted to the receiving region inside Overleg)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BERICHT_ID_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    REFERENTIE_AFZENDER_FIELD_NUMBER: _builtins.int
+    REFERENTIE_ONTVANGER_FIELD_NUMBER: _builtins.int
+    SOORT_FIELD_NUMBER: _builtins.int
+    REGIEVOERENDE_REGIO_FIELD_NUMBER: _builtins.int
+    TEKST_FIELD_NUMBER: _builtins.int
+    CONTACT_FIELD_NUMBER: _builtins.int
+    TIJDSTIP_FIELD_NUMBER: _builtins.int
+    bericht_id: _builtins.str
+    """Random id; applied once by the receiver, also when redelivered."""
+    regio: _builtins.str
+    """The sending region (equals the envelope's sender)."""
+    referentie_afzender: _builtins.str
+    """The sender's referentie of the person (as in its signal)."""
+    referentie_ontvanger: _builtins.str
+    """The receiver's referentie of the person."""
+    soort: Global___OverlegSoort.ValueType
+    """What this step is."""
+    regievoerende_regio: _builtins.str
+    """With VOORSTEL: the proposed lead region (one of the two)."""
+    tekst: _builtins.str
+    """With AFWIJZING: the reason; with BERICHT: the message (at most 2000 characters)."""
+    contact: _builtins.str
+    """With CONTACT: the procesregisseur's functional contact details."""
+    @_builtins.property
+    def tijdstip(self) -> _timestamp_pb2.Timestamp:
+        """When the sender took the step."""
+
+    def __init__(
+        self,
+        *,
+        bericht_id: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        referentie_afzender: _builtins.str = ...,
+        referentie_ontvanger: _builtins.str = ...,
+        soort: Global___OverlegSoort.ValueType = ...,
+        regievoerende_regio: _builtins.str = ...,
+        tekst: _builtins.str = ...,
+        contact: _builtins.str = ...,
+        tijdstip: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tijdstip", b"tijdstip"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bericht_id", b"bericht_id", "contact", b"contact", "referentie_afzender", b"referentie_afzender", "referentie_ontvanger", b"referentie_ontvanger", "regievoerende_regio", b"regievoerende_regio", "regio", b"regio", "soort", b"soort", "tekst", b"tekst", "tijdstip", b"tijdstip"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverlegInhoud: _TypeAlias = OverlegInhoud  # noqa: Y015
+
+@_typing.final
+class Overleg(_message.Message):
+    """A coordination step on zvh.overleg.<regio> (inside Ondertekend, soort "overleg")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ONTVANGER_FIELD_NUMBER: _builtins.int
+    ENVELOP_FIELD_NUMBER: _builtins.int
+    ontvanger: _builtins.str
+    """The region it is for."""
+    envelop: _builtins.bytes
+    """HPKE envelope of an OverlegInhoud, info "zvh-overleg-v1" 0x00 ontvanger."""
+    def __init__(
+        self,
+        *,
+        ontvanger: _builtins.str = ...,
+        envelop: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["envelop", b"envelop", "ontvanger", b"ontvanger"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Overleg: _TypeAlias = Overleg  # noqa: Y015
