@@ -7,7 +7,8 @@ users would: a person registered in wvv and later in arnhem gives a match in
 both (with the time from registration to match), a person without BSN spelt
 differently gives a probable match, an informatiecoördinator asks the
 federation a hit/no-hit question, and closing a case closes the match in the
-other region. A spy on every federation subject shows that no identifier
+other region. The demo ends with the two regions agreeing on joint handling,
+shown as each procesregisseur sees it. A spy on every federation subject shows that no identifier
 crossed a region's boundary. Everything lives in ./demo-data and is removed.
 """
 
@@ -21,7 +22,6 @@ import time
 from pathlib import Path
 
 import grpc
-from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,12 +30,13 @@ from gedeeld.auth import Rol, nieuw_token, token_hash  # noqa: E402
 from gedeeld.nats import verbind  # noqa: E402
 from gedeeld.natsserver import NatsServer  # noqa: E402
 from gedeeld.zvh.v1 import casus_pb2 as S  # noqa: E402
-from gedeeld.zvh.v1 import casus_pb2_grpc, common_pb2, vraag_pb2_grpc  # noqa: E402
+from gedeeld.zvh.v1 import casus_pb2_grpc, common_pb2, samenwerking_pb2_grpc, vraag_pb2_grpc  # noqa: E402
+from gedeeld.zvh.v1 import samenwerking_pb2 as M  # noqa: E402
 from gedeeld.zvh.v1 import vraag_pb2 as V  # noqa: E402
 from services import lokaal  # noqa: E402
+from services.cli.matches import regel, toon_lijst, toon_match, toon_wijziging  # noqa: E402
 from services.cli.zvh import toon_vraag  # noqa: E402
 from services.lokaal import LokaleFederatie  # noqa: E402
-from services.signalering.store import MatchRij  # noqa: E402
 
 DATA = ROOT / "demo-data"
 REGIOS = ["wvv", "arnhem", "haaglanden"]
@@ -96,23 +97,22 @@ class Demo:
         )
         return casus
 
-    async def matches(self, regio: str) -> list[MatchRij]:
-        node = self.fed.regios[regio].node
-        assert node is not None
-        async with node.db.lezen() as s:
-            return list((await s.execute(select(MatchRij).order_by(MatchRij.aangemaakt_op))).scalars())
+    def matchstub(self, regio: str) -> samenwerking_pb2_grpc.MatchServiceStub:
+        return samenwerking_pb2_grpc.MatchServiceStub(self.kanaal(regio))
 
-    async def toon_matches(self, regio: str) -> None:
-        print(f"  procesregisseur pr-{regio} ziet:")
-        rijen = await self.matches(regio)
-        if not rijen:
-            print("    (geen matches)")
-        for m in rijen:
-            zeker = {1: "ZEKER", 2: "WAARSCHIJNLIJK"}.get(m.zekerheid, "?")
-            print(
-                f"    casus {m.eigen_casus_id[:8]}  ↔ regio {m.andere_regio:<11} {zeker:<15} "
-                f"sleutels {m.sleutel_types:<40} {m.status:<8} contact {m.contact}"
-            )
+    async def inbox(self, regio: str) -> M.LijstResponse:
+        return await self.matchstub(regio).Lijst(M.LijstRequest(), metadata=self.md(f"pr-{regio}"))
+
+    async def toon_inbox(self, regio: str) -> None:
+        print(f"  zvh matches lijst — zoals pr-{regio} het ziet:")
+        print("    " + toon_lijst(await self.inbox(regio)).replace("\n", "\n    "))
+
+    async def toon_match(self, regio: str, match_id: str) -> None:
+        m = await self.matchstub(regio).Ophalen(
+            M.MatchOphalenRequest(match_id=match_id), metadata=self.md(f"pr-{regio}")
+        )
+        print(f"  zvh matches bekijk — zoals pr-{regio} het ziet:")
+        print("    " + toon_match(m).replace("\n", "\n    "))
 
 
 async def main() -> None:
@@ -146,7 +146,10 @@ async def main() -> None:
         for r in REGIOS:
             node = fed.regios[r].node
             assert node is not None and node.casusregister is not None
-            print(f"  {r:<11} gRPC 127.0.0.1:{node.casusregister.grpc.port}  (CasusService, VraagService)")
+            print(
+                f"  {r:<11} gRPC 127.0.0.1:{node.casusregister.grpc.port}"
+                "  (CasusService, VraagService, MatchService)"
+            )
         demo = Demo(fed, tokens)
 
         kop("1. wvv meldt Jan Pieter van der Berg aan (met BSN)")
@@ -157,16 +160,21 @@ async def main() -> None:
         print("  signaal gepubliceerd; geen andere regio kent hem: geen match")
 
         kop("2. arnhem meldt 'Jan v.d. Berg' aan, zelfde BSN, andere schrijfwijze")
+        # pr-wvv watches its inbox live (MatchService.Volgen), as `zvh matches volg` does.
+        volg = demo.matchstub("wvv").Volgen(M.VolgenRequest(), metadata=demo.md("pr-wvv"))
         jan_arnhem = persoon("111222333", "Jan", "", "Berg, van der", (1984, 3, 5))
         begin = time.perf_counter()
         arnhem_casus = await demo.aanmelden("arnhem", aanmelding("gcos-arn-0001", jan_arnhem))
-        # Polled at 2 ms: the match lands in two other nodes' databases, no local event to await.
-        while not (await demo.matches("wvv") and await demo.matches("arnhem")):  # noqa: ASYNC110
-            await asyncio.sleep(0.002)
+        eerste = await asyncio.wait_for(volg.read(), 30)
         duur = (time.perf_counter() - begin) * 1000
-        print(f"  casus {arnhem_casus.casus_id} → match in beide regio's na {duur:.0f} ms")
-        await demo.toon_matches("wvv")
-        await demo.toon_matches("arnhem")
+        volg.cancel()
+        assert isinstance(eerste, M.MatchWijziging)
+        print(f"  casus {arnhem_casus.casus_id}")
+        print(f"  pr-wvv ziet de match live binnenkomen {duur:.0f} ms na de aanmelding in arnhem:")
+        print(f"    {toon_wijziging(eerste)}")
+        await fed.rustig()
+        await demo.toon_inbox("wvv")
+        await demo.toon_inbox("arnhem")
 
         kop("3. Zonder BSN, anders gespeld: Karin Janssen (haaglanden) en Karin Jansen (wvv)")
         await demo.aanmelden(
@@ -176,8 +184,7 @@ async def main() -> None:
             "wvv", aanmelding("pgax-wvv-0002", persoon("", "Karin", "", "Jansen", (1988, 11, 30)))
         )
         await fed.rustig()
-        await demo.toon_matches("haaglanden")
-        print("  (WAARSCHIJNLIJK: alleen naam- en datumsleutels kwamen overeen; een mens kijkt mee)")
+        await demo.toon_inbox("haaglanden")
 
         kop("4. Hit/no-hit-vraag: informatiecoördinator wvv vraagt alle regio's naar de persoon van casus 3")
         stub = vraag_pb2_grpc.VraagServiceStub(demo.kanaal("wvv"))
@@ -190,19 +197,51 @@ async def main() -> None:
         except grpc.aio.AioRpcError as exc:
             print(f"  een procesregisseur mag dat niet: {exc.code().name}")
 
-        kop("5. wvv sluit de casus van Jan Pieter af: de match sluit ook in arnhem")
-        await casus_pb2_grpc.CasusServiceStub(demo.kanaal("wvv")).Afsluiten(
-            S.AfsluitenRequest(casus_id=wvv_casus.casus_id, reden=S.AFSLUIT_REDEN_DOELEN_BEREIKT),
+        kop("5. haaglanden sluit de casus van Karin af: de match sluit ook in wvv")
+        [karin_match] = [m for m in (await demo.inbox("haaglanden")).matches]
+        await casus_pb2_grpc.CasusServiceStub(demo.kanaal("haaglanden")).Afsluiten(
+            S.AfsluitenRequest(casus_id=karin_match.casus_id, reden=S.AFSLUIT_REDEN_VERHUISD),
+            metadata=demo.md("pr-haaglanden"),
+        )
+        await fed.rustig()
+        [bij_wvv] = [m for m in (await demo.inbox("wvv")).matches if m.andere_regio == "haaglanden"]
+        print(f"    {regel(bij_wvv)}")
+
+        kop("6. Samenwerking: wvv stelt voor dat arnhem de regie voert, arnhem gaat akkoord")
+        [jan_wvv] = [m for m in (await demo.inbox("wvv")).matches if m.andere_regio == "arnhem"]
+        [jan_arn] = [m for m in (await demo.inbox("arnhem")).matches if m.andere_regio == "wvv"]
+        await demo.matchstub("wvv").Voorstellen(
+            M.VoorstellenRequest(
+                match_id=jan_wvv.match_id,
+                regievoerende_regio="arnhem",
+                contactgegevens="Anna de Vries, 088-555 0101",
+            ),
             metadata=demo.md("pr-wvv"),
         )
         await fed.rustig()
-        await demo.toon_matches("arnhem")
+        print("  zvh matches voorstel … --regie arnhem  (pr-wvv)")
+        await demo.toon_match("arnhem", jan_arn.match_id)
+        await demo.matchstub("arnhem").Akkoord(
+            M.AkkoordRequest(match_id=jan_arn.match_id, contactgegevens="Bram Jansen, 026-555 0202"),
+            metadata=demo.md("pr-arnhem"),
+        )
+        await demo.matchstub("arnhem").Bericht(
+            M.BerichtRequest(
+                match_id=jan_arn.match_id, tekst="Ik plan een casusoverleg op dinsdag, schuif je aan?"
+            ),
+            metadata=demo.md("pr-arnhem"),
+        )
+        await fed.rustig()
+        print("  zvh matches akkoord …  (pr-arnhem) — nu wisselen de regio's contactgegevens uit")
+        await demo.toon_match("wvv", jan_wvv.match_id)
+        await demo.toon_match("arnhem", jan_arn.match_id)
 
-        kop("6. Wat ging er over de grens? Alles op zvh.> afgeluisterd")
+        kop("7. Wat ging er over de grens? Alles op zvh.> afgeluisterd")
         gezocht = [b"111222333", b"Berg", b"Jan", b"Karin", b"Jans", b"1984", b"1988"]
         lekken = [w.decode() for w in gezocht if any(w in m for m in verkeer)]
         print(
-            f"  {len(verkeer)} berichten (signalen, treffers, OPRF, vragen) doorzocht op BSN, namen, datums"
+            f"  {len(verkeer)} berichten (signalen, treffers, OPRF, vragen, overleg) "
+            "doorzocht op BSN, namen, datums"
         )
         print(
             "  gevonden:",

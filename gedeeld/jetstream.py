@@ -11,6 +11,7 @@ nats.py pull subscriptions can go stale after a server restart (nats.py #504).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
@@ -64,6 +65,7 @@ class StroomLezer:
 
     async def draai(self) -> None:
         while True:
+            sub = None
             try:
                 sub = await self._js.pull_subscribe(
                     self._subject,
@@ -86,6 +88,12 @@ class StroomLezer:
                     extra={"durable": self._durable, "stroom": self._stroom, "error": type(exc).__name__},
                 )
                 await asyncio.sleep(1)
+            finally:
+                # A fetch cut short leaves the server's late status reply in the subscription's
+                # queue; unsubscribing keeps it from holding up the connection's drain (30 s).
+                if sub is not None:
+                    with contextlib.suppress(Exception):
+                        await sub.unsubscribe()
 
     async def _een(self, msg: Msg) -> None:
         try:

@@ -53,6 +53,62 @@ class BeveiligdeService:
 
 
 Handler = Callable[[Any, Req, Aanroep], Awaitable[Resp]]
+StroomHandler = Callable[[Any, Req, Aanroep], AsyncIterator[Resp]]
+
+
+class _Afhandeling:
+    """What both wrappers share: trace, identity, role check, error mapping, metrics."""
+
+    def __init__(
+        self, service: BeveiligdeService, naam: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> None:
+        self.service, self.naam, self.context = service, naam, context
+        self.start = time.perf_counter()
+        self.trace = from_metadata(context.invocation_metadata())
+        self.code = grpc.StatusCode.OK
+        self.status: Any = None
+
+    def aanroep(self) -> Aanroep:
+        ctx = self.context
+        ident = self.service._authenticator.authenticeer(ctx.invocation_metadata(), ctx.auth_context())
+        autoriseer(ident, self.naam, self.service.REGELS)
+        return Aanroep(ident, self.trace, self.naam)
+
+    def fout(self, exc: Exception) -> None:
+        if isinstance(exc, errors.ZvhError):
+            self.code = status_code(exc)
+            log.info(
+                "rpc rejected",
+                extra={
+                    "method": self.naam,
+                    "code": self.code.name,
+                    "trace_id": self.trace.trace_id,
+                    "error": type(exc).__name__,
+                },
+            )
+            self.status = to_status(exc)
+        else:
+            self.code = grpc.StatusCode.INTERNAL
+            log.error(
+                "rpc failed", exc_info=exc, extra={"method": self.naam, "trace_id": self.trace.trace_id}
+            )
+            self.status = internal_status(self.trace.trace_id)
+
+    def meet(self) -> None:
+        RPC_TOTAAL.labels(self.service.SERVICE, self.naam, self.code.name).inc()
+        RPC_DUUR.labels(self.service.SERVICE, self.naam).observe(time.perf_counter() - self.start)
+
+    async def breek_af(self) -> None:
+        if self.status is None:
+            return
+        await self.context.abort(
+            self.code,
+            self.status.message,
+            trailing_metadata=(
+                ("grpc-status-details-bin", self.status.SerializeToString()),
+                (HEADER, self.trace.traceparent),
+            ),
+        )
 
 
 def rpc(fn: Handler[Req, Resp]) -> Callable[[Any, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]:
@@ -62,47 +118,18 @@ def rpc(fn: Handler[Req, Resp]) -> Callable[[Any, Req, grpc.aio.ServicerContext[
     async def wrapper(
         self: BeveiligdeService, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
     ) -> Resp:
-        start = time.perf_counter()
-        trace = from_metadata(context.invocation_metadata())
-        context.set_trailing_metadata(((HEADER, trace.traceparent),))
-        code = grpc.StatusCode.OK
+        a = _Afhandeling(self, naam, context)
+        context.set_trailing_metadata(((HEADER, a.trace.traceparent),))
         try:
-            ident = self._authenticator.authenticeer(context.invocation_metadata(), context.auth_context())
-            autoriseer(ident, naam, self.REGELS)
-            return await fn(self, request, Aanroep(ident, trace, naam))
-        except errors.ZvhError as exc:
-            code = status_code(exc)
-            log.info(
-                "rpc rejected",
-                extra={
-                    "method": naam,
-                    "code": code.name,
-                    "trace_id": trace.trace_id,
-                    "error": type(exc).__name__,
-                },
-            )
-            status = to_status(exc)
-        except Exception:
-            code = grpc.StatusCode.INTERNAL
-            log.exception("rpc failed", extra={"method": naam, "trace_id": trace.trace_id})
-            status = internal_status(trace.trace_id)
+            return await fn(self, request, a.aanroep())
+        except Exception as exc:
+            a.fout(exc)
         finally:
-            RPC_TOTAAL.labels(self.SERVICE, naam, code.name).inc()
-            RPC_DUUR.labels(self.SERVICE, naam).observe(time.perf_counter() - start)
-        await context.abort(
-            code,
-            status.message,
-            trailing_metadata=(
-                ("grpc-status-details-bin", status.SerializeToString()),
-                (HEADER, trace.traceparent),
-            ),
-        )
+            a.meet()
+        await a.breek_af()
         raise AssertionError("unreachable: context.abort raises")
 
     return wrapper
-
-
-StroomHandler = Callable[[Any, Req, Aanroep], AsyncIterator[Resp]]
 
 
 def rpc_stroom(
@@ -116,42 +143,14 @@ def rpc_stroom(
     async def wrapper(
         self: BeveiligdeService, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
     ) -> AsyncIterator[Resp]:
-        start = time.perf_counter()
-        trace = from_metadata(context.invocation_metadata())
-        code = grpc.StatusCode.OK
-        status = None
+        a = _Afhandeling(self, naam, context)
         try:
-            ident = self._authenticator.authenticeer(context.invocation_metadata(), context.auth_context())
-            autoriseer(ident, naam, self.REGELS)
-            async for bericht in fn(self, request, Aanroep(ident, trace, naam)):
+            async for bericht in fn(self, request, a.aanroep()):
                 yield bericht
-        except errors.ZvhError as exc:
-            code = status_code(exc)
-            log.info(
-                "rpc rejected",
-                extra={
-                    "method": naam,
-                    "code": code.name,
-                    "trace_id": trace.trace_id,
-                    "error": type(exc).__name__,
-                },
-            )
-            status = to_status(exc)
-        except Exception:
-            code = grpc.StatusCode.INTERNAL
-            log.exception("rpc failed", extra={"method": naam, "trace_id": trace.trace_id})
-            status = internal_status(trace.trace_id)
+        except Exception as exc:
+            a.fout(exc)
         finally:
-            RPC_TOTAAL.labels(self.SERVICE, naam, code.name).inc()
-            RPC_DUUR.labels(self.SERVICE, naam).observe(time.perf_counter() - start)
-        if status is not None:
-            await context.abort(
-                code,
-                status.message,
-                trailing_metadata=(
-                    ("grpc-status-details-bin", status.SerializeToString()),
-                    (HEADER, trace.traceparent),
-                ),
-            )
+            a.meet()
+        await a.breek_af()
 
     return wrapper

@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_shows_a_match_a_query_a_closure_and_no_leak() -> None:
+def test_demo_shows_match_query_closure_agreement_and_no_leak() -> None:
     uit = subprocess.run(
         [sys.executable, str(ROOT / "deploy" / "demo.py")],
         capture_output=True,
@@ -21,14 +21,16 @@ def test_demo_shows_a_match_a_query_a_closure_and_no_leak() -> None:
     assert uit.returncode == 0, uit.stderr[-3000:]
     tekst = uit.stdout
     for verwacht in (
-        "match in beide regio's na",
-        "regio arnhem      ZEKER",
-        "regio wvv         ZEKER",
-        "WAARSCHIJNLIJK",
+        "pr-wvv ziet de match live binnenkomen",
+        "NIEUWE MATCH",
+        "waarschijnlijk nieuw",
         "treffer   haaglanden",
         "geen treffer: arnhem",
         "een procesregisseur mag dat niet: PERMISSION_DENIED",
-        "GESLOTEN",
+        "waarschijnlijk gesloten",
+        "status             samenwerking, regie arnhem",
+        "hun regisseur      Bram Jansen, 026-555 0202",
+        "hun regisseur      Anna de Vries, 088-555 0101",
         "gevonden: niets",
     ):
         assert verwacht in tekst, f"{verwacht!r} missing from the demo's output:\n{tekst}"

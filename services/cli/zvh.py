@@ -8,6 +8,10 @@
     zvh casus topx CASUS_ID ja|nee
     zvh casus afsluiten CASUS_ID REDEN [--toelichting T]
     zvh vraag CASUS_ID [--betrokkene ID] [--regio R ...] [--wacht MS]   (informatiecoördinator)
+    zvh matches lijst [--status S] [--zekerheid Z] [--regio R] [--eigen]
+    zvh matches volg [--eigen] [--vanaf TOKEN]
+    zvh matches bekijk|akkoord MATCH_ID        zvh matches voorstel MATCH_ID --regie REGIO
+    zvh matches afwijzen MATCH_ID REDEN        zvh matches bericht MATCH_ID TEKST
     zvh inzage (--bsn BSN | --achternaam N --geboortedatum JJJJ-MM-DD) --referentie R
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
@@ -33,6 +37,7 @@ from google.protobuf.message import Message
 from gedeeld.grpc_fouten import field_violations
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, vraag_pb2, vraag_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.cli import matches
 
 S = casus_pb2
 
@@ -147,6 +152,8 @@ async def uitvoeren(ns: argparse.Namespace) -> str:
         async def roep(fn: Callable[..., Awaitable[Message]], req: Message) -> Any:
             return await fn(req, metadata=metadata, timeout=ns.timeout)
 
+        if ns.cmd == "matches":
+            return await matches.uitvoeren(ns, kanaal, metadata, lambda t: print(t, flush=True))
         if ns.cmd == "vraag":
             vraag = vraag_pb2.VragenRequest(
                 casus_id=ns.casus_id,
@@ -231,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("casus_id")
     a.add_argument("reden")
     a.add_argument("--toelichting")
+    matches.parser(sub)
     v = sub.add_parser("vraag", help="hit/no-hit-vraag aan andere regio's over een eigen casus")
     v.add_argument("casus_id")
     v.add_argument("--betrokkene", help="één persoon van de casus (standaard: allen)")
@@ -249,7 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if getattr(ns, "bestand", None):
             ns.bestand_inhoud = Path(ns.bestand).read_text()
-        print(asyncio.run(uitvoeren(ns)))
+        tekst = asyncio.run(uitvoeren(ns))
+        if tekst:
+            print(tekst)
+    except KeyboardInterrupt:
+        return 0
     except grpc.aio.AioRpcError as exc:
         print(foutmelding(exc), file=sys.stderr)
         return 1
