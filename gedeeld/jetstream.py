@@ -32,6 +32,7 @@ class Uitkomst(enum.Enum):
 
 
 Handler = Callable[[Msg], Awaitable[Uitkomst]]
+BatchHandler = Callable[[list[Msg]], Awaitable[list[Uitkomst]]]
 
 
 async def zorg_voor_stroom(js: JetStreamContext, config: StreamConfig) -> None:
@@ -53,7 +54,10 @@ class StroomLezer:
         handler: Handler,
         batch: int = 32,
         opnieuw_na: float = 2.0,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
+        """``batch_handler``, when given, gets every fetched batch at once (in stream order) and
+        returns one outcome per message; ``handler`` then is unused."""
         self._js = js
         self._stroom = stroom
         self._subject = subject
@@ -61,6 +65,7 @@ class StroomLezer:
         self._handler = handler
         self._batch = batch
         self._opnieuw_na = opnieuw_na
+        self._batch_handler = batch_handler
         self.verwerkt = 0
 
     async def draai(self) -> None:
@@ -73,13 +78,23 @@ class StroomLezer:
                     stream=self._stroom,
                     config=ConsumerConfig(ack_wait=30, max_ack_pending=1000),
                 )
+                wachtend = 0
                 while True:
+                    # nats-py's fetch(n) keeps waiting for all n messages until its timeout once the
+                    # first has arrived, so never ask for more than the stream holds: one when it
+                    # is quiet (returned the moment it arrives: the cross-region latency), else as
+                    # many as the last message said were still pending (returned at once).
                     try:
-                        berichten = await sub.fetch(self._batch, timeout=1)
+                        berichten = await sub.fetch(max(1, min(self._batch, wachtend)), timeout=1)
                     except nats.errors.TimeoutError:
+                        wachtend = 0
                         continue
-                    for msg in berichten:
-                        await self._een(msg)
+                    wachtend = berichten[-1].metadata.num_pending if berichten else 0
+                    if self._batch_handler is not None:
+                        await self._alle(berichten)
+                    else:
+                        for msg in berichten:
+                            await self._een(msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -95,17 +110,35 @@ class StroomLezer:
                     with contextlib.suppress(Exception):
                         await sub.unsubscribe()
 
+    async def _alle(self, berichten: list[Msg]) -> None:
+        assert self._batch_handler is not None
+        try:
+            uitkomsten = await self._batch_handler(berichten)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._mislukt(exc)
+            uitkomsten = [Uitkomst.OPNIEUW] * len(berichten)
+        for msg, uitkomst in zip(berichten, uitkomsten, strict=True):
+            await self._bevestig(msg, uitkomst)
+
+    def _mislukt(self, exc: Exception) -> None:
+        log.warning(
+            "handler failed; message will be redelivered",
+            extra={"durable": self._durable, "error": type(exc).__name__},
+        )
+
     async def _een(self, msg: Msg) -> None:
         try:
             uitkomst = await self._handler(msg)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning(
-                "handler failed; message will be redelivered",
-                extra={"durable": self._durable, "error": type(exc).__name__},
-            )
+            self._mislukt(exc)
             uitkomst = Uitkomst.OPNIEUW
+        await self._bevestig(msg, uitkomst)
+
+    async def _bevestig(self, msg: Msg, uitkomst: Uitkomst) -> None:
         if uitkomst is Uitkomst.KLAAR:
             await msg.ack()
         elif uitkomst is Uitkomst.OPNIEUW:

@@ -22,7 +22,7 @@ from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.klok import Klok, SysteemKlok
 from gedeeld.natsconfig import stroom
 from gedeeld.snelheidslimiet import Limiet
-from gedeeld.tracing import from_headers
+from gedeeld.tracing import TraceContext, from_headers
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.casusregister.events import stroomnaam
@@ -53,6 +53,8 @@ class Signalering:
                 subject=f"regio.{r}.casus.>",
                 durable="signalering",
                 handler=self._gebeurtenis,
+                # A backlog (onboarding, bursts) shares OPRF requests and transactions.
+                batch_handler=self._gebeurtenissen,
             ),
             StroomLezer(
                 ctx.js, stroom=SIGNALEN, subject="zvh.signaal.*", durable=r, handler=self.inkomend.bij_signaal
@@ -68,11 +70,20 @@ class Signalering:
         self._taken: list[asyncio.Task[None]] = []
 
     async def _gebeurtenis(self, msg: Msg) -> Uitkomst:
-        try:
-            g = gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data)
-        except DecodeError:
-            return Uitkomst.WEIGER
-        return await self.uitgaand.bij_gebeurtenis(g, from_headers(msg.headers))
+        return (await self._gebeurtenissen([msg]))[0]
+
+    async def _gebeurtenissen(self, berichten: list[Msg]) -> list[Uitkomst]:
+        leesbaar: list[tuple[gebeurtenis_pb2.CasusGebeurtenis, TraceContext]] = []
+        onleesbaar: set[int] = set()
+        for i, msg in enumerate(berichten):
+            try:
+                leesbaar.append(
+                    (gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data), from_headers(msg.headers))
+                )
+            except DecodeError:
+                onleesbaar.add(i)
+        uitkomsten = iter(await self.uitgaand.bij_gebeurtenissen(leesbaar))
+        return [Uitkomst.WEIGER if i in onleesbaar else next(uitkomsten) for i in range(len(berichten))]
 
     async def vernieuw(self) -> int:
         """Give still-active signals that expire within 30 days a new id and expiry, and publish them."""

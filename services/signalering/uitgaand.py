@@ -43,30 +43,65 @@ class Uitgaand:
         self.ctx = ctx
 
     async def bij_gebeurtenis(self, g: gebeurtenis_pb2.CasusGebeurtenis, trace: TraceContext) -> Uitkomst:
-        if g.casus.status in ACTIEF and g.casus.betrokkenen:
-            return await self.signaleer(g.casus, trace)
-        if g.casus.status not in ACTIEF or g.soort == gebeurtenis_pb2.GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD:
-            await self.trek_in(g.casus.casus_id, trace)
-        return Uitkomst.KLAAR
+        return (await self.bij_gebeurtenissen([(g, trace)]))[0]
+
+    async def bij_gebeurtenissen(
+        self, gebeurtenissen: list[tuple[gebeurtenis_pb2.CasusGebeurtenis, TraceContext]]
+    ) -> list[Uitkomst]:
+        """In order; consecutive registrations share one OPRF request and one transaction."""
+        uitkomsten: list[Uitkomst] = []
+        groep: list[tuple[casus_pb2.Casus, TraceContext]] = []
+
+        async def sluit_groep() -> None:
+            if groep:
+                uitkomst = await self.signaleer_veel(groep)
+                uitkomsten.extend([uitkomst] * len(groep))
+                groep.clear()
+
+        for g, trace in gebeurtenissen:
+            if g.casus.status in ACTIEF and g.casus.betrokkenen:
+                groep.append((g.casus, trace))
+                continue
+            await sluit_groep()
+            if (
+                g.casus.status not in ACTIEF
+                or g.soort == gebeurtenis_pb2.GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD
+            ):
+                await self.trek_in(g.casus.casus_id, trace)
+            uitkomsten.append(Uitkomst.KLAAR)
+        await sluit_groep()
+        return uitkomsten
 
     async def signaleer(self, casus: casus_pb2.Casus, trace: TraceContext) -> Uitkomst:
+        return await self.signaleer_veel([(casus, trace)])
+
+    async def signaleer_veel(self, casussen: list[tuple[casus_pb2.Casus, TraceContext]]) -> Uitkomst:
         ctx = self.ctx
+        ids = list({c.casus_id for c, _ in casussen})
         async with ctx.db.lezen() as s:
             bestaand = {
-                r.betrokkene_id: r
+                (r.casus_id, r.betrokkene_id)
                 for r in (
                     await s.execute(
                         select(EigenSignaalRij).where(
-                            EigenSignaalRij.casus_id == casus.casus_id,
-                            EigenSignaalRij.epoch == ctx.federatie.epoch,
+                            EigenSignaalRij.casus_id.in_(ids), EigenSignaalRij.epoch == ctx.federatie.epoch
                         )
                     )
                 ).scalars()
             }
-        nieuw = [b for b in casus.betrokkenen if b.betrokkene_id not in bestaand]
+        nieuw: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]] = []
+        gezien: set[tuple[str, str]] = set(bestaand)
+        for casus, trace in casussen:
+            personen = []
+            for b in casus.betrokkenen:
+                if (casus.casus_id, b.betrokkene_id) not in gezien:
+                    gezien.add((casus.casus_id, b.betrokkene_id))
+                    personen.append(b)
+            if personen:
+                nieuw.append((casus.casus_id, personen, trace))
         if nieuw:
             try:
-                await self._indexeer(casus.casus_id, nieuw, trace)
+                await self._indexeer(nieuw)
             except UnavailableError as exc:
                 log.warning(
                     "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
@@ -75,25 +110,28 @@ class Uitgaand:
         await self.publiceer_open()
         return Uitkomst.KLAAR
 
-    async def _indexeer(
-        self, casus_id: str, personen: list[casus_pb2.Betrokkene], trace: TraceContext
-    ) -> None:
+    async def _indexeer(self, casussen: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]]) -> None:
         ctx = self.ctx
-        sleutels: list[tuple[casus_pb2.Betrokkene, str, bytes]] = []
-        for b in personen:
-            try:
-                sleutels += [(b, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))]
-            except ValidationError:
-                # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
-                log.warning("betrokkene has no usable match keys", extra={"betrokkene_id": b.betrokkene_id})
+        sleutels: list[tuple[str, casus_pb2.Betrokkene, str, bytes]] = []
+        for casus_id, personen, _ in casussen:
+            for b in personen:
+                try:
+                    sleutels += [
+                        (casus_id, b, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))
+                    ]
+                except ValidationError:
+                    # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
+                    log.warning(
+                        "betrokkene has no usable match keys", extra={"betrokkene_id": b.betrokkene_id}
+                    )
         if not sleutels:
             return
-        tokens = await ctx.pseudonimiseerder.tokens([w for _, _, w in sleutels])
+        tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
         nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
-            referenties: dict[str, str] = {}
-            for (b, type_, _), token in zip(sleutels, tokens, strict=True):
-                ref = referenties.setdefault(b.betrokkene_id, uuid.uuid4().hex)
+            referenties: dict[tuple[str, str], str] = {}
+            for (casus_id, b, type_, _), token in zip(sleutels, tokens, strict=True):
+                ref = referenties.setdefault((casus_id, b.betrokkene_id), uuid.uuid4().hex)
                 s.add(
                     TokenRij(
                         token=token,
@@ -104,7 +142,7 @@ class Uitgaand:
                         referentie=ref,
                     )
                 )
-            for betrokkene_id, ref in referenties.items():
+            for (casus_id, betrokkene_id), ref in referenties.items():
                 s.add(
                     EigenSignaalRij(
                         referentie=ref,
@@ -117,16 +155,20 @@ class Uitgaand:
                         gepubliceerd=False,
                     )
                 )
-            await ctx.log.vastleggen(
-                s,
-                trace=trace,
-                actor=SYSTEEM,
-                betrokkene_ids=list(referenties),
-                handeling=Handeling(
-                    "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
-                ),
-                details={"tokens": len(tokens)},
-            )
+            for casus_id, _, trace in casussen:
+                eigen = [bid for (cid, bid) in referenties if cid == casus_id]
+                if not eigen:
+                    continue
+                await ctx.log.vastleggen(
+                    s,
+                    trace=trace,
+                    actor=SYSTEEM,
+                    betrokkene_ids=eigen,
+                    handeling=Handeling(
+                        "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
+                    ),
+                    details={"tokens": sum(1 for c, *_ in sleutels if c == casus_id)},
+                )
         await ctx.index.gewijzigd()
 
     async def publiceer_open(self) -> int:
@@ -151,14 +193,21 @@ class Uitgaand:
                 ).scalars()
                 for t in rows:
                     tokens.setdefault(t.referentie, []).append(t)
-        for r in open_:
-            await self._publiceer(r, F.SIGNAAL_SOORT_ACTIEF, tokens.get(r.referentie, []), r.signaal_id)
-            async with ctx.db.transaction() as s:
-                await s.execute(
-                    update(EigenSignaalRij)
-                    .where(EigenSignaalRij.referentie == r.referentie)
-                    .values(gepubliceerd=True)
-                )
+        # Publish all, then mark all in one transaction: a crash in between republishes, and
+        # JetStream drops the repeats (Nats-Msg-Id = signal id).
+        gepubliceerd = []
+        try:
+            for r in open_:
+                await self._publiceer(r, F.SIGNAAL_SOORT_ACTIEF, tokens.get(r.referentie, []), r.signaal_id)
+                gepubliceerd.append(r.referentie)
+        finally:
+            if gepubliceerd:
+                async with ctx.db.transaction() as s:
+                    await s.execute(
+                        update(EigenSignaalRij)
+                        .where(EigenSignaalRij.referentie.in_(gepubliceerd))
+                        .values(gepubliceerd=True)
+                    )
         return len(open_)
 
     async def _publiceer(self, r: EigenSignaalRij, soort: int, tokens: list[TokenRij], msg_id: str) -> None:
