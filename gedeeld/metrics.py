@@ -37,3 +37,7 @@ VRAGEN_BEANTWOORD = Counter(
 OVERLEG = Counter(
     "zvh_overleg_total", "Coordination messages between regions sent and received", ["richting"]
 )
+PSEUDONIMISERING_MISLUKT = Counter(
+    "zvh_pseudonymisation_unavailable_total",
+    "Case events whose pseudonymisation failed (too few key-share holders); retried later",
+)

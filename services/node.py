@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+from nats.errors import Error as NatsError
 from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
@@ -159,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(draai(cfg, ns.grace))
     except (ConfigError, UnavailableError) as exc:
         print(f"zvh-node: {exc.message}", file=sys.stderr)
+        return 2
+    except (TimeoutError, OSError, NatsError) as exc:
+        # e.g. the NATS user may not create a stream, or a port is taken: one line, no traceback.
+        print(f"zvh-node: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     return 0
 

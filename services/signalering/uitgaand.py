@@ -19,7 +19,7 @@ from gedeeld.errors import UnavailableError, ValidationError
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
 from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import SIGNALEN_GEPUBLICEERD
+from gedeeld.metrics import PSEUDONIMISERING_MISLUKT, SIGNALEN_GEPUBLICEERD
 from gedeeld.tracing import HEADER, TraceContext
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
@@ -103,6 +103,7 @@ class Uitgaand:
             try:
                 await self._indexeer(nieuw)
             except UnavailableError as exc:
+                PSEUDONIMISERING_MISLUKT.inc()
                 log.warning(
                     "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
                 )
