@@ -15,9 +15,9 @@ from datetime import timedelta
 
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
-from nats.js.errors import BadRequestError
 from sqlalchemy import func, select, update
 
+from gedeeld import jetstream
 from gedeeld.db import Database
 from gedeeld.klok import Klok
 from gedeeld.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
@@ -35,16 +35,15 @@ def stroomnaam(regio: str) -> str:
 
 async def zorg_voor_stroom(js: JetStreamContext, regio: str, max_age: timedelta) -> None:
     """Create or update the region-local event stream."""
-    config = StreamConfig(
-        name=stroomnaam(regio),
-        subjects=[f"regio.{regio}.>"],
-        max_age=max_age.total_seconds(),
-        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+    await jetstream.zorg_voor_stroom(
+        js,
+        StreamConfig(
+            name=stroomnaam(regio),
+            subjects=[f"regio.{regio}.>"],
+            max_age=max_age.total_seconds(),
+            duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        ),
     )
-    try:
-        await js.add_stream(config)
-    except BadRequestError:
-        await js.update_stream(config)
 
 
 class OutboxRelay:
