@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +83,27 @@ def _overrides(doc: dict[str, Any], env: Mapping[str, str]) -> None:
             doc[name] = value
 
 
+# The settings laad() read, to refuse the ones it did not (a typo must not pass silently).
+_GELEZEN: ContextVar[set[str] | None] = ContextVar("zvh_config_gelezen", default=None)
+# Tables whose keys are free (ids of processing activities).
+_VRIJ = ("verwerkingsactiviteiten",)
+
+
+def _bladeren(doc: Mapping[str, Any], prefix: str = "") -> list[str]:
+    uit = []
+    for k, v in doc.items():
+        pad = f"{prefix}{k}"
+        if isinstance(v, Mapping) and pad not in _VRIJ:
+            uit += _bladeren(v, pad + ".")
+        elif pad not in _VRIJ:
+            uit.append(pad)
+    return uit
+
+
 def _get(doc: Mapping[str, Any], path: str, kind: type, default: Any = None) -> Any:
+    gelezen = _GELEZEN.get()
+    if gelezen is not None:
+        gelezen.add(path)
     node: Any = doc
     for part in path.split("."):
         if not isinstance(node, Mapping) or part not in node:
@@ -106,7 +127,27 @@ def _get(doc: Mapping[str, Any], path: str, kind: type, default: Any = None) -> 
 
 
 def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
-    """Read, override and validate; relative paths are relative to the config file."""
+    """Read, override and validate; relative paths are relative to the config file.
+
+    A setting the node does not know (in the file or as ``ZVH_…``) stops it with its name.
+    """
+    gelezen: set[str] = set()
+    token = _GELEZEN.set(gelezen)
+    try:
+        cfg, doc = _laad(path, env)
+    finally:
+        _GELEZEN.reset(token)
+    onbekend = sorted(set(_bladeren(doc)) - gelezen)
+    if onbekend:
+        raise ConfigError(
+            onbekend[0],
+            "unknown setting (a typo?); the settings are listed in docs/configuratie.md"
+            + (f"; also unknown: {', '.join(onbekend[1:])}" if len(onbekend) > 1 else ""),
+        )
+    return cfg
+
+
+def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig, dict[str, Any]]:
     env = os.environ if env is None else env
     doc: dict[str, Any] = {}
     base = Path.cwd()
@@ -199,7 +240,7 @@ def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "must be DEBUG, INFO, WARNING or ERROR")
-    return NodeConfig(
+    cfg = NodeConfig(
         regio=regio,
         data_dir=data_dir,
         database_url=_get(doc, "database.url", str, f"sqlite:///{data_dir / 'node.db'}"),
@@ -216,3 +257,4 @@ def laad(path: Path | None, env: Mapping[str, str] | None = None) -> NodeConfig:
         nats_gebruiker=_get(doc, "nats.gebruiker", str, ""),
         nats_wachtwoord=_get(doc, "nats.wachtwoord", str, ""),
     )
+    return cfg, doc

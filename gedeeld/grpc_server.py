@@ -28,7 +28,8 @@ class GrpcServer:
         add(servicer, self.server)
         self._names.append(naam)
 
-    async def start(self) -> int:
+    async def start(self, *, klaar: bool = True) -> int:
+        """Listen; health goes SERVING now, or with ``klaar()`` once the caller's other parts run."""
         reflection.enable_server_reflection([*self._names, reflection.SERVICE_NAME], self.server)
         try:
             if self._tls is None:
@@ -44,8 +45,17 @@ class GrpcServer:
             raise ConfigError("listen", f"cannot listen on {self._listen}: {exc}") from None
         await self.server.start()
         for naam in self._services():
-            await self.health.set(naam, health_pb2.HealthCheckResponse.SERVING)
+            await self.health.set(
+                naam,
+                health_pb2.HealthCheckResponse.SERVING
+                if klaar
+                else health_pb2.HealthCheckResponse.NOT_SERVING,
+            )
         return self.port
+
+    async def klaar(self) -> None:
+        for naam in self._services():
+            await self.health.set(naam, health_pb2.HealthCheckResponse.SERVING)
 
     def _services(self) -> Sequence[str]:
         return ["", *self._names[1:]]

@@ -109,10 +109,12 @@ class Node:
                 MatchService(authenticator, self.samenwerking.register),
                 samenwerking_pb2.DESCRIPTOR.services_by_name["MatchService"].full_name,
             )
-        await self.casusregister.start()
+        # Health says SERVING only once every service of the node runs (readiness probes).
+        await self.casusregister.start(klaar=False)
         if self.signalering is not None and self.samenwerking is not None:
             await self.samenwerking.start()
             await self.signalering.start()
+        await self.casusregister.grpc.klaar()
 
     async def stop(self, grace: float = 5.0) -> None:
         if self.signalering is not None:

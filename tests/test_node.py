@@ -162,3 +162,19 @@ def test_node_refuses_a_database_that_was_not_migrated(tmp_path: Path) -> None:
     assert r.returncode == 2
     assert "zvhctl db upgrade" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_an_unknown_setting_stops_with_its_name(tmp_path: Path) -> None:
+    from gedeeld import config as configuratie
+    from gedeeld.errors import ConfigError
+
+    cfg = config(tmp_path, "[nats]\nwachtword = 'x'\n")
+    with pytest.raises(ConfigError) as e:
+        configuratie.laad(cfg, env={})
+    assert e.value.setting == "nats.wachtword" and "unknown setting" in e.value.message
+    with pytest.raises(ConfigError) as e:
+        configuratie.laad(config(tmp_path), env={"ZVH_CASUSREGISTER__LISTN": "127.0.0.1:1"})
+    assert e.value.setting == "casusregister.listn"
+    # Free-form tables and the users' own ZVH_ variables are not settings of the node.
+    ok = config(tmp_path, "[verwerkingsactiviteiten]\ninzage = 'urn:x'\n")
+    assert configuratie.laad(ok, env={"ZVH_TOKEN": "t", "ZVH_ADRES": "a"}).activiteiten == {"inzage": "urn:x"}

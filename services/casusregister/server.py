@@ -75,11 +75,11 @@ class Casusregister:
         )
         self._taken: list[asyncio.Task[None]] = []
 
-    async def start(self) -> int:
+    async def start(self, *, klaar: bool = True) -> int:
         await zorg_voor_stroom(
             self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
         )
-        port = await self.grpc.start()
+        port = await self.grpc.start(klaar=klaar)
         self._taken = [
             asyncio.create_task(self.relay.draai(), name="outbox-relay"),
             asyncio.create_task(self._bewaartermijn_periodiek(), name="bewaartermijn"),
