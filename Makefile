@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python bench/oprf.py --json bench/results.json
 	$(BIN)/python bench/kwaliteit.py --json bench/results.json
 	$(BIN)/python bench/federatie.py --json bench/results.json
+	$(BIN)/python bench/schaal.py --json bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-data
