@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
@@ -100,3 +102,189 @@ def hub_config(
         f"max_payload: {max_payload}\n"
         f"authorization {{ users: {json.dumps(users, indent=2)} }}\n"
     )
+
+
+# --- The federation hub as a cluster, and a leaf node per region -----------------------------
+#
+# Topology: three (or five) hub servers form one nats-server cluster with JetStream in domain
+# ``hub`` (SIGNALEN, TREFFER_<R>, OVERLEG_<R>, replicated over the servers). Each region runs
+# a leaf node with its own JetStream in its own domain (the region code), which holds the
+# region-local stream REGIO_<R>. The leaf connects to the hub as the region's user, so the hub
+# applies ``permissies`` to everything the leaf sends (publish) and receives (subscribe); the
+# JetStream API of the hub is reached from the leaf as ``$JS.hub.API.>`` (``$JS.API.>`` never
+# crosses a leaf connection between different domains), hence ``hub_permissies``.
+
+HUB_DOMEIN = "hub"
+HUB_CLUSTER = "zvh-hub"
+NODE_GEBRUIKER = "node"
+_JS_API = "$JS.API."
+
+
+@dataclass(frozen=True)
+class HubServer:
+    """Where one hub server is reached: clients, the other hub servers (routes), leaf nodes,
+    and its monitoring endpoint (0: none)."""
+
+    host: str
+    client: int = 4222
+    cluster: int = 6222
+    leafnode: int = 7422
+    monitor: int = 8222
+
+
+def _controleer_code(regio: str, *, domein: str) -> None:
+    if not _CODE.match(regio):
+        raise ValueError(f"invalid region code {regio!r}")
+    if regio == domein:
+        raise ValueError(f"region code {regio!r} equals the hub's JetStream domain")
+
+
+def _controleer_hub(hub: Sequence[HubServer]) -> None:
+    if len(hub) < 3 or len(hub) % 2 == 0:
+        raise ValueError("a hub cluster needs an odd number of servers, at least 3 (JetStream quorum)")
+    adressen = [(s.host, p) for s in hub for p in (s.client, s.cluster, s.leafnode, s.monitor) if p]
+    if len(set(adressen)) != len(adressen):
+        raise ValueError("two hub listeners share a host and port")
+
+
+def antwoord_inbox(aanvrager: str, beantwoorder: str) -> str:
+    """The reply-subject prefix for a request from ``aanvrager`` that ``beantwoorder`` answers.
+
+    Between leaf nodes ``allow_responses`` does not work: the hub only propagates interest a leaf
+    may publish to, so a reply to ``_INBOX.<aanvrager>.<random>`` never leaves the answering
+    region's leaf (nats-server issue #2949). A region may therefore publish to
+    ``_INBOX.*.<own>.>``: the inboxes in which another region expects an answer *from it*, and no
+    other. Over leaf nodes, requesters must use reply subjects under this prefix.
+    """
+    return f"{inbox_prefix(aanvrager)}.{beantwoorder}"
+
+
+def hub_permissies(regio: str, domein: str = HUB_DOMEIN) -> dict[str, object]:
+    """``permissies(regio)`` for a region on the hub cluster (as a leaf node or a client there):
+    the same subjects, with the JetStream API in the hub's domain (``$JS.<domein>.API.…``), plus
+    publishing to the reply inboxes addressed to this region (see ``antwoord_inbox``)."""
+    basis = permissies(regio)
+    publish = basis["publish"]
+    assert isinstance(publish, dict)
+    allow = [
+        f"$JS.{domein}.API." + s.removeprefix(_JS_API) if s.startswith(_JS_API) else s
+        for s in publish["allow"]
+    ]
+    allow.append(antwoord_inbox("*", regio) + ".>")
+    return {**basis, "publish": {"allow": allow}}
+
+
+def _users(
+    regios: Sequence[str], wachtwoorden: Mapping[str, str], beheer_wachtwoord: str, domein: str
+) -> list[dict[str, object]]:
+    users: list[dict[str, object]] = [{"user": "beheer", "password": beheer_wachtwoord}]
+    for r in regios:
+        users.append({"user": r, "password": wachtwoorden[r], "permissions": hub_permissies(r, domein)})
+    return users
+
+
+def _gebruiker_url(schema: str, gebruiker: str, wachtwoord: str, host: str, poort: int) -> str:
+    return f"{schema}://{quote(gebruiker, safe='')}:{quote(wachtwoord, safe='')}@{host}:{poort}"
+
+
+def cluster_config(
+    i: int,
+    hub: Sequence[HubServer],
+    regios: Sequence[str],
+    wachtwoorden: Mapping[str, str],
+    *,
+    store_dir: str,
+    beheer_wachtwoord: str,
+    route_wachtwoord: str,
+    luister: str = "0.0.0.0",  # noqa: S104 (a hub server serves other machines)
+    domein: str = HUB_DOMEIN,
+    cluster_naam: str = HUB_CLUSTER,
+    max_payload: int = 256 * 1024,
+) -> str:
+    """The config of hub server ``i`` (0-based) of the cluster ``hub``.
+
+    Clients and leaf nodes authenticate against the same users: ``beheer`` (everything; creates
+    the streams) and one user per region with ``hub_permissies``; a region's leaf node connects
+    as that region's user, so what the leaf may export (publish) and import (subscribe) is the
+    permission table. Routes between the hub servers authenticate with ``route_wachtwoord``.
+    """
+    _controleer_hub(hub)
+    if not 0 <= i < len(hub):
+        raise ValueError(f"server index {i} outside the cluster of {len(hub)}")
+    for r in regios:
+        _controleer_code(r, domein=domein)
+    zelf = hub[i]
+    routes = [
+        _gebruiker_url("nats-route", "route", route_wachtwoord, s.host, s.cluster)
+        for j, s in enumerate(hub)
+        if j != i
+    ]
+    config = {
+        "server_name": f"{cluster_naam}-{i + 1}",
+        "listen": f"{luister}:{zelf.client}",
+        "max_payload": max_payload,
+        "jetstream": {"store_dir": store_dir, "domain": domein},
+        "cluster": {
+            "name": cluster_naam,
+            "listen": f"{luister}:{zelf.cluster}",
+            "authorization": {"user": "route", "password": route_wachtwoord},
+            "routes": routes,
+        },
+        # No authorization block of its own: a leaf node logs in as one of the users below and
+        # gets that user's permissions (leafnodes.authorization.users has no permissions).
+        "leafnodes": {"listen": f"{luister}:{zelf.leafnode}"},
+        "authorization": {"users": _users(regios, wachtwoorden, beheer_wachtwoord, domein)},
+    }
+    if zelf.monitor:
+        config["http"] = f"{luister}:{zelf.monitor}"
+    return _als_config(config)
+
+
+def leaf_config(
+    regio: str,
+    hub: Sequence[HubServer],
+    *,
+    hub_wachtwoord: str,
+    node_wachtwoord: str,
+    store_dir: str,
+    luister: str = "127.0.0.1",
+    poort: int = 4222,
+    monitor: int = 0,
+    hub_domein: str = HUB_DOMEIN,
+    max_payload: int = 256 * 1024,
+) -> str:
+    """The config of region ``regio``'s leaf node.
+
+    Its JetStream has its own domain (the region code) and holds REGIO_<R>; the node logs in as
+    ``node``. The remote logs in on the hub servers as the region's user. Besides the hub's
+    permissions, the leaf itself never exports ``regio.>`` and imports neither ``regio.>`` nor
+    its own JetStream API: region-local events and the region-local streams stay on the leaf.
+    """
+    _controleer_hub(hub)
+    _controleer_code(regio, domein=hub_domein)
+    config = {
+        "server_name": f"zvh-leaf-{regio}",
+        "listen": f"{luister}:{poort}",
+        "max_payload": max_payload,
+        "jetstream": {"store_dir": store_dir, "domain": regio},
+        "authorization": {"users": [{"user": NODE_GEBRUIKER, "password": node_wachtwoord}]},
+        "leafnodes": {
+            "remotes": [
+                {
+                    "urls": [
+                        _gebruiker_url("nats-leaf", regio, hub_wachtwoord, s.host, s.leafnode) for s in hub
+                    ],
+                    "deny_exports": ["regio.>"],
+                    "deny_imports": ["regio.>", f"$JS.{regio}.API.>"],
+                }
+            ]
+        },
+    }
+    if monitor:
+        config["http"] = f"{luister}:{monitor}"
+    return _als_config(config)
+
+
+def _als_config(config: Mapping[str, object]) -> str:
+    # nats-server's config format accepts JSON for values; keys are written plainly.
+    return "".join(f"{k}: {json.dumps(v, indent=2)}\n" for k, v in config.items())

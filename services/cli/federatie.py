@@ -17,6 +17,7 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, RegisterFout, ceremonie, laad
 from gedeeld.federatie.sleutels import RegioSleutels
+from services.cli import natsconfig_cli
 
 
 def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,6 +39,7 @@ def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     v = fed.add_parser("verify", help="check a registry's signature and consistency")
     v.add_argument("--register", type=Path, required=True)
     v.add_argument("--beheerder", help="expected beheerder public key (hex)")
+    natsconfig_cli.voeg_toe(fed)  # nats, nats-stromen: the hub cluster and leaf nodes (docs/nats.md)
 
 
 def _deelnemers(pad: Path) -> list[Deelnemer]:
@@ -59,6 +61,8 @@ def _deelnemers(pad: Path) -> list[Deelnemer]:
 
 
 def uitvoeren(ns: argparse.Namespace) -> int:
+    if ns.sub in ("nats", "nats-stromen"):
+        return natsconfig_cli.uitvoeren(ns)
     if ns.sub == "beheerder":
         sleutel = Ondertekensleutel.nieuw()
         ns.map.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,310 @@
+"""``zvhctl federatie nats …``: the federation hub (a nats-server cluster) and one leaf node per
+region, generated from the signed registry.
+
+zvhctl federatie nats --register federatie.reg --beheerder HEX --uit DIR
+        [--hub HOST:CLIENT:CLUSTER:LEAFNODE[:MONITOR] (three times)] [--hub-luister ADRES]
+        [--hub-data DIR] [--leaf-luister ADRES] [--leaf-poort N] [--leaf-monitor N] [--leaf-data DIR]
+zvhctl federatie nats-stromen --register federatie.reg --beheerder HEX --uit DIR --server URL
+        [--replicas 3] [--max-age-dagen 14]
+
+``nats`` writes (all 0600: they hold passwords)::
+
+    DIR/hub/hub-1.conf … hub-3.conf   one per hub server
+    DIR/hub/credentials.toml          the beheer and route passwords
+    DIR/<regio>/leaf.conf             the region's leaf node
+    DIR/<regio>/credentials.toml      the leaf's password on the hub, the node's on the leaf
+
+Passwords already in DIR are kept, so running it again after a registry change only adds the
+new regions (every hub server then needs the new configs: ``nats-server --signal reload``).
+``nats-stromen`` creates or updates, as ``beheer``, the hub's streams for every region in the
+registry: SIGNALEN, TREFFER_<R>, OVERLEG_<R>, replicated over the hub servers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import sys
+import tomllib
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import APIError
+
+from gedeeld.errors import ConfigError
+from gedeeld.federatie import Federatie, laad
+from gedeeld.jetstream import zorg_voor_stroom
+from gedeeld.natsconfig import (
+    HUB_DOMEIN,
+    NODE_GEBRUIKER,
+    HubServer,
+    cluster_config,
+    leaf_config,
+    stroom,
+)
+from services.signalering.context import MAX_BERICHT, SIGNALEN
+
+SUBCOMMANDOS = ("nats", "nats-stromen")
+STANDAARD_HUB = tuple(HubServer("127.0.0.1", 4222 + i, 6222 + i, 7422 + i, 8222 + i) for i in range(3))
+_DUPLICATE_WINDOW = 3600.0
+
+
+def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds ``nats`` and ``nats-stromen`` to ``zvhctl federatie``'s subcommands."""
+    n = fed.add_parser("nats", help="write the nats-server configs of the hub cluster and every leaf node")
+    _gemeenschappelijk(n)
+    n.add_argument(
+        "--hub",
+        action="append",
+        metavar="HOST:CLIENT:CLUSTER:LEAFNODE[:MONITOR]",
+        help="one hub server (give it once per server, at least 3, an odd number); "
+        "default: three on 127.0.0.1, ports 4222/6222/7422/8222 + 0, 1, 2",
+    )
+    n.add_argument("--hub-luister", default="0.0.0.0", help="address the hub servers bind to")  # noqa: S104
+    n.add_argument("--hub-data", default="/var/lib/zvh-hub", help="JetStream data of the hub servers")
+    n.add_argument("--leaf-luister", default="127.0.0.1", help="address a leaf node binds to")
+    n.add_argument("--leaf-poort", type=int, default=4222, help="a leaf node's client port")
+    n.add_argument("--leaf-monitor", type=int, default=0, help="a leaf node's monitoring port (0: none)")
+    n.add_argument("--leaf-data", default="/var/lib/zvh-leaf", help="JetStream data of a leaf node")
+    s = fed.add_parser("nats-stromen", help="create the hub's streams for every region in the registry")
+    _gemeenschappelijk(s)
+    s.add_argument("--server", required=True, help="a hub server's client URL (nats://host:4222)")
+    s.add_argument("--replicas", type=int, default=3)
+    s.add_argument("--max-age-dagen", type=float, default=14.0)
+
+
+def _gemeenschappelijk(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--register", type=Path, required=True, help="the signed federatie.reg")
+    p.add_argument("--beheerder", required=True, help="the trusted beheerder public key (hex)")
+    p.add_argument("--uit", type=Path, required=True, help="the directory with the generated files")
+
+
+def uitvoeren(ns: argparse.Namespace) -> int:
+    fed = _register(ns.register, ns.beheerder)
+    if ns.sub == "nats-stromen":
+        return asyncio.run(_stromen(fed, ns))
+    return _schrijf_alles(fed, ns)
+
+
+def _register(pad: Path, beheerder: str) -> Federatie:
+    try:
+        sleutel = bytes.fromhex(beheerder)
+    except ValueError:
+        raise ConfigError("--beheerder", "not a hex public key") from None
+    return laad(pad, sleutel)  # RegisterFout (a ConfigError) when unsigned, tampered or inconsistent
+
+
+def hub_servers(specs: Sequence[str] | None) -> list[HubServer]:
+    if not specs:
+        return list(STANDAARD_HUB)
+    servers = []
+    for spec in specs:
+        host, *poorten = spec.split(":")
+        try:
+            getallen = [int(p) for p in poorten]
+            if len(getallen) not in (3, 4) or not host or not all(0 < p < 65536 for p in getallen):
+                raise ValueError
+        except ValueError:
+            raise ConfigError("--hub", f"{spec!r} is not HOST:CLIENT:CLUSTER:LEAFNODE[:MONITOR]") from None
+        monitor = getallen[3] if len(getallen) == 4 else 0  # without MONITOR: no monitoring endpoint
+        servers.append(HubServer(host, getallen[0], getallen[1], getallen[2], monitor))
+    return servers
+
+
+def _schrijf(pad: Path, tekst: str) -> None:
+    """Write a file only its owner can read, replacing any old one in one step."""
+    pad.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tijdelijk = pad.with_name(pad.name + ".nieuw")
+    fd = os.open(tijdelijk, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(tekst)
+    os.replace(tijdelijk, pad)
+
+
+def _lees_credentials(pad: Path) -> dict[str, str]:
+    if not pad.exists():
+        return {}
+    try:
+        return {k: v for k, v in tomllib.loads(pad.read_text()).items() if isinstance(v, str)}
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError("--uit", f"{pad}: {type(exc).__name__}") from None
+
+
+def _wachtwoord(oud: dict[str, str], sleutel: str) -> str:
+    return oud.get(sleutel) or secrets.token_urlsafe(32)
+
+
+def _commentaar(tekst: str) -> str:
+    return "".join(f"# {regel}\n" for regel in tekst.splitlines())
+
+
+def _toml(kop: str, waarden: dict[str, str], staart: str = "") -> str:
+    return _commentaar(kop) + "".join(f"{k} = {json.dumps(v)}\n" for k, v in waarden.items()) + staart
+
+
+def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
+    hub = hub_servers(ns.hub)
+    regios = sorted(fed.regios)
+    uit: Path = ns.uit
+    hubdir = uit / "hub"
+    beheer = _lees_credentials(hubdir / "credentials.toml")
+    hub_geheim = {
+        "beheer_wachtwoord": _wachtwoord(beheer, "beheer_wachtwoord"),
+        "route_wachtwoord": _wachtwoord(beheer, "route_wachtwoord"),
+    }
+    per_regio: dict[str, dict[str, str]] = {}
+    for r in regios:
+        oud = _lees_credentials(uit / r / "credentials.toml")
+        per_regio[r] = {
+            "regio": r,
+            "hub_gebruiker": r,
+            "hub_wachtwoord": _wachtwoord(oud, "hub_wachtwoord"),
+            "node_gebruiker": NODE_GEBRUIKER,
+            "node_wachtwoord": _wachtwoord(oud, "node_wachtwoord"),
+        }
+    try:
+        hub_configs = [
+            cluster_config(
+                i,
+                hub,
+                regios,
+                {r: per_regio[r]["hub_wachtwoord"] for r in regios},
+                store_dir=f"{ns.hub_data}/hub-{i + 1}",
+                beheer_wachtwoord=hub_geheim["beheer_wachtwoord"],
+                route_wachtwoord=hub_geheim["route_wachtwoord"],
+                luister=ns.hub_luister,
+            )
+            for i in range(len(hub))
+        ]
+        leaf_configs = {
+            r: leaf_config(
+                r,
+                hub,
+                hub_wachtwoord=per_regio[r]["hub_wachtwoord"],
+                node_wachtwoord=per_regio[r]["node_wachtwoord"],
+                store_dir=f"{ns.leaf_data}/{r}",
+                luister=ns.leaf_luister,
+                poort=ns.leaf_poort,
+                monitor=ns.leaf_monitor,
+            )
+            for r in regios
+        }
+    except ValueError as exc:  # an even or too small cluster, clashing ports, region code "hub"
+        raise ConfigError("federatie nats", str(exc)) from None
+    kop = (
+        f"Generated by `zvhctl federatie nats` from the registry of epoch {fed.epoch} "
+        f"(beheerder {fed.beheerder_sleutel.hex()[:16]}…).\nDo not edit: run it again.\n"
+    )
+    for i, tekst in enumerate(hub_configs):
+        _schrijf(hubdir / f"hub-{i + 1}.conf", _commentaar(kop) + tekst)
+    _schrijf(
+        hubdir / "credentials.toml",
+        _toml(kop + "The hub's own passwords: user beheer (all rights), and the routes.", hub_geheim),
+    )
+    for r in regios:
+        _schrijf(uit / r / "leaf.conf", _commentaar(kop) + leaf_configs[r])
+        node_toml = (
+            "\n# For the node's configuration (the node logs in on its leaf node):\n"
+            f'# [nats]\n# url = "nats://{ns.leaf_luister}:{ns.leaf_poort}"\n'
+            f'# gebruiker = "{NODE_GEBRUIKER}"\n# wachtwoord = "{per_regio[r]["node_wachtwoord"]}"\n'
+            f'# hub_domein = "{HUB_DOMEIN}"   (not read by the node yet, see docs/nats.md)\n'
+        )
+        _schrijf(
+            uit / r / "credentials.toml",
+            _toml(kop + f"NATS credentials of region {r}: keep secret.", per_regio[r], node_toml),
+        )
+    print(f"wrote {len(hub)} hub server configs to {hubdir} and leaf configs for {', '.join(regios)}")
+    weg = sorted(
+        p.name
+        for p in uit.iterdir()
+        if p.is_dir() and p.name != "hub" and (p / "leaf.conf").exists() and p.name not in fed.regios
+    )
+    if weg:
+        print(f"no longer in the registry (no hub user any more; remove their directories): {', '.join(weg)}")
+    return 0
+
+
+def hub_stromen(regios: Sequence[str], *, replicas: int, max_age: timedelta) -> list[StreamConfig]:
+    """The hub's streams, as the nodes' ``zorg_voor_federatiestromen`` and samenwerking define them."""
+
+    def config(naam: str, subject: str) -> StreamConfig:
+        return StreamConfig(
+            name=naam,
+            subjects=[subject],
+            max_age=max_age.total_seconds(),
+            duplicate_window=_DUPLICATE_WINDOW,
+            max_msg_size=MAX_BERICHT,
+            num_replicas=replicas,
+        )
+
+    stromen = [config(SIGNALEN, "zvh.signaal.*")]
+    for r in regios:
+        stromen += [
+            config(stroom("treffer", r), f"zvh.treffer.{r}"),
+            config(stroom("overleg", r), f"zvh.overleg.{r}"),
+        ]
+    return stromen
+
+
+async def _met_herhaling(js: JetStreamContext, config: StreamConfig, pogingen: int = 10) -> None:
+    """Create or update one stream; creating the same stream again is harmless, so a request whose
+    answer got lost (a cluster still settling, a leader election) is simply repeated."""
+    for poging in range(1, pogingen + 1):
+        try:
+            await zorg_voor_stroom(js, config)
+            return
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, APIError) as exc:
+            # APIError includes "no suitable peers for placement" while a server is (re)joining.
+            if poging == pogingen:
+                fout = exc.description if isinstance(exc, APIError) else type(exc).__name__
+                raise ConfigError("--server", f"the hub did not create {config.name}: {fout}") from None
+            await asyncio.sleep(0.5)
+
+
+async def _stromen(fed: Federatie, ns: argparse.Namespace) -> int:
+    if ns.replicas < 1 or ns.max_age_dagen <= 0:
+        raise ConfigError("--replicas/--max-age-dagen", "must be positive")
+    wachtwoord = _lees_credentials(ns.uit / "hub" / "credentials.toml").get("beheer_wachtwoord")
+    if not wachtwoord:
+        raise ConfigError("--uit", "no hub/credentials.toml with the beheer password; run `nats` first")
+    try:
+        nc = await nats.connect(
+            ns.server, user="beheer", password=wachtwoord, connect_timeout=5, max_reconnect_attempts=3
+        )
+    except Exception as exc:
+        raise ConfigError("--server", f"cannot connect as beheer: {type(exc).__name__}") from None
+    try:
+        js = nc.jetstream(timeout=2)
+        stromen = hub_stromen(
+            sorted(fed.regios), replicas=ns.replicas, max_age=timedelta(days=ns.max_age_dagen)
+        )
+        for s in stromen:
+            await _met_herhaling(js, s)
+    finally:
+        await nc.close()
+    print(f"{len(stromen)} streams on the hub: {', '.join(str(s.name) for s in stromen)}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone, the same as ``zvhctl federatie nats…``: ``python -m services.cli.natsconfig_cli``."""
+    parser = argparse.ArgumentParser(prog="zvhctl federatie", description=__doc__.splitlines()[0])
+    voeg_toe(parser.add_subparsers(dest="sub", required=True))
+    ns = parser.parse_args(argv)
+    try:
+        return uitvoeren(ns)
+    except ConfigError as exc:
+        print(f"zvhctl: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
