@@ -159,22 +159,36 @@ class Processen:
         return uit
 
 
-async def rustig(url: str, signalen: int, timeout: float = 600) -> None:
-    """Until SIGNALEN holds ``signalen`` messages and every region's consumer has worked them all off."""
+async def rustig(url: str, signalen: int, timeout: float = 600) -> float:
+    """Until SIGNALEN holds ``signalen`` messages and every region's consumer has worked them all
+    off; returns the seconds that took."""
+    start = time.perf_counter()
     nc = await verbind(url, "bench-rustig")
     js = nc.jetstream()
     try:
         async with asyncio.timeout(timeout):
             # Polled: the progress is in other processes; NATS has no event for "all consumed".
             while (await js.stream_info("SIGNALEN")).state.messages < signalen:  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+                await asyncio.sleep(0.005)
             while True:
                 consumers = await js.consumers_info("SIGNALEN")
                 if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
-                    return
-                await asyncio.sleep(0.05)
+                    return time.perf_counter() - start
+                await asyncio.sleep(0.005)
     finally:
         await nc.close()
+
+
+def tokens_bestand(map_: Path) -> dict[str, str]:
+    """An informatiecoördinator "ic" and a procesregisseur "pr", shared by all regions of the bench."""
+    tokens = {"ic": nieuw_token(), "pr": nieuw_token()}
+    (map_ / "tokens.toml").write_text(
+        "".join(
+            f'[[gebruiker]]\nid = "{g}"\nrol = "{rol}"\ntoken_sha256 = "{token_hash(tokens[g])}"\n'
+            for g, rol in (("ic", Rol.INFORMATIECOORDINATOR), ("pr", Rol.PROCESREGISSEUR))
+        )
+    )
+    return tokens
 
 
 class Bench:
@@ -308,13 +322,7 @@ async def kosten(fed: LokaleFederatie, tokens: dict[str, str], gen: Generator, n
 async def main_async(ns: argparse.Namespace) -> dict[str, Any]:
     map_ = Path(tempfile.mkdtemp(prefix="zvh-bench-"))
     codes = lokaal.REGIOS[: ns.regios]
-    tokens = {"ic": nieuw_token(), "pr": nieuw_token()}
-    (map_ / "tokens.toml").write_text(
-        "".join(
-            f'[[gebruiker]]\nid = "{g}"\nrol = "{rol}"\ntoken_sha256 = "{token_hash(tokens[g])}"\n'
-            for g, rol in (("ic", Rol.INFORMATIECOORDINATOR), ("pr", Rol.PROCESREGISSEUR))
-        )
-    )
+    tokens = tokens_bestand(map_)
     nats = NatsServer(map_ / "nats")
     url = await nats.start()
     fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=ns.drempel)

@@ -32,9 +32,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.federatie import Bench, Processen, aanmelding
+from bench.federatie import Bench, Processen, aanmelding, rustig, tokens_bestand
 from bench.synthetisch import Generator
-from gedeeld.auth import Rol, nieuw_token, token_hash
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import casus_pb2 as S
@@ -43,36 +42,6 @@ from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services import lokaal
 from services.casusregister.events import zorg_voor_stroom
-
-
-def tokens_bestand(map_: Path) -> dict[str, str]:
-    tokens = {"ic": nieuw_token(), "pr": nieuw_token()}
-    (map_ / "tokens.toml").write_text(
-        "".join(
-            f'[[gebruiker]]\nid = "{g}"\nrol = "{rol}"\ntoken_sha256 = "{token_hash(tokens[g])}"\n'
-            for g, rol in (("ic", Rol.INFORMATIECOORDINATOR), ("pr", Rol.PROCESREGISSEUR))
-        )
-    )
-    return tokens
-
-
-async def alle_gecontroleerd(url: str, signalen: int, timeout: float = 1200) -> float:
-    """Seconds until SIGNALEN holds ``signalen`` messages and every consumer worked them all off."""
-    start = time.perf_counter()
-    nc = await verbind(url, "bench-schaal")
-    js = nc.jetstream()
-    try:
-        async with asyncio.timeout(timeout):
-            # Polled: the progress is in other processes; NATS has no event for "all consumed".
-            while (await js.stream_info("SIGNALEN")).state.messages < signalen:  # noqa: ASYNC110
-                await asyncio.sleep(0.005)
-            while True:
-                consumers = await js.consumers_info("SIGNALEN")
-                if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
-                    return time.perf_counter() - start
-                await asyncio.sleep(0.005)
-    finally:
-        await nc.close()
 
 
 async def schaal(n: int, herhalingen: int, seed: int) -> dict[str, Any]:
@@ -90,13 +59,13 @@ async def schaal(n: int, herhalingen: int, seed: int) -> dict[str, Any]:
         opstart = (time.perf_counter() - begin) / n
         bench = Bench(processen.kanalen, tokens)
         await bench.registreer(codes[0], gen.persoon())
-        await alle_gecontroleerd(url, bench.signalen)
+        await rustig(url, bench.signalen)
         tijden = []
         for i in range(herhalingen):
             regio = codes[i % n]
             start = time.perf_counter()
             await bench.registreer(regio, gen.persoon())
-            await alle_gecontroleerd(url, bench.signalen)
+            await rustig(url, bench.signalen)
             tijden.append((time.perf_counter() - start) * 1000)
         rss = processen.rss_mb()
     finally:
@@ -153,7 +122,7 @@ async def onboarding(aantal: int, seed: int) -> dict[str, Any]:
         bench = Bench(processen.kanalen, tokens)
         a, b = codes[0], codes[1]
         await bench.registreer(a, gen.persoon())
-        await alle_gecontroleerd(url, bench.signalen)
+        await rustig(url, bench.signalen)
         gezien: set[str] = set()
         voor = await _latenties(bench, gen, a, b, 10, gezien)
 
@@ -165,7 +134,7 @@ async def onboarding(aantal: int, seed: int) -> dict[str, Any]:
         try:
             tijdens = await _latenties(bench, gen, a, b, 10, gezien)
             bench.signalen += aantal
-            await alle_gecontroleerd(url, bench.signalen)
+            await rustig(url, bench.signalen)
             duur = time.perf_counter() - start
         finally:
             await nieuwe.stop()

@@ -14,7 +14,7 @@ from nats.js.api import StreamConfig
 from gedeeld.errors import DecryptionError
 from gedeeld.federatie.bericht import BerichtFout, open_bericht
 from gedeeld.jetstream import StroomLezer, Uitkomst, zorg_voor_stroom
-from gedeeld.metrics import OVERLEG, SIGNALEN_GEWEIGERD
+from gedeeld.metrics import OVERLEG
 from gedeeld.natsconfig import stroom
 from gedeeld.tracing import from_headers
 from gedeeld.zvh.v1 import federatie_pb2 as F
@@ -22,6 +22,7 @@ from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.casusregister.events import stroomnaam
 from services.samenwerking.register import MatchRegister, overleg_info
 from services.signalering.context import MAX_BERICHT, Context
+from services.signalering.inkomend import weiger
 
 log = logging.getLogger("zvh.samenwerking")
 
@@ -75,9 +76,7 @@ class Samenwerking:
         return Uitkomst.KLAAR
 
     def _weiger(self, reden: str) -> Uitkomst:
-        SIGNALEN_GEWEIGERD.labels(reden).inc()
-        log.info("federation message rejected", extra={"reden": reden, "soort": "overleg"})
-        return Uitkomst.WEIGER
+        return weiger(reden, "overleg")
 
     async def _bij_overleg(self, msg: Msg) -> Uitkomst:
         ctx = self.ctx

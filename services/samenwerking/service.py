@@ -17,6 +17,7 @@ from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
+from services.casusregister import validatie
 from services.samenwerking import levenscyclus as L
 from services.samenwerking.register import MAX_TEKST, MatchRegister
 from services.samenwerking.store import SwBericht, SwCasus, SwMatch, SwWijziging
@@ -35,7 +36,6 @@ REGELS: Mapping[str, frozenset[Rol]] = {
     "Bericht": HANDELEN,
 }
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TOKEN = re.compile(r"^v1\.(\d{1,18})$")
 VOLG_BATCH = 200
 # A stream re-reads the feed at least this often, in case a wake-up was lost (another process).
@@ -43,9 +43,7 @@ VOLG_POLL = 5.0
 
 
 def _match_id(waarde: str) -> str:
-    if not _UUID.match(waarde):
-        raise ValidationError(FieldViolation("match_id", "is geen geldig match-id (UUID)"))
-    return waarde
+    return validatie.uuid_id(waarde, "match_id", "match-id")
 
 
 def _tekst(veld: str, waarde: str, maximum: int) -> str:

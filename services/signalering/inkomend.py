@@ -45,6 +45,13 @@ def zekerheid(types: Iterable[str]) -> F.Zekerheid.ValueType:
     return F.ZEKERHEID_ZEKER if is_zeker(soorten) else F.ZEKERHEID_WAARSCHIJNLIJK
 
 
+def weiger(reden: str, soort: str) -> Uitkomst:
+    """A federation message refused: counted by reason, logged without content, never redelivered."""
+    SIGNALEN_GEWEIGERD.labels(reden).inc()
+    log.info("federation message rejected", extra={"reden": reden, "soort": soort})
+    return Uitkomst.WEIGER
+
+
 class Geweigerd(Exception):
     def __init__(self, reden: str) -> None:
         super().__init__(reden)
@@ -56,9 +63,7 @@ class Inkomend:
         self.ctx = ctx
 
     def _weiger(self, reden: str, soort: str) -> Uitkomst:
-        SIGNALEN_GEWEIGERD.labels(reden).inc()
-        log.info("federation message rejected", extra={"reden": reden, "soort": soort})
-        return Uitkomst.WEIGER
+        return weiger(reden, soort)
 
     # -- signals -------------------------------------------------------------
 

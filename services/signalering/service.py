@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Mapping
 
@@ -13,8 +12,6 @@ from gedeeld.zvh.v1 import vraag_pb2 as V
 from gedeeld.zvh.v1 import vraag_pb2_grpc
 from services.casusregister import validatie
 from services.signalering.vraag import MAX_DEADLINE_MS, STANDAARD_DEADLINE_MS, Vrager
-
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # Assessing a referral is the informatiecoördinator's task (Landelijk Kader);
 # procesregisseurs see matches through signalering, without asking.
@@ -32,8 +29,8 @@ class VraagService(BeveiligdeService, vraag_pb2_grpc.VraagServiceServicer):
     @rpc
     async def Vragen(self, request: V.VragenRequest, aanroep: Aanroep) -> V.VragenResponse:
         validatie.casus_id(request.casus_id)
-        if request.betrokkene_id and not _UUID.match(request.betrokkene_id):
-            raise ValidationError(FieldViolation("betrokkene_id", "is geen geldig betrokkene-id (UUID)"))
+        if request.betrokkene_id:
+            validatie.uuid_id(request.betrokkene_id, "betrokkene_id", "betrokkene-id")
         if len(request.regios) > 64:
             raise ValidationError(FieldViolation("regios", "ten hoogste 64 regio's"))
         if request.deadline_ms > MAX_DEADLINE_MS:
