@@ -62,13 +62,18 @@ class PostgresServer:
                 self._proc = subprocess.Popen([*self._als, *args], stdout=subprocess.DEVNULL, stderr=log)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and self._proc.poll() is None:
-                try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                # An open TCP port is not enough: during recovery the server
+                # accepts connections only to answer "the database system is
+                # starting up". pg_isready asks the server itself.
+                if self._klaar():
                     return f"postgresql://zvh@127.0.0.1:{self.port}"
-                except OSError:
-                    time.sleep(0.05)
+                time.sleep(0.05)
             self.stop()  # port taken in the meantime, or slow start: try another port
         raise RuntimeError(f"PostgreSQL did not start; see {self.dir / 'log.txt'}")
+
+    def _klaar(self) -> bool:
+        isready = [str(self.bin / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port), "-t", "1"]
+        return subprocess.run(isready, check=False, capture_output=True).returncode == 0
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:
