@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,27 @@ class TlsConfig:
     cert: Path
     key: Path
     client_ca: Path | None  # set: client certificates are required (mTLS)
+
+
+@dataclass(frozen=True)
+class NatsTlsConfig:
+    """TLS to the region's NATS server (its leaf node): ``ca`` verifies the server; ``cert`` and
+    ``key`` (both or neither) are the node's client certificate when the server asks for one."""
+
+    ca: Path
+    cert: Path | None = None
+    key: Path | None = None
+
+
+@dataclass(frozen=True)
+class NatsConfig:
+    url: str = ""  # empty: start an embedded nats-server
+    gebruiker: str = ""
+    wachtwoord: str = ""
+    # The JetStream domain of the federation hub, when the node reaches it through its leaf
+    # node (docs/nats.md); empty: the federation streams are on the server the node talks to.
+    hub_domein: str = ""
+    tls: NatsTlsConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +76,6 @@ class NodeConfig:
     regio: str
     data_dir: Path
     database_url: str
-    nats_url: str  # empty: start an embedded nats-server
     tokens: Path
     verwerkingslog_sleutel: Path
     casusregister: CasusregisterConfig = field(default_factory=CasusregisterConfig)
@@ -63,12 +83,25 @@ class NodeConfig:
     activiteiten: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
     federatie: FederatieConfig | None = None
-    nats_gebruiker: str = ""
-    nats_wachtwoord: str = ""
+    nats: NatsConfig = field(default_factory=NatsConfig)
+    # Where the node serves /metrics, /healthz, /readyz and /status over plain HTTP (empty: off).
+    beheer_listen: str = ""
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats.url
+
+    @property
+    def nats_gebruiker(self) -> str:
+        return self.nats.gebruiker
+
+    @property
+    def nats_wachtwoord(self) -> str:
+        return self.nats.wachtwoord
 
     @property
     def embedded_nats(self) -> bool:
-        return not self.nats_url
+        return not self.nats.url
 
 
 def _overrides(doc: dict[str, Any], env: Mapping[str, str]) -> None:
@@ -236,6 +269,11 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         if federatie.vraag_per_minuut <= 0 or federatie.vraag_burst < 1:
             raise ConfigError("federatie.vraag_per_minuut", "rate must be positive and burst at least 1")
 
+    nats = _nats(doc, pad)
+    beheer_listen = _get(doc, "beheer.listen", str, "")
+    if beheer_listen and not _LISTEN.match(beheer_listen):
+        raise ConfigError("beheer.listen", "must be HOST:PORT, e.g. 127.0.0.1:9464")
+
     tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -244,7 +282,6 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         regio=regio,
         data_dir=data_dir,
         database_url=_get(doc, "database.url", str, f"sqlite:///{data_dir / 'node.db'}"),
-        nats_url=_get(doc, "nats.url", str, ""),
         tokens=tokens,
         verwerkingslog_sleutel=pad(
             _get(doc, "verwerkingslog.sleutel", str, str(data_dir / "verwerkingslog.key"))
@@ -254,7 +291,50 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         activiteiten=dict(doc.get("verwerkingsactiviteiten", {})),
         log_level=level,
         federatie=federatie,
-        nats_gebruiker=_get(doc, "nats.gebruiker", str, ""),
-        nats_wachtwoord=_get(doc, "nats.wachtwoord", str, ""),
+        nats=nats,
+        beheer_listen=beheer_listen,
     )
     return cfg, doc
+
+
+def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:
+    url = _get(doc, "nats.url", str, "")
+    wachtwoord = _get(doc, "nats.wachtwoord", str, "")
+    bestand = _get(doc, "nats.wachtwoord_bestand", str, "")
+    if bestand:
+        # A mounted secret (Kubernetes, systemd LoadCredential) rather than an environment variable.
+        if wachtwoord:
+            raise ConfigError("nats.wachtwoord_bestand", "set either nats.wachtwoord or this, not both")
+        try:
+            wachtwoord = pad(bestand).read_text().strip()
+        except OSError as exc:
+            raise ConfigError(
+                "nats.wachtwoord_bestand", f"cannot read {pad(bestand)}: {exc.strerror}"
+            ) from None
+        if not wachtwoord:
+            raise ConfigError("nats.wachtwoord_bestand", f"{pad(bestand)} is empty")
+    gebruiker = _get(doc, "nats.gebruiker", str, "")
+    if wachtwoord and not gebruiker:
+        raise ConfigError("nats.gebruiker", "is required with a NATS password")
+    hub_domein = _get(doc, "nats.hub_domein", str, "")
+    if hub_domein and not re.match(r"^[A-Za-z0-9_-]{1,64}$", hub_domein):
+        raise ConfigError("nats.hub_domein", "must be a JetStream domain name such as 'hub'")
+    if hub_domein and not url:
+        raise ConfigError("nats.hub_domein", "needs nats.url (the region's leaf node)")
+    tls = None
+    ca = _get(doc, "nats.ca", str, "")
+    cert = _get(doc, "nats.cert", str, "")
+    key = _get(doc, "nats.key", str, "")
+    if (cert or key) and not ca:
+        raise ConfigError("nats.ca", "is required with nats.cert and nats.key (the CA of the NATS server)")
+    if bool(cert) != bool(key):
+        raise ConfigError("nats.cert" if key else "nats.key", "nats.cert and nats.key go together")
+    if ca:
+        if not url:
+            raise ConfigError("nats.ca", "needs nats.url (the embedded server has no TLS)")
+        tls = NatsTlsConfig(ca=pad(ca), cert=pad(cert) if cert else None, key=pad(key) if key else None)
+        for naam in ("ca", "cert", "key"):
+            p = getattr(tls, naam)
+            if p is not None and not p.exists():
+                raise ConfigError(f"nats.{naam}", f"file {p} does not exist")
+    return NatsConfig(url=url, gebruiker=gebruiker, wachtwoord=wachtwoord, hub_domein=hub_domein, tls=tls)
