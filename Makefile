@@ -65,12 +65,9 @@ test-fast: install
 demo: install
 	$(BIN)/python deploy/demo.py
 
-## bench: figures and ratios (not pass/fail)
+## bench: figures and ratios (not pass/fail): oprf, kwaliteit, federatie, schaal; wall time per phase at the end
 bench: install
-	$(BIN)/python bench/oprf.py --json bench/results.json
-	$(BIN)/python bench/kwaliteit.py --json bench/results.json
-	$(BIN)/python bench/federatie.py --json bench/results.json
-	$(BIN)/python bench/schaal.py --json bench/results.json
+	$(BIN)/python bench/alles.py --json bench/results.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo-data

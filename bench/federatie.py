@@ -11,7 +11,8 @@ SQLite database, keys and gRPC port). Figures:
   ``--matches`` persons that B registered beforehand; p50/p95/p99 and the ratio
   to the bare round trip;
 - **throughput**: A registers new persons with ``--gelijktijdig`` calls in flight
-  for ``--seconden``; one in five was registered in B beforehand. Accepted/s is
+  for ``--seconden``, from a stock of ``--voorraad`` persons per second (a warning
+  says when it runs out); B registered one in five of them beforehand. Accepted/s is
   what the API takes; sustained/s is registrations divided by the time until
   every region has checked every signal. The cost per registration is split into
   the register's transaction, pseudonymisation (threshold OPRF over NATS), the
@@ -46,6 +47,7 @@ import nats.errors
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.looptijd import Fasen
 from bench.synthetisch import Generator, Persoon
 from gedeeld.auth import Rol, nieuw_token, token_hash
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
@@ -123,30 +125,50 @@ class Processen:
         self.fed = fed
         self.processen: dict[str, asyncio.subprocess.Process] = {}
         self.kanalen: dict[str, grpc.aio.Channel] = {}
+        self.opstart_s: dict[str, float] = {}  # per node: from spawn until its gRPC port is open
 
-    async def start(self) -> None:
+    async def start(self, tegelijk: int = 2) -> None:
+        """Start every node, ``tegelijk`` at a time (the machine's two cores: a node's start-up is
+        mostly imports, CPU-bound; more at once only makes each start slower)."""
         node = Path(sys.executable).parent / "zvh-node"
-        for code, r in self.fed.regios.items():
-            proc = await asyncio.create_subprocess_exec(
-                str(node),
-                "--config",
-                str(r.cfg_pad),
-                "--grace",
-                "2",
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-            assert proc.stdout is not None
-            regel = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-            poort = int(regel.split("casusregister on port ")[1].split(",")[0])
-            self.processen[code] = proc
-            self.kanalen[code] = grpc.aio.insecure_channel(f"127.0.0.1:{poort}")
+        rij = asyncio.Semaphore(tegelijk)
 
-    async def stop(self) -> None:
+        async def een(code: str, cfg_pad: Path) -> None:
+            async with rij:
+                begin = time.perf_counter()
+                proc = await asyncio.create_subprocess_exec(
+                    str(node),
+                    "--config",
+                    str(cfg_pad),
+                    "--grace",
+                    "2",
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+                self.processen[code] = proc
+                assert proc.stdout is not None
+                regel = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+                poort = int(regel.split("casusregister on port ")[1].split(",")[0])
+                self.opstart_s[code] = time.perf_counter() - begin
+                self.kanalen[code] = grpc.aio.insecure_channel(f"127.0.0.1:{poort}")
+
+        await asyncio.gather(*(een(code, r.cfg_pad) for code, r in self.fed.regios.items()))
+        # gather's completion order is not the regions' order; keep the latter for the tables
+        self.processen = {c: self.processen[c] for c in self.fed.regios}
+        self.kanalen = {c: self.kanalen[c] for c in self.fed.regios}
+
+    async def stop(self, *, hard: bool = False) -> None:
+        """Stop every node: SIGTERM (graceful, as in production), or with ``hard`` SIGKILL, for a
+        federation whose figures are taken and whose data is thrown away."""
         for k in self.kanalen.values():
             await k.close()
         for proc in self.processen.values():
-            proc.terminate()
+            if proc.returncode is not None:
+                continue
+            if hard:
+                proc.kill()
+            else:
+                proc.terminate()
         for proc in self.processen.values():
             await asyncio.wait_for(proc.wait(), 30)
 
@@ -175,6 +197,35 @@ async def rustig(url: str, signalen: int, timeout: float = 600) -> float:
                 if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
                     return time.perf_counter() - start
                 await asyncio.sleep(0.005)
+    finally:
+        await nc.close()
+
+
+async def stil(url: str, timeout: float = 120) -> float:
+    """Until no consumer of any stream has a message pending or unacknowledged; the seconds that took.
+
+    Before nodes stop: a message a node has fetched but not acked when it stops is redelivered only
+    after the consumer's ack wait (30 s), which a next phase on the same streams would wait for."""
+    start = time.perf_counter()
+    nc = await verbind(url, "bench-stil")
+    js = nc.jetstream()
+    try:
+        async with asyncio.timeout(timeout):  # a bound, not a pause: it returns as soon as all is done
+            while True:
+                stromen = [s.config.name for s in await js.streams_info()]
+                klaar = True
+                for stroom in stromen:
+                    if stroom is None:
+                        continue
+                    for c in await js.consumers_info(stroom):
+                        if c.num_pending or c.num_ack_pending:
+                            klaar = False
+                if klaar:
+                    return time.perf_counter() - start
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        print(f"warning: streams not quiet after {timeout:.0f} s; going on", flush=True)
+        return time.perf_counter() - start
     finally:
         await nc.close()
 
@@ -249,29 +300,45 @@ async def bare_nats(url: str, n: int) -> list[float]:
     return tijden
 
 
-async def latentie(bench: Bench, url: str, personen: list[Persoon], a: str, b: str) -> list[float]:
-    await bench.registreer_veel(b, personen)
-    await rustig(url, bench.signalen)
+async def latentie(
+    bench: Bench, url: str, personen: list[Persoon], a: str, b: str, fasen: Fasen
+) -> list[float]:
+    with fasen("latency: B registers the persons first"):
+        await bench.registreer_veel(b, personen)
+        await rustig(url, bench.signalen)
     stroom = samenwerking_pb2_grpc.MatchServiceStub(bench.kanalen[b]).Volgen(
         M.VolgenRequest(), metadata=bench.md("pr")
     )
     tijden = []
-    for p in personen:
-        await bench.registreer(a, p)
-        start = time.perf_counter()
-        w = await asyncio.wait_for(stroom.read(), 30)
-        tijden.append(time.perf_counter() - start)
-        assert isinstance(w, M.MatchWijziging) and w.nieuw and w.match.andere_regio == a
+    with fasen(f"latency: {len(personen)} matches, one at a time"):
+        for p in personen:
+            await bench.registreer(a, p)
+            start = time.perf_counter()
+            w = await asyncio.wait_for(stroom.read(), 30)
+            tijden.append(time.perf_counter() - start)
+            assert isinstance(w, M.MatchWijziging) and w.nieuw and w.match.andere_regio == a
     stroom.cancel()
     return tijden
 
 
 async def doorvoer(
-    bench: Bench, url: str, gen: Generator, a: str, b: str, seconden: float, gelijktijdig: int
+    bench: Bench,
+    url: str,
+    gen: Generator,
+    a: str,
+    b: str,
+    seconden: float,
+    gelijktijdig: int,
+    voorraad_per_s: float,
+    fasen: Fasen,
 ) -> dict[str, Any]:
-    voorraad = [gen.persoon() for _ in range(int(seconden * 400))]
-    await bench.registreer_veel(b, voorraad[::5])
-    await rustig(url, bench.signalen)
+    # The persons A may register; B registers one in five of them first. The stock is sized at
+    # ``voorraad_per_s`` (a multiple of the rate A's API takes), not unbounded: B's registrations
+    # beforehand go through the whole federation and cost as much time as the measurement itself.
+    voorraad = [gen.persoon() for _ in range(int(seconden * voorraad_per_s))]
+    with fasen("throughput: B registers one in five first"):
+        await bench.registreer_veel(b, voorraad[::5])
+        await rustig(url, bench.signalen)
     rij = iter(voorraad)
     geteld = 0
     eind = time.perf_counter() + seconden
@@ -287,70 +354,99 @@ async def doorvoer(
     start = time.perf_counter()
     await asyncio.gather(*(werker() for _ in range(gelijktijdig)))
     geaccepteerd = time.perf_counter() - start
+    fasen.seconden["throughput: the window"] = geaccepteerd
+    op = geteld == len(voorraad)
+    if op:
+        print(
+            f"warning: the stock of {len(voorraad)} persons ran out after {geaccepteerd:.1f} s; "
+            "raise --voorraad",
+            flush=True,
+        )
     await rustig(url, bench.signalen)
     verwerkt = time.perf_counter() - start
+    fasen.seconden["throughput: after it, until all checked"] = verwerkt - geaccepteerd
     return {
+        "seconden": seconden,
+        "gelijktijdig": gelijktijdig,
+        "voorraad": len(voorraad),
+        "voorraad_op": op,
+        "vooraf_in_b": len(voorraad[::5]),
         "registraties": geteld,
         "geaccepteerd_per_s": geteld / geaccepteerd,
         "volgehouden_per_s": geteld / verwerkt,
     }
 
 
-async def kosten(fed: LokaleFederatie, tokens: dict[str, str], gen: Generator, n: int) -> dict[str, float]:
+async def kosten(
+    fed: LokaleFederatie, tokens: dict[str, str], gen: Generator, n: int, fasen: Fasen
+) -> dict[str, float]:
     """Nodes in this process, one registration at a time: each part's wall time, not overlapping."""
     kanalen = {}
-    for c, r in fed.regios.items():
-        await fed.start(c)
-        assert r.kanaal is not None
-        kanalen[c] = r.kanaal
+    with fasen("cost split: start nodes in-process"):
+        for c, r in fed.regios.items():
+            await fed.start(c)
+            assert r.kanaal is not None
+            kanalen[c] = r.kanaal
     try:
         bench = Bench(kanalen, tokens)
         a, b = list(fed.regios)[:2]
         personen = [gen.persoon() for _ in range(n)]
-        await bench.registreer_veel(b, personen[::5])
-        await fed.rustig(timeout=600)
+        with fasen("cost split: B registers one in five first"):
+            await bench.registreer_veel(b, personen[::5])
+            await fed.rustig(timeout=600)
         KOSTEN.clear()
-        for p in personen:
-            await bench.registreer(a, p)
-            await fed.rustig(timeout=60)
+        with fasen("cost split: registrations one at a time"):
+            for p in personen:
+                await bench.registreer(a, p)
+                await fed.rustig(timeout=60)
         return {k: sum(v) / n * 1000 for k, v in KOSTEN.items()}
     finally:
-        for c in fed.regios:
-            await fed.stop(c)
+        with fasen("cost split: stop nodes"):
+            for c in fed.regios:
+                await fed.stop(c)
 
 
-async def main_async(ns: argparse.Namespace) -> dict[str, Any]:
+async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
     map_ = Path(tempfile.mkdtemp(prefix="zvh-bench-"))
     codes = lokaal.REGIOS[: ns.regios]
     tokens = tokens_bestand(map_)
     nats = NatsServer(map_ / "nats")
     url = await nats.start()
-    fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=ns.drempel)
+    with fasen("keys, ceremony, databases"):
+        fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=ns.drempel)
     processen = Processen(fed)
     gen = Generator(random.Random(ns.seed), aandeel_zonder_bsn=0.0)
     try:
-        await processen.start()
-        bench = Bench(processen.kanalen, tokens)
-        a, b = codes[0], codes[1]
-        await bench.registreer(a, gen.persoon())  # warm-up: connections, caches
-        await rustig(url, bench.signalen)
+        with fasen("start processes + warm-up"):
+            await processen.start()
+            bench = Bench(processen.kanalen, tokens)
+            a, b = codes[0], codes[1]
+            await bench.registreer(a, gen.persoon())  # warm-up: connections, caches
+            await rustig(url, bench.signalen)
         print(f"bare NATS request/reply ({ns.matches * 2}x)...", flush=True)
-        kaal = percentielen(await bare_nats(url, ns.matches * 2))
+        with fasen("bare NATS"):
+            kaal = percentielen(await bare_nats(url, ns.matches * 2))
         print(
             f"latency over {ns.matches} matches ({len(codes)} regions as processes, t={ns.drempel})...",
             flush=True,
         )
-        lat = percentielen(await latentie(bench, url, [gen.persoon() for _ in range(ns.matches)], a, b))
+        lat = percentielen(
+            await latentie(bench, url, [gen.persoon() for _ in range(ns.matches)], a, b, fasen)
+        )
         print(f"throughput for {ns.seconden:.0f} s with {ns.gelijktijdig} calls in flight...", flush=True)
-        door = await doorvoer(bench, url, gen, a, b, ns.seconden, ns.gelijktijdig)
+        door = await doorvoer(bench, url, gen, a, b, ns.seconden, ns.gelijktijdig, ns.voorraad, fasen)
         door["geheugen_mb_per_node"] = processen.rss_mb()
+        with fasen("until all streams are quiet"):
+            await stil(url)
     finally:
-        await processen.stop()
+        with fasen("stop processes"):
+            await processen.stop()
     try:
         print(
             f"cost split over {ns.kosten} registrations, one at a time, nodes in one process...", flush=True
         )
-        door["kosten_ms_per_registratie"] = await kosten(fed, tokens, gen, ns.kosten)
+        door["kosten_ms_per_registratie"] = await kosten(fed, tokens, gen, ns.kosten, fasen)
+        door["kosten_registraties"] = ns.kosten
     finally:
         await nats.stop()
         shutil.rmtree(map_, ignore_errors=True)
@@ -391,15 +487,24 @@ def main() -> int:
     p.add_argument("--regios", type=int, default=5)
     p.add_argument("--drempel", type=int, default=3)
     p.add_argument("--matches", type=int, default=1000)
-    p.add_argument("--seconden", type=float, default=20.0)
+    p.add_argument("--seconden", type=float, default=15.0)
     p.add_argument("--gelijktijdig", type=int, default=32)
+    p.add_argument(
+        "--voorraad",
+        type=float,
+        default=120.0,
+        help="persons per second of --seconden that A may register (B registers one in five first)",
+    )
     p.add_argument("--kosten", type=int, default=100, help="registrations for the cost split")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--json", type=Path, help="merge the figures into this JSON file")
     ns = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    r = asyncio.run(main_async(ns))
+    fasen = Fasen("federatie")
+    r = asyncio.run(main_async(ns, fasen))
     print(toon(r))
+    print(fasen.tekst())
+    fasen.bewaar(ns.json)
     if ns.json:
         doc = json.loads(ns.json.read_text()) if ns.json.exists() else {}
         doc["federatie"] = r

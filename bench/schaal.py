@@ -1,8 +1,9 @@
 """Scale and onboarding: how the federation grows from 3 to 31 regions, and a region joining.
 
 **Scale**: for 3, 10 and 31 regions (threshold 3; each region a ``zvh-node``
-process on this machine) the memory per node and the time from a registration
-in one region until every other region's consumer has checked its signal.
+process on this machine, started two at a time) the memory per node, the start-up
+time, and the time from a registration in one region until every other region's
+consumer has checked its signal (``--herhalingen`` registrations, one at a time).
 
 **Onboarding**: a region joins with ``--onboarding`` active cases. Its case
 events are put on its region-local stream before its node starts (as if its
@@ -33,6 +34,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.federatie import Bench, Processen, aanmelding, rustig, tokens_bestand
+from bench.looptijd import Fasen
 from bench.synthetisch import Generator
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
@@ -43,39 +45,48 @@ from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services import lokaal
 from services.casusregister.events import zorg_voor_stroom
 
+TEGELIJK = 2  # nodes started at a time (``Processen.start``)
 
-async def schaal(n: int, herhalingen: int, seed: int) -> dict[str, Any]:
+
+async def schaal(n: int, herhalingen: int, seed: int, fasen: Fasen) -> dict[str, Any]:
     map_ = Path(tempfile.mkdtemp(prefix=f"zvh-schaal-{n}-"))
     tokens = tokens_bestand(map_)
     nats = NatsServer(map_ / "nats")
     url = await nats.start()
     codes = [f"r{i:02d}" for i in range(1, n + 1)]
-    fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=3)
+    with fasen(f"{n} regions: keys, ceremony, databases"):
+        fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=3)
     processen = Processen(fed)
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.0)
     try:
         begin = time.perf_counter()
-        await processen.start()
-        opstart = (time.perf_counter() - begin) / n
-        bench = Bench(processen.kanalen, tokens)
-        await bench.registreer(codes[0], gen.persoon())
-        await rustig(url, bench.signalen)
-        tijden = []
-        for i in range(herhalingen):
-            regio = codes[i % n]
-            start = time.perf_counter()
-            await bench.registreer(regio, gen.persoon())
+        with fasen(f"{n} regions: start processes"):
+            await processen.start(TEGELIJK)
+        opstart_alle = time.perf_counter() - begin
+        with fasen(f"{n} regions: warm-up"):
+            bench = Bench(processen.kanalen, tokens)
+            await bench.registreer(codes[0], gen.persoon())
             await rustig(url, bench.signalen)
-            tijden.append((time.perf_counter() - start) * 1000)
+        tijden = []
+        with fasen(f"{n} regions: {herhalingen} signals checked by all"):
+            for i in range(herhalingen):
+                regio = codes[i % n]
+                start = time.perf_counter()
+                await bench.registreer(regio, gen.persoon())
+                await rustig(url, bench.signalen)
+                tijden.append((time.perf_counter() - start) * 1000)
         rss = processen.rss_mb()
     finally:
-        await processen.stop()
-        await nats.stop()
-        shutil.rmtree(map_, ignore_errors=True)
+        with fasen(f"{n} regions: stop"):
+            await processen.stop(hard=True)  # the figures are taken; nothing here measures a shutdown
+            await nats.stop()
+            shutil.rmtree(map_, ignore_errors=True)
     return {
         "regios": n,
         "geheugen_mb_per_node": statistics.mean(rss.values()),
-        "opstart_s_per_node": opstart,
+        "opstart_s_per_node": statistics.median(processen.opstart_s.values()),
+        "opstart_s_alle_nodes": opstart_alle,
+        "tegelijk_gestart": TEGELIJK,
         "signaal_door_allen_gecontroleerd_ms": {
             "p50": statistics.median(tijden),
             "max": max(tijden),
@@ -84,18 +95,20 @@ async def schaal(n: int, herhalingen: int, seed: int) -> dict[str, Any]:
     }
 
 
-async def onboarding(aantal: int, seed: int) -> dict[str, Any]:
+async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
     map_ = Path(tempfile.mkdtemp(prefix="zvh-onboarding-"))
     tokens = tokens_bestand(map_)
     nats = NatsServer(map_ / "nats")
     url = await nats.start()
     codes = lokaal.REGIOS[:5]
     nieuw = codes[-1]
-    fed = await lokaal.maak(
-        map_, url, map_ / "tokens.toml", codes=codes, drempel=3, federatie_extra="oprf_burst = 1000000\n"
-    )
+    with fasen("onboarding: keys, ceremony, databases"):
+        fed = await lokaal.maak(
+            map_, url, map_ / "tokens.toml", codes=codes, drempel=3, federatie_extra="oprf_burst = 1000000\n"
+        )
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.1)
     # The joining region's existing cases, as case events on its region-local stream.
+    t_import = time.perf_counter()
     nc = await verbind(url, "import")
     js = nc.jetstream()
     await zorg_voor_stroom(js, nieuw, timedelta(days=7))
@@ -114,17 +127,19 @@ async def onboarding(aantal: int, seed: int) -> dict[str, Any]:
         )
         await js.publish(f"regio.{nieuw}.casus.{casus.casus_id}", g.SerializeToString())
     await nc.close()
+    fasen.seconden["onboarding: import case events"] = time.perf_counter() - t_import
 
     andere = {c: fed.regios[c] for c in codes if c != nieuw}
     processen = Processen(lokaal.LokaleFederatie(andere, url, fed.beheerder, fed.drempel))
     try:
-        await processen.start()
-        bench = Bench(processen.kanalen, tokens)
-        a, b = codes[0], codes[1]
-        await bench.registreer(a, gen.persoon())
-        await rustig(url, bench.signalen)
-        gezien: set[str] = set()
-        voor = await _latenties(bench, gen, a, b, 10, gezien)
+        with fasen("onboarding: start 4 nodes, latency before"):
+            await processen.start()
+            bench = Bench(processen.kanalen, tokens)
+            a, b = codes[0], codes[1]
+            await bench.registreer(a, gen.persoon())
+            await rustig(url, bench.signalen)
+            gezien: set[str] = set()
+            voor = await _latenties(bench, gen, a, b, 10, gezien)
 
         nieuwe = Processen(
             lokaal.LokaleFederatie({nieuw: fed.regios[nieuw]}, url, fed.beheerder, fed.drempel)
@@ -136,12 +151,14 @@ async def onboarding(aantal: int, seed: int) -> dict[str, Any]:
             bench.signalen += aantal
             await rustig(url, bench.signalen)
             duur = time.perf_counter() - start
+            fasen.seconden["onboarding: join until all checked"] = duur
         finally:
-            await nieuwe.stop()
+            await nieuwe.stop(hard=True)  # the figures are taken; the data is thrown away
     finally:
-        await processen.stop()
-        await nats.stop()
-        shutil.rmtree(map_, ignore_errors=True)
+        with fasen("onboarding: stop"):
+            await processen.stop(hard=True)
+            await nats.stop()
+            shutil.rmtree(map_, ignore_errors=True)
     return {
         "cases": aantal,
         "seconden_tot_alles_gecontroleerd": duur,
@@ -174,31 +191,38 @@ async def _latenties(
             tijden.append((time.perf_counter() - start) * 1000)
     finally:
         stroom.cancel()
-    return {"p50": statistics.median(tijden), "max": max(tijden)}
+    return {"p50": statistics.median(tijden), "max": max(tijden), "n": len(tijden)}
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--regios", type=int, nargs="+", default=[3, 10, 31])
-    p.add_argument("--herhalingen", type=int, default=20)
+    p.add_argument(
+        "--herhalingen", type=int, default=20, help="registrations per size, spread over the regions"
+    )
     p.add_argument("--onboarding", type=int, default=10_000)
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--json", type=Path)
     ns = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    fasen = Fasen("schaal")
     uit: dict[str, Any] = {"schaal": [], "onboarding": None}
-    print(f"{'regions':>8} {'MB/node':>8} {'start s/node':>13} {'all checked p50 ms':>19} {'max ms':>8}")
+    print(
+        f"{'regions':>8} {'MB/node':>8} {'start s/node':>13} {'all started s':>14} "
+        f"{'all checked p50 ms':>19} {'max ms':>8}"
+    )
     for n in ns.regios:
-        r = asyncio.run(schaal(n, ns.herhalingen, ns.seed))
+        r = asyncio.run(schaal(n, ns.herhalingen, ns.seed, fasen))
         uit["schaal"].append(r)
         t = r["signaal_door_allen_gecontroleerd_ms"]
         print(
             f"{n:>8} {r['geheugen_mb_per_node']:>8.0f} {r['opstart_s_per_node']:>13.2f} "
+            f"{r['opstart_s_alle_nodes']:>14.1f} "
             f"{t['p50']:>19.1f} {t['max']:>8.1f}",
             flush=True,
         )
     if ns.onboarding:
-        o = asyncio.run(onboarding(ns.onboarding, ns.seed))
+        o = asyncio.run(onboarding(ns.onboarding, ns.seed, fasen))
         uit["onboarding"] = o
         print(
             f"\nonboarding {o['cases']:,} cases: all checked by 4 regions after "
@@ -212,6 +236,8 @@ def main() -> int:
         doc = json.loads(ns.json.read_text()) if ns.json.exists() else {}
         doc.update(uit)
         ns.json.write_text(json.dumps(doc, indent=2) + "\n")
+    print(fasen.tekst())
+    fasen.bewaar(ns.json)
     return 0
 
 
