@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gedeeld.errors import ConfigError
+from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel
 
 _REGIO = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _LISTEN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -240,6 +241,10 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             p = getattr(tls, name)
             if p is not None and not p.exists():
                 raise ConfigError(f"tls.{name}", f"file {p} does not exist")
+        controleer_certificaat(tls.cert, "tls.cert")  # expired, not yet valid, not PEM: one line
+        controleer_sleutel(tls.cert, tls.key, "tls.key")
+        if tls.client_ca is not None:
+            controleer_ca(tls.client_ca, "tls.client_ca")
 
     federatie = None
     if "federatie" in doc:
@@ -337,4 +342,8 @@ def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:
             p = getattr(tls, naam)
             if p is not None and not p.exists():
                 raise ConfigError(f"nats.{naam}", f"file {p} does not exist")
+        controleer_ca(tls.ca, "nats.ca")
+        if tls.cert is not None and tls.key is not None:
+            controleer_certificaat(tls.cert, "nats.cert")
+            controleer_sleutel(tls.cert, tls.key, "nats.key")
     return NatsConfig(url=url, gebruiker=gebruiker, wachtwoord=wachtwoord, hub_domein=hub_domein, tls=tls)

@@ -132,6 +132,33 @@ class HubServer:
     monitor: int = 8222
 
 
+@dataclass(frozen=True)
+class TlsBestanden:
+    """Certificate files of one nats-server, as paths on the machine it runs on (nats-server
+    reads relative paths from its working directory, not from the config's directory).
+
+    ``ca`` verifies the other side (clients that present a certificate, the other hub servers, a
+    leaf node; for a leaf node's remote: the hub servers); ``cert``/``key`` are the server's own,
+    presented both as server and as client certificate (routes, the leaf's connection to the hub).
+    """
+
+    ca: str
+    cert: str
+    key: str
+    timeout: float = 2.0  # seconds for a TLS handshake (nats-server's default 0.5 is short for WANs)
+
+    def blok(self, *, verify: bool = False) -> dict[str, object]:
+        blok: dict[str, object] = {
+            "cert_file": self.cert,
+            "key_file": self.key,
+            "ca_file": self.ca,
+            "timeout": self.timeout,
+        }
+        if verify:
+            blok["verify"] = True  # the other side must present a certificate signed by ``ca``
+        return blok
+
+
 def _controleer_code(regio: str, *, domein: str) -> None:
     if not _CODE.match(regio):
         raise ValueError(f"invalid region code {regio!r}")
@@ -200,6 +227,7 @@ def cluster_config(
     domein: str = HUB_DOMEIN,
     cluster_naam: str = HUB_CLUSTER,
     max_payload: int = 256 * 1024,
+    tls: TlsBestanden | None = None,
 ) -> str:
     """The config of hub server ``i`` (0-based) of the cluster ``hub``.
 
@@ -207,6 +235,11 @@ def cluster_config(
     the streams) and one user per region with ``hub_permissies``; a region's leaf node connects
     as that region's user, so what the leaf may export (publish) and import (subscribe) is the
     permission table. Routes between the hub servers authenticate with ``route_wachtwoord``.
+
+    With ``tls``: the client port requires TLS (clients verify the server; they log in with their
+    password, a client certificate is not asked for), and the routes and the leaf node port require
+    mutual TLS (``verify``: the other hub server, or the leaf node, must present a certificate
+    signed by ``tls.ca``; a leaf node then still logs in as its region's user, with its password).
     """
     _controleer_hub(hub)
     if not 0 <= i < len(hub):
@@ -219,22 +252,28 @@ def cluster_config(
         for j, s in enumerate(hub)
         if j != i
     ]
-    config = {
+    cluster: dict[str, object] = {
+        "name": cluster_naam,
+        "listen": f"{luister}:{zelf.cluster}",
+        "authorization": {"user": "route", "password": route_wachtwoord},
+        "routes": routes,
+    }
+    # No authorization block of its own: a leaf node logs in as one of the users below and
+    # gets that user's permissions (leafnodes.authorization.users has no permissions).
+    leafnodes: dict[str, object] = {"listen": f"{luister}:{zelf.leafnode}"}
+    config: dict[str, object] = {
         "server_name": f"{cluster_naam}-{i + 1}",
         "listen": f"{luister}:{zelf.client}",
         "max_payload": max_payload,
         "jetstream": {"store_dir": store_dir, "domain": domein},
-        "cluster": {
-            "name": cluster_naam,
-            "listen": f"{luister}:{zelf.cluster}",
-            "authorization": {"user": "route", "password": route_wachtwoord},
-            "routes": routes,
-        },
-        # No authorization block of its own: a leaf node logs in as one of the users below and
-        # gets that user's permissions (leafnodes.authorization.users has no permissions).
-        "leafnodes": {"listen": f"{luister}:{zelf.leafnode}"},
+        "cluster": cluster,
+        "leafnodes": leafnodes,
         "authorization": {"users": _users(regios, wachtwoorden, beheer_wachtwoord, domein)},
     }
+    if tls is not None:
+        config["tls"] = tls.blok()
+        cluster["tls"] = tls.blok(verify=True)
+        leafnodes["tls"] = tls.blok(verify=True)
     if zelf.monitor:
         config["http"] = f"{luister}:{zelf.monitor}"
     return _als_config(config)
@@ -252,6 +291,7 @@ def leaf_config(
     monitor: int = 0,
     hub_domein: str = HUB_DOMEIN,
     max_payload: int = 256 * 1024,
+    tls: TlsBestanden | None = None,
 ) -> str:
     """The config of region ``regio``'s leaf node.
 
@@ -259,27 +299,32 @@ def leaf_config(
     ``node``. The remote logs in on the hub servers as the region's user. Besides the hub's
     permissions, the leaf itself never exports ``regio.>`` and imports neither ``regio.>`` nor
     its own JetStream API: region-local events and the region-local streams stay on the leaf.
+
+    With ``tls``: the client port requires mutual TLS (the node verifies the leaf with ``tls.ca``
+    and presents its own certificate, signed by it, besides its password), and the remote connects
+    to the hub servers over TLS (``tls://``), verifying them with ``tls.ca`` and presenting the
+    leaf's certificate, which the hub's leaf node port requires.
     """
     _controleer_hub(hub)
     _controleer_code(regio, domein=hub_domein)
-    config = {
+    schema = "tls" if tls is not None else "nats-leaf"
+    remote: dict[str, object] = {
+        "urls": [_gebruiker_url(schema, regio, hub_wachtwoord, s.host, s.leafnode) for s in hub],
+        "deny_exports": ["regio.>"],
+        "deny_imports": ["regio.>", f"$JS.{regio}.API.>"],
+    }
+    if tls is not None:
+        remote["tls"] = tls.blok()
+    config: dict[str, object] = {
         "server_name": f"zvh-leaf-{regio}",
         "listen": f"{luister}:{poort}",
         "max_payload": max_payload,
         "jetstream": {"store_dir": store_dir, "domain": regio},
         "authorization": {"users": [{"user": NODE_GEBRUIKER, "password": node_wachtwoord}]},
-        "leafnodes": {
-            "remotes": [
-                {
-                    "urls": [
-                        _gebruiker_url("nats-leaf", regio, hub_wachtwoord, s.host, s.leafnode) for s in hub
-                    ],
-                    "deny_exports": ["regio.>"],
-                    "deny_imports": ["regio.>", f"$JS.{regio}.API.>"],
-                }
-            ]
-        },
+        "leafnodes": {"remotes": [remote]},
     }
+    if tls is not None:
+        config["tls"] = tls.blok(verify=True)
     if monitor:
         config["http"] = f"{luister}:{monitor}"
     return _als_config(config)

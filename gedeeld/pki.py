@@ -7,6 +7,7 @@ organisation is named by its OIN in the subject serialNumber.
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,12 +34,36 @@ class Sleutelpaar:
         )
 
     def schrijf(self, map_: Path, naam: str) -> tuple[Path, Path]:
-        map_.mkdir(parents=True, exist_ok=True)
+        """``<naam>.crt`` and ``<naam>.key`` in ``map_``; the key is created with mode 0600 (never
+        readable by others, not even briefly) and each file replaces an old one in one step."""
+        map_.mkdir(mode=0o700, parents=True, exist_ok=True)
         cert, key = map_ / f"{naam}.crt", map_ / f"{naam}.key"
-        cert.write_bytes(self.cert_pem())
-        key.write_bytes(self.key_pem())
-        key.chmod(0o600)
+        _schrijf_atomair(key, self.key_pem(), 0o600)
+        _schrijf_atomair(cert, self.cert_pem(), 0o644)
         return cert, key
+
+
+def _schrijf_atomair(pad: Path, data: bytes, modus: int) -> None:
+    tijdelijk = pad.with_name(pad.name + ".nieuw")
+    fd = os.open(tijdelijk, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), modus)
+        f.write(data)
+    os.replace(tijdelijk, pad)
+
+
+def lees_sleutelpaar(cert: Path, key: Path) -> Sleutelpaar:
+    """A certificate and its (unencrypted, EC) key as ``schrijf`` wrote them.
+
+    Raises ValueError when a file is not PEM, the key is not an EC key or does not belong to
+    the certificate (OSError when a file cannot be read)."""
+    certificaat = x509.load_pem_x509_certificate(cert.read_bytes())
+    sleutel = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    if not isinstance(sleutel, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{key} is not an EC private key")
+    if sleutel.public_key() != certificaat.public_key():
+        raise ValueError(f"{key} does not belong to {cert}")
+    return Sleutelpaar(certificaat, sleutel)
 
 
 def _naam(cn: str, oin: str | None) -> x509.Name:
@@ -61,6 +86,7 @@ def maak_ca(cn: str = "ZVH ontwikkel-CA", geldig: timedelta = timedelta(days=365
         .not_valid_before(nu - timedelta(minutes=5))
         .not_valid_after(nu + geldig)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(sleutel.public_key()), critical=False)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -108,6 +134,24 @@ def maak_certificaat(
         .not_valid_after(vanaf + geldig)
         .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(sleutel.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.sleutel.public_key()), critical=False
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,

@@ -4,8 +4,9 @@ region, generated from the signed registry.
 zvhctl federatie nats --register federatie.reg --beheerder HEX --uit DIR
         [--hub HOST:CLIENT:CLUSTER:LEAFNODE[:MONITOR] (three times)] [--hub-luister ADRES]
         [--hub-data DIR] [--leaf-luister ADRES] [--leaf-poort N] [--leaf-monitor N] [--leaf-data DIR]
+        [--tls CERTDIR [--tls-doel DIR]]
 zvhctl federatie nats-stromen --register federatie.reg --beheerder HEX --uit DIR --server URL
-        [--replicas 3] [--max-age-dagen 14]
+        [--replicas 3] [--max-age-dagen 14] [--tls CERTDIR | --ca CA [--cert CRT --key KEY]]
 
 ``nats`` writes (all 0600: they hold passwords)::
 
@@ -18,6 +19,12 @@ Passwords already in DIR are kept, so running it again after a registry change o
 new regions (every hub server then needs the new configs: ``nats-server --signal reload``).
 ``nats-stromen`` creates or updates, as ``beheer``, the hub's streams for every region in the
 registry: SIGNALEN, TREFFER_<R>, OVERLEG_<R>, replicated over the hub servers.
+
+``--tls CERTDIR`` (the layout ``zvhctl certs`` writes: ca.crt, hub/hub-<n>.crt/.key,
+<regio>/leaf.crt/.key) turns on TLS in every config: the hub's client port, mutual TLS on its
+routes and leaf node port, mutual TLS on each leaf's client port, and ``tls://`` from each leaf to
+the hub. The configs name the files under ``--tls-doel`` (where they are on the servers; default:
+CERTDIR as an absolute path).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import asyncio
 import json
 import os
 import secrets
+import ssl
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -34,10 +42,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import nats
+from cryptography import x509
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import APIError
 
+from gedeeld.config import NatsTlsConfig
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import Federatie, laad
 from gedeeld.jetstream import zorg_voor_stroom
@@ -45,10 +56,12 @@ from gedeeld.natsconfig import (
     HUB_DOMEIN,
     NODE_GEBRUIKER,
     HubServer,
+    TlsBestanden,
     cluster_config,
     leaf_config,
     stroom,
 )
+from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, nats_tls_context
 from services.signalering.context import MAX_BERICHT, SIGNALEN
 
 SUBCOMMANDOS = ("nats", "nats-stromen")
@@ -73,11 +86,26 @@ def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     n.add_argument("--leaf-poort", type=int, default=4222, help="a leaf node's client port")
     n.add_argument("--leaf-monitor", type=int, default=0, help="a leaf node's monitoring port (0: none)")
     n.add_argument("--leaf-data", default="/var/lib/zvh-leaf", help="JetStream data of a leaf node")
+    n.add_argument(
+        "--tls",
+        type=Path,
+        metavar="CERTDIR",
+        help="TLS everywhere, with the certificates `zvhctl certs` wrote to CERTDIR",
+    )
+    n.add_argument(
+        "--tls-doel",
+        metavar="DIR",
+        help="where CERTDIR's files are on the servers (written into the configs; default: CERTDIR)",
+    )
     s = fed.add_parser("nats-stromen", help="create the hub's streams for every region in the registry")
     _gemeenschappelijk(s)
     s.add_argument("--server", required=True, help="a hub server's client URL (nats://host:4222)")
     s.add_argument("--replicas", type=int, default=3)
     s.add_argument("--max-age-dagen", type=float, default=14.0)
+    s.add_argument("--tls", type=Path, metavar="CERTDIR", help="connect over TLS, trusting CERTDIR/ca.crt")
+    s.add_argument("--ca", type=Path, help="connect over TLS, trusting this CA")
+    s.add_argument("--cert", type=Path, help="a client certificate (with --ca and --key)")
+    s.add_argument("--key", type=Path, help="its key")
 
 
 def _gemeenschappelijk(p: argparse.ArgumentParser) -> None:
@@ -160,6 +188,7 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
         "beheer_wachtwoord": _wachtwoord(beheer, "beheer_wachtwoord"),
         "route_wachtwoord": _wachtwoord(beheer, "route_wachtwoord"),
     }
+    hub_tls, leaf_tls = _tls_bestanden(ns.tls, ns.tls_doel, hub, regios)
     per_regio: dict[str, dict[str, str]] = {}
     for r in regios:
         oud = _lees_credentials(uit / r / "credentials.toml")
@@ -181,6 +210,7 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
                 beheer_wachtwoord=hub_geheim["beheer_wachtwoord"],
                 route_wachtwoord=hub_geheim["route_wachtwoord"],
                 luister=ns.hub_luister,
+                tls=hub_tls[i] if hub_tls else None,
             )
             for i in range(len(hub))
         ]
@@ -194,6 +224,7 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
                 luister=ns.leaf_luister,
                 poort=ns.leaf_poort,
                 monitor=ns.leaf_monitor,
+                tls=leaf_tls.get(r),
             )
             for r in regios
         }
@@ -211,12 +242,19 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
     )
     for r in regios:
         _schrijf(uit / r / "leaf.conf", _commentaar(kop) + leaf_configs[r])
+        schema = "tls" if r in leaf_tls else "nats"
         node_toml = (
             "\n# For the node's configuration (the node logs in on its leaf node):\n"
-            f'# [nats]\n# url = "nats://{ns.leaf_luister}:{ns.leaf_poort}"\n'
+            f'# [nats]\n# url = "{schema}://{ns.leaf_luister}:{ns.leaf_poort}"\n'
             f'# gebruiker = "{NODE_GEBRUIKER}"\n# wachtwoord = "{per_regio[r]["node_wachtwoord"]}"\n'
             f'# hub_domein = "{HUB_DOMEIN}"   (not read by the node yet, see docs/nats.md)\n'
         )
+        if r in leaf_tls:
+            doel = Path(leaf_tls[r].ca).parent
+            node_toml += (
+                f'# ca = "{doel / "ca.crt"}"\n# cert = "{doel / r / "node.crt"}"\n'
+                f'# key = "{doel / r / "node.key"}"\n'
+            )
         _schrijf(
             uit / r / "credentials.toml",
             _toml(kop + f"NATS credentials of region {r}: keep secret.", per_regio[r], node_toml),
@@ -230,6 +268,64 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
     if weg:
         print(f"no longer in the registry (no hub user any more; remove their directories): {', '.join(weg)}")
     return 0
+
+
+def _tls_bestanden(
+    certdir: Path | None, doel: str | None, hub: Sequence[HubServer], regios: Sequence[str]
+) -> tuple[list[TlsBestanden], dict[str, TlsBestanden]]:
+    """The TLS files of each hub server and each region's leaf node, as paths under ``doel``,
+    after checking that ``zvhctl certs`` wrote them to ``certdir``, that they are valid and that
+    each hub server's certificate names the host it is reached at (the leaves and the other hub
+    servers check that)."""
+    if certdir is None:
+        if doel is not None:
+            raise ConfigError("--tls-doel", "only with --tls")
+        return [], {}
+    basis = Path(doel) if doel else certdir.resolve()
+    if not basis.is_absolute():
+        raise ConfigError(
+            "--tls-doel", "must be an absolute path (nats-server reads relative paths from its cwd)"
+        )
+
+    def paar(rel: str) -> tuple[str, str]:
+        cert, key = certdir / f"{rel}.crt", certdir / f"{rel}.key"
+        for p in (cert, key):
+            if not p.exists():
+                raise ConfigError("--tls", f"{p} is missing; create it with `zvhctl certs --uit {certdir} …`")
+        controleer_certificaat(cert, "--tls")
+        controleer_sleutel(cert, key, "--tls")
+        return str(basis / f"{rel}.crt"), str(basis / f"{rel}.key")
+
+    if not (certdir / "ca.crt").exists():
+        raise ConfigError(
+            "--tls", f"{certdir / 'ca.crt'} is missing; create it with `zvhctl certs --uit {certdir} …`"
+        )
+    controleer_ca(certdir / "ca.crt", "--tls")
+    ca = str(basis / "ca.crt")
+    hub_tls = []
+    for n, server in enumerate(hub, start=1):
+        hub_tls.append(TlsBestanden(ca, *paar(f"hub/hub-{n}")))
+        namen = certificaatnamen(certdir / "hub" / f"hub-{n}.crt")
+        if server.host not in namen:
+            raise ConfigError(
+                "--tls",
+                f"hub/hub-{n}.crt does not name {server.host} (it names {', '.join(namen) or 'nothing'}); "
+                f"reissue with `zvhctl certs --uit {certdir} --host {server.host} … --vernieuw`",
+            )
+    return hub_tls, {r: TlsBestanden(ca, *paar(f"{r}/leaf")) for r in regios}
+
+
+def certificaatnamen(pad: Path) -> list[str]:
+    """The DNS names and IP addresses in a certificate's subjectAltName."""
+    cert = x509.load_pem_x509_certificate(pad.read_bytes())
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    return [
+        *san.get_values_for_type(x509.DNSName),
+        *(str(ip) for ip in san.get_values_for_type(x509.IPAddress)),
+    ]
 
 
 def hub_stromen(regios: Sequence[str], *, replicas: int, max_age: timedelta) -> list[StreamConfig]:
@@ -275,12 +371,7 @@ async def _stromen(fed: Federatie, ns: argparse.Namespace) -> int:
     wachtwoord = _lees_credentials(ns.uit / "hub" / "credentials.toml").get("beheer_wachtwoord")
     if not wachtwoord:
         raise ConfigError("--uit", "no hub/credentials.toml with the beheer password; run `nats` first")
-    try:
-        nc = await nats.connect(
-            ns.server, user="beheer", password=wachtwoord, connect_timeout=5, max_reconnect_attempts=3
-        )
-    except Exception as exc:
-        raise ConfigError("--server", f"cannot connect as beheer: {type(exc).__name__}") from None
+    nc = await _verbind_als_beheer(ns, wachtwoord)
     try:
         js = nc.jetstream(timeout=2)
         stromen = hub_stromen(
@@ -292,6 +383,75 @@ async def _stromen(fed: Federatie, ns: argparse.Namespace) -> int:
         await nc.close()
     print(f"{len(stromen)} streams on the hub: {', '.join(str(s.name) for s in stromen)}")
     return 0
+
+
+def client_tls(ns: argparse.Namespace) -> NatsTlsConfig | None:
+    """``--tls CERTDIR`` (its ca.crt) or ``--ca`` [``--cert`` ``--key``]; None: no TLS."""
+    if ns.tls is not None:
+        if ns.ca is not None or ns.cert is not None or ns.key is not None:
+            raise ConfigError("--tls", "either --tls or --ca/--cert/--key")
+        ca = ns.tls / "ca.crt"
+        if not ca.exists():
+            raise ConfigError("--tls", f"{ca} does not exist")
+        controleer_ca(ca, "--tls")
+        return NatsTlsConfig(ca=ca)
+    if (ns.cert is not None or ns.key is not None) and (ns.ca is None or ns.cert is None or ns.key is None):
+        raise ConfigError("--cert", "--cert and --key go together, with --ca")
+    if ns.ca is None:
+        return None
+    for naam in ("ca", "cert", "key"):
+        p = getattr(ns, naam)
+        if p is not None and not p.exists():
+            raise ConfigError(f"--{naam}", f"{p} does not exist")
+    controleer_ca(ns.ca, "--ca")
+    if ns.cert is not None and ns.key is not None:
+        controleer_certificaat(ns.cert, "--cert")
+        controleer_sleutel(ns.cert, ns.key, "--key")
+    return NatsTlsConfig(ca=ns.ca, cert=ns.cert, key=ns.key)
+
+
+async def _verbind_als_beheer(ns: argparse.Namespace, wachtwoord: str) -> Client:
+    tls = client_tls(ns)
+    opties: dict[str, object] = {} if tls is None else {"tls": nats_tls_context(tls)}
+    verbonden = False
+
+    async def fout(e: Exception) -> None:
+        # nats-py retries a failed TLS handshake without end; a certificate that does not verify
+        # will not verify on the next try, so it ends the connect (raised from this callback).
+        if not verbonden and isinstance(e, ssl.SSLError):
+            raise e
+
+    try:
+        nc = await asyncio.wait_for(
+            nats.connect(
+                ns.server,
+                user="beheer",
+                password=wachtwoord,
+                connect_timeout=5,
+                max_reconnect_attempts=3,
+                error_cb=fout,
+                **opties,
+            ),
+            30,
+        )
+    except Exception as exc:
+        raise ConfigError("--server", f"cannot connect as beheer: {_verbindingsfout(exc)}") from None
+    verbonden = True
+    return nc
+
+
+def _verbindingsfout(exc: BaseException) -> str:
+    """One line for a failed connection; TLS failures say why (nats-py wraps them)."""
+    gezien: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in gezien:
+        gezien.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError):
+            return f"TLS: the server's certificate does not verify ({e.verify_message})"
+        if isinstance(e, ssl.SSLError):
+            return f"TLS: {e.reason or e}"
+        e = e.__cause__ or e.__context__
+    return type(exc).__name__
 
 
 def main(argv: list[str] | None = None) -> int:

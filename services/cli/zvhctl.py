@@ -4,6 +4,7 @@ zvhctl db upgrade            apply migrations (explicit, never at start-up)
 zvhctl audit verify          check the hash chains of the processing log
 zvhctl bewaartermijn         remove personal data past the retention term now
 zvhctl token nieuw ID ROL    add a user to the token file; prints the token once
+zvhctl certs --uit DIR …     a development CA and certificates (needs no --config)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
-from services.cli import federatie
+from services.cli import certs, federatie
 from services.node import COMPONENTEN
 
 
@@ -107,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     nieuw.add_argument("gebruiker")
     nieuw.add_argument("rol", choices=[r.value for r in Rol])
     federatie.voeg_toe(sub)
+    certs.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
         if ns.cmd == "federatie":
             return federatie.uitvoeren(ns)
+        if ns.cmd == "certs":
+            return certs.uitvoeren(ns)
         cfg = configuratie.laad(ns.config)
         if ns.cmd == "db":
             return asyncio.run(db_upgrade(cfg))

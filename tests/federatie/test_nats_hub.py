@@ -178,7 +178,7 @@ def registry(tmp: Path) -> tuple[Path, str]:
     return pad, fed.beheerder.publiek.hex()
 
 
-def genereer(tmp: Path, reg: Path, beheerder: str, hub: list[HubServer]) -> int:
+def genereer(tmp: Path, reg: Path, beheerder: str, hub: list[HubServer], *extra: str) -> int:
     return natsconfig_cli.main(
         [
             "nats",
@@ -195,8 +195,24 @@ def genereer(tmp: Path, reg: Path, beheerder: str, hub: list[HubServer]) -> int:
             str(tmp / "hubdata"),
             "--leaf-data",
             str(tmp / "leafdata"),
+            *extra,
         ]
     )
+
+
+async def cluster_en_leaves(hub: list[HubServer], leaves: set[str]) -> bool:
+    """The hub cluster has formed (one JetStream meta leader that sees both other servers as
+    current) and exactly the leaf nodes named ``leaves`` are connected to it."""
+    jsz = [await monitor(s.monitor, "/jsz") for s in hub]
+    leafz = [await monitor(s.monitor, "/leafz") for s in hub]
+    namen = {ln["name"] for lz in leafz for ln in lz.get("leafs", [])}
+    leider = {j.get("meta_cluster", {}).get("leader") for j in jsz}
+    if len(leider) != 1 or None in leider or namen != leaves:
+        return False
+    # The meta leader sees both other servers as current (else: "no suitable peers").
+    [naam] = leider  # zvh-hub-<n> is hub[n - 1]
+    meta = jsz[int(str(naam).rsplit("-", 1)[1]) - 1]["meta_cluster"]
+    return len(meta.get("replicas", [])) == 2 and all(r.get("current") for r in meta["replicas"])
 
 
 @pytest.fixture
@@ -218,20 +234,10 @@ async def opzet(tmp_path: Path) -> AsyncIterator[Opzet]:
         gestart = asyncio.get_running_loop().time()
         await asyncio.gather(*(s.start() for s in hubs))
         await asyncio.gather(*(s.start() for s in leaves.values()))
-
-        async def cluster_en_leaves() -> bool:
-            jsz = [await monitor(s.monitor, "/jsz") for s in hub]
-            leafz = [await monitor(s.monitor, "/leafz") for s in hub]
-            namen = {ln["name"] for lz in leafz for ln in lz.get("leafs", [])}
-            leider = {j.get("meta_cluster", {}).get("leader") for j in jsz}
-            if len(leider) != 1 or None in leider or namen != {f"zvh-leaf-{A}", f"zvh-leaf-{B}"}:
-                return False
-            # The meta leader sees both other servers as current (else: "no suitable peers").
-            [naam] = leider  # zvh-hub-<n> is hub[n - 1]
-            meta = jsz[int(str(naam).rsplit("-", 1)[1]) - 1]["meta_cluster"]
-            return len(meta.get("replicas", [])) == 2 and all(r.get("current") for r in meta["replicas"])
-
-        await tot(cluster_en_leaves, "hub cluster formed (JetStream meta leader) and both leaves connected")
+        await tot(
+            partial(cluster_en_leaves, hub, {f"zvh-leaf-{A}", f"zvh-leaf-{B}"}),
+            "hub cluster formed (JetStream meta leader) and both leaves connected",
+        )
         # Routes refused while the other servers were still starting are retried after nats-server's
         # one-second route connect delay, and the duplicates closed; let that pass before the tests.
         await asyncio.sleep(max(0.0, gestart + 1.5 - asyncio.get_running_loop().time()))
