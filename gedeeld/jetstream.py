@@ -22,6 +22,9 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 
+from gedeeld.metrics import CONSUMER_ACHTERSTAND
+from gedeeld.tracing import from_headers, in_trace
+
 log = logging.getLogger("zvh.jetstream")
 
 
@@ -66,7 +69,13 @@ class StroomLezer:
         self._batch = batch
         self._opnieuw_na = opnieuw_na
         self._batch_handler = batch_handler
+        self._achterstand = CONSUMER_ACHTERSTAND.labels(stroom, durable)
         self.verwerkt = 0
+
+    @property
+    def consument(self) -> tuple[str, str, JetStreamContext]:
+        """Stream, durable consumer and the JetStream context they live in (for ``zvhctl status``)."""
+        return self._stroom, self._durable, self._js
 
     async def draai(self) -> None:
         while True:
@@ -88,8 +97,10 @@ class StroomLezer:
                         berichten = await sub.fetch(max(1, min(self._batch, wachtend)), timeout=1)
                     except nats.errors.TimeoutError:
                         wachtend = 0
+                        self._achterstand.set(0)
                         continue
                     wachtend = berichten[-1].metadata.num_pending if berichten else 0
+                    self._achterstand.set(wachtend)
                     if self._batch_handler is not None:
                         await self._alle(berichten)
                     else:
@@ -129,14 +140,17 @@ class StroomLezer:
         )
 
     async def _een(self, msg: Msg) -> None:
-        try:
-            uitkomst = await self._handler(msg)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._mislukt(exc)
-            uitkomst = Uitkomst.OPNIEUW
-        await self._bevestig(msg, uitkomst)
+        # One message, one span: the handler's logs carry the publisher's trace_id. (A
+        # batch_handler gets no ambient trace: it sets each message's own where it handles it.)
+        with in_trace(from_headers(msg.headers)):
+            try:
+                uitkomst = await self._handler(msg)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._mislukt(exc)
+                uitkomst = Uitkomst.OPNIEUW
+            await self._bevestig(msg, uitkomst)
 
     async def _bevestig(self, msg: Msg, uitkomst: Uitkomst) -> None:
         if uitkomst is Uitkomst.KLAAR:

@@ -13,6 +13,11 @@ RPC_DUUR = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 OUTBOX_ACHTERSTAND = Gauge("zvh_outbox_backlog", "Outbox events not yet published", ["regio"])
+CONSUMER_ACHTERSTAND = Gauge(
+    "zvh_consumer_lag",
+    "Messages in the stream not yet delivered to this durable consumer (num_pending at the last fetch)",
+    ["stroom", "durable"],
+)
 OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events published", ["regio", "duplicate"])
 
 OPRF_EVALUATIES = Counter(

@@ -7,6 +7,7 @@ raw context, so no servicer can forget a check.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -20,7 +21,7 @@ from gedeeld import errors
 from gedeeld.auth import Authenticator, Identiteit, Rol, autoriseer
 from gedeeld.grpc_fouten import internal_status, status_code, to_status
 from gedeeld.metrics import RPC_DUUR, RPC_TOTAAL
-from gedeeld.tracing import HEADER, TraceContext, from_metadata
+from gedeeld.tracing import HEADER, TraceContext, from_metadata, in_trace
 from gedeeld.verwerkingslog import Actor
 
 log = logging.getLogger("zvh.rpc")
@@ -95,8 +96,19 @@ class _Afhandeling:
             self.status = internal_status(self.trace.trace_id)
 
     def meet(self) -> None:
+        duur = time.perf_counter() - self.start
         RPC_TOTAAL.labels(self.service.SERVICE, self.naam, self.code.name).inc()
-        RPC_DUUR.labels(self.service.SERVICE, self.naam).observe(time.perf_counter() - self.start)
+        RPC_DUUR.labels(self.service.SERVICE, self.naam).observe(duur)
+        # One access line per call (ids and outcome only; the trace ids come from the context).
+        log.info(
+            "rpc handled",
+            extra={
+                "service": self.service.SERVICE,
+                "method": self.naam,
+                "code": self.code.name,
+                "duration_ms": round(duur * 1000, 2),
+            },
+        )
 
     async def breek_af(self) -> None:
         if self.status is None:
@@ -120,12 +132,13 @@ def rpc(fn: Handler[Req, Resp]) -> Callable[[Any, Req, grpc.aio.ServicerContext[
     ) -> Resp:
         a = _Afhandeling(self, naam, context)
         context.set_trailing_metadata(((HEADER, a.trace.traceparent),))
-        try:
-            return await fn(self, request, a.aanroep())
-        except Exception as exc:
-            a.fout(exc)
-        finally:
-            a.meet()
+        with in_trace(a.trace):
+            try:
+                return await fn(self, request, a.aanroep())
+            except Exception as exc:
+                a.fout(exc)
+            finally:
+                a.meet()
         await a.breek_af()
         raise AssertionError("unreachable: context.abort raises")
 
@@ -144,13 +157,29 @@ def rpc_stroom(
         self: BeveiligdeService, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
     ) -> AsyncIterator[Resp]:
         a = _Afhandeling(self, naam, context)
+        # The trace is set per step, never across a ``yield``: the consumer may resume this
+        # generator in another context, where resetting the variable would fail.
+        stroom: AsyncIterator[Resp] | None = None
         try:
-            async for bericht in fn(self, request, a.aanroep()):
+            with in_trace(a.trace):
+                stroom = fn(self, request, a.aanroep())
+            while True:
+                with in_trace(a.trace):
+                    try:
+                        bericht = await anext(stroom)
+                    except StopAsyncIteration:
+                        break
                 yield bericht
         except Exception as exc:
-            a.fout(exc)
+            with in_trace(a.trace):
+                a.fout(exc)
         finally:
-            a.meet()
+            with in_trace(a.trace):
+                a.meet()
+            aclose = getattr(stroom, "aclose", None)
+            if aclose is not None:
+                with in_trace(a.trace), contextlib.suppress(Exception):
+                    await aclose()
         await a.breek_af()
 
     return wrapper

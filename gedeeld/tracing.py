@@ -7,9 +7,11 @@ so the verwerkingslog of both regions can be joined on it (LDV
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
@@ -62,3 +64,38 @@ def from_headers(headers: Mapping[str, str] | None) -> TraceContext:
     """The consumer span for a NATS message (same rule as ``from_metadata``)."""
     parent = TraceContext.parse((headers or {}).get(HEADER))
     return parent.child() if parent is not None else TraceContext.new()
+
+
+# The span the current task works under: set around each RPC handler and each consumed NATS
+# message, read by the JSON log formatter so every log line carries its trace_id.
+huidige_trace: ContextVar[TraceContext | None] = ContextVar("zvh_huidige_trace", default=None)
+
+
+def huidig() -> TraceContext | None:
+    """The current span, if the caller runs inside ``in_trace``."""
+    return huidige_trace.get()
+
+
+@contextlib.contextmanager
+def in_trace(trace: TraceContext | None) -> Iterator[TraceContext | None]:
+    """Make ``trace`` the current span for the enclosed code (logs carry its ids); restored on exit.
+
+    Do not ``yield`` (in a generator) or ``await`` across task boundaries inside the block: the
+    variable is reset in the context it was set in."""
+    token = huidige_trace.set(trace)
+    try:
+        yield trace
+    finally:
+        huidige_trace.reset(token)
+
+
+def voor_bericht(headers: Mapping[str, str] | None) -> TraceContext:
+    """The span for handling a NATS message: the current one when the consumer loop already set it
+    for this very message (same parent span), else a new child of the message's traceparent."""
+    nu = huidige_trace.get()
+    ouder = TraceContext.parse((headers or {}).get(HEADER))
+    if ouder is None:
+        return TraceContext.new()
+    if nu is not None and nu.trace_id == ouder.trace_id and nu.parent_span_id == ouder.span_id:
+        return nu
+    return ouder.child()

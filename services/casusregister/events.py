@@ -21,7 +21,7 @@ from gedeeld import jetstream
 from gedeeld.db import Database
 from gedeeld.klok import Klok
 from gedeeld.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
-from gedeeld.tracing import HEADER
+from gedeeld.tracing import HEADER, TraceContext, in_trace
 from services.casusregister.store import OutboxRij
 
 log = logging.getLogger("zvh.casusregister.outbox")
@@ -88,12 +88,25 @@ class OutboxRelay:
         if not rijen:
             return 0
         for rij in rijen:
-            ack = await self._js.publish(
-                rij.subject,
-                rij.payload,
-                headers={"Nats-Msg-Id": rij.gebeurtenis_id, HEADER: rij.traceparent},
-            )
-            OUTBOX_GEPUBLICEERD.labels(self._regio, str(ack.duplicate).lower()).inc()
+            # The event carries the traceparent of the RPC that committed it (stored in the row),
+            # so signalering, and through it the other regions, continue that trace.
+            with in_trace(TraceContext.parse(rij.traceparent)):
+                ack = await self._js.publish(
+                    rij.subject,
+                    rij.payload,
+                    headers={"Nats-Msg-Id": rij.gebeurtenis_id, HEADER: rij.traceparent},
+                )
+                OUTBOX_GEPUBLICEERD.labels(self._regio, str(ack.duplicate).lower()).inc()
+                log.info(
+                    "case event published",
+                    extra={
+                        "regio": self._regio,
+                        "casus_id": rij.casus_id,
+                        "gebeurtenis_id": rij.gebeurtenis_id,
+                        "soort": rij.subject.rsplit(".", 1)[-1],
+                        "duplicate": ack.duplicate,
+                    },
+                )
         async with self._db.transaction() as s:
             await s.execute(
                 update(OutboxRij)

@@ -29,7 +29,7 @@ from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.identiteit import SleutelType, is_zeker
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import MATCHES, SIGNALEN_GEWEIGERD, SIGNALEN_ONTVANGEN, TREFFERS
-from gedeeld.tracing import HEADER, TraceContext, from_headers
+from gedeeld.tracing import HEADER, TraceContext, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import MAX_BERICHT, SYSTEEM, Context
@@ -70,20 +70,39 @@ class Inkomend:
     async def bij_signaal(self, msg: Msg) -> Uitkomst:
         if msg.subject == f"zvh.signaal.{self.ctx.regio}":
             return Uitkomst.KLAAR  # our own
-        try:
-            signaal, afzender = self._lees_signaal(msg.data)
-        except Geweigerd as g:
-            return self._weiger(g.reden, "signaal")
-        SIGNALEN_ONTVANGEN.labels(
-            F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
-        ).inc()
-        trace = from_headers(msg.headers)
-        buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
-        if signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
-            await self._sluit(afzender, signaal.referentie)
+        # The origin's trace continues here: the match, the verwerkingslog rows and the treffer.
+        trace = voor_bericht(msg.headers)
+        with in_trace(trace):
+            try:
+                signaal, afzender = self._lees_signaal(msg.data)
+            except Geweigerd as g:
+                return self._weiger(g.reden, "signaal")
+            soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
+            SIGNALEN_ONTVANGEN.labels(soort).inc()
+            buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
+            if signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
+                await self._sluit(afzender, signaal.referentie)
+                log.info(
+                    "signal withdrawn by its region",
+                    extra={
+                        "regio": self.ctx.regio,
+                        "andere_regio": afzender,
+                        "signaal_id": signaal.signaal_id,
+                    },
+                )
+                return Uitkomst.KLAAR
+            gevonden = await self._match(signaal, afzender, trace, buitenland)
+            log.info(
+                "signal checked",
+                extra={
+                    "regio": self.ctx.regio,
+                    "andere_regio": afzender,
+                    "signaal_id": signaal.signaal_id,
+                    "soort": soort,
+                    "treffers": gevonden,
+                },
+            )
             return Uitkomst.KLAAR
-        await self._match(signaal, afzender, trace, buitenland)
-        return Uitkomst.KLAAR
 
     def _lees_signaal(self, data: bytes) -> tuple[F.Signaal, str]:
         ctx = self.ctx
@@ -108,7 +127,8 @@ class Inkomend:
             raise Geweigerd("onleesbaar")
         return signaal, geopend.afzender
 
-    async def _match(self, signaal: F.Signaal, afzender: str, trace: TraceContext, buitenland: str) -> None:
+    async def _match(self, signaal: F.Signaal, afzender: str, trace: TraceContext, buitenland: str) -> int:
+        """Record a match per own person the signal hits and send each a treffer; returns how many."""
         ctx = self.ctx
         soorten = {t.token: t.sleutel_type for t in signaal.tokens}
         async with ctx.db.transaction() as s:
@@ -152,7 +172,8 @@ class Inkomend:
                 )
                 uit.append((ref, types))
         for ref, types in uit:
-            await self._stuur_treffer(signaal, afzender, ref, types)
+            await self._stuur_treffer(signaal, afzender, ref, types, trace)
+        return len(uit)
 
     async def _registreer(
         self,
@@ -164,7 +185,8 @@ class Inkomend:
         andere_ref: str,
         types: list[str],
         contact: str,
-    ) -> None:
+    ) -> str | None:
+        """The new match's id; None when the pair was already known."""
         nu = self.ctx.klok.nu()
         try:
             async with s.begin_nested():
@@ -186,7 +208,20 @@ class Inkomend:
                 await s.flush()
                 if self.ctx.waarnemer is not None:
                     await self.ctx.waarnemer.gevonden(s, rij)
-            MATCHES.labels(F.Zekerheid.Name(zekerheid(types)).removeprefix("ZEKERHEID_").lower()).inc()
+            zeker = F.Zekerheid.Name(zekerheid(types)).removeprefix("ZEKERHEID_").lower()
+            MATCHES.labels(zeker).inc()
+            log.info(
+                "match found",
+                extra={
+                    "regio": self.ctx.regio,
+                    "match_id": rij.match_id,
+                    "casus_id": casus_id,
+                    "andere_regio": regio,
+                    "sleutel_types": types,
+                    "zekerheid": zeker,
+                },
+            )
+            return rij.match_id
         except IntegrityError:
             # Already known (the other side's treffer came first, or a redelivery): keep one match.
             if contact:
@@ -199,8 +234,11 @@ class Inkomend:
                     )
                     .values(contact=contact)
                 )
+            return None
 
-    async def _stuur_treffer(self, signaal: F.Signaal, origin: str, eigen_ref: str, types: list[str]) -> None:
+    async def _stuur_treffer(
+        self, signaal: F.Signaal, origin: str, eigen_ref: str, types: list[str], trace: TraceContext
+    ) -> None:
         ctx = self.ctx
         inhoud = F.TrefferInhoud(
             signaal_id=signaal.signaal_id,
@@ -224,8 +262,16 @@ class Inkomend:
             F.Treffer(ontvanger=origin, envelop=envelop).SerializeToString(),
         )
         msg_id = hashlib.sha256(f"{signaal.signaal_id}\x00{ctx.regio}\x00{eigen_ref}".encode()).hexdigest()
-        await ctx.js.publish(f"zvh.treffer.{origin}", data, headers={"Nats-Msg-Id": msg_id})
-        TREFFERS.labels("verzonden").inc()
+        span = trace.child()
+        with in_trace(span):
+            await ctx.js.publish(
+                f"zvh.treffer.{origin}", data, headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent}
+            )
+            TREFFERS.labels("verzonden").inc()
+            log.info(
+                "treffer sent",
+                extra={"regio": ctx.regio, "andere_regio": origin, "signaal_id": signaal.signaal_id},
+            )
 
     async def _sluit(self, regio: str, andere_ref: str) -> None:
         async with self.ctx.db.transaction() as s:
@@ -238,6 +284,12 @@ class Inkomend:
     # -- treffers ------------------------------------------------------------
 
     async def bij_treffer(self, msg: Msg) -> Uitkomst:
+        # The trace of the signal (and so of the registration) that the other region matched.
+        with in_trace(voor_bericht(msg.headers)) as trace:
+            assert trace is not None
+            return await self._treffer(msg, trace)
+
+    async def _treffer(self, msg: Msg, trace: TraceContext) -> Uitkomst:
         ctx = self.ctx
         try:
             geopend = open_bericht(msg.data, ctx.federatie, "treffer", MAX_BERICHT)
@@ -259,8 +311,12 @@ class Inkomend:
         async with ctx.db.transaction() as s:
             eigen = await s.get(EigenSignaalRij, inhoud.referentie_ontvanger)
             if eigen is None or eigen.ingetrokken:
+                log.info(
+                    "treffer received for a withdrawn signal",
+                    extra={"regio": ctx.regio, "andere_regio": inhoud.regio},
+                )
                 return Uitkomst.KLAAR  # the case closed meanwhile: nothing to match
-            await self._registreer(
+            match_id = await self._registreer(
                 s,
                 eigen.casus_id,
                 eigen.betrokkene_id,
@@ -272,11 +328,21 @@ class Inkomend:
             )
             await ctx.log.vastleggen(
                 s,
-                trace=from_headers(msg.headers),
+                trace=trace,
                 actor=SYSTEEM,
                 betrokkene_ids=[eigen.betrokkene_id],
                 handeling=Handeling("match_gevonden", ctx.activiteiten.matching, "casus", eigen.casus_id),
                 foreign_operation=f"{inhoud.regio}/treffer",
                 details={"regio": inhoud.regio},
             )
+        log.info(
+            "treffer received",
+            extra={
+                "regio": ctx.regio,
+                "andere_regio": inhoud.regio,
+                "casus_id": eigen.casus_id,
+                "match_id": match_id,
+                "sleutel_types": sorted(inhoud.sleutel_types),
+            },
+        )
         return Uitkomst.KLAAR

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import date
 
 from sqlalchemy import delete, select, update
@@ -20,7 +21,7 @@ from gedeeld.federatie.bericht import onderteken
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import PSEUDONIMISERING_MISLUKT, SIGNALEN_GEPUBLICEERD
-from gedeeld.tracing import HEADER, TraceContext
+from gedeeld.tracing import HEADER, TraceContext, in_trace
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F
@@ -108,13 +109,14 @@ class Uitgaand:
                     "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
                 )
                 return Uitkomst.OPNIEUW
-        await self.publiceer_open()
+        # Each casus' signals continue the trace of the event that caused them.
+        await self.publiceer_open({casus.casus_id: trace for casus, trace in casussen})
         return Uitkomst.KLAAR
 
     async def _indexeer(self, casussen: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]]) -> None:
         ctx = self.ctx
         sleutels: list[tuple[str, casus_pb2.Betrokkene, str, bytes]] = []
-        for casus_id, personen, _ in casussen:
+        for casus_id, personen, trace in casussen:
             for b in personen:
                 try:
                     sleutels += [
@@ -122,9 +124,11 @@ class Uitgaand:
                     ]
                 except ValidationError:
                     # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
-                    log.warning(
-                        "betrokkene has no usable match keys", extra={"betrokkene_id": b.betrokkene_id}
-                    )
+                    with in_trace(trace):
+                        log.warning(
+                            "betrokkene has no usable match keys",
+                            extra={"casus_id": casus_id, "betrokkene_id": b.betrokkene_id},
+                        )
         if not sleutels:
             return
         tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
@@ -170,10 +174,24 @@ class Uitgaand:
                     ),
                     details={"tokens": sum(1 for c, *_ in sleutels if c == casus_id)},
                 )
+        for casus_id, _, trace in casussen:
+            with in_trace(trace):
+                log.info(
+                    "casus indexed",
+                    extra={
+                        "regio": ctx.regio,
+                        "casus_id": casus_id,
+                        "tokens": sum(1 for c, *_ in sleutels if c == casus_id),
+                    },
+                )
         await ctx.index.gewijzigd()
 
-    async def publiceer_open(self) -> int:
-        """Publish every own signal not yet acknowledged (also after a crash)."""
+    async def publiceer_open(self, traces: Mapping[str, TraceContext] | None = None) -> int:
+        """Publish every own signal not yet acknowledged (also after a crash).
+
+        ``traces`` (casus_id -> span of the event being handled): a signal of such a casus is
+        published in a child span of it; others (renewals, leftovers of a crash) in a new trace."""
+        traces = traces or {}
         ctx = self.ctx
         async with ctx.db.lezen() as s:
             open_ = list(
@@ -199,7 +217,13 @@ class Uitgaand:
         gepubliceerd = []
         try:
             for r in open_:
-                await self._publiceer(r, F.SIGNAAL_SOORT_ACTIEF, tokens.get(r.referentie, []), r.signaal_id)
+                await self._publiceer(
+                    r,
+                    F.SIGNAAL_SOORT_ACTIEF,
+                    tokens.get(r.referentie, []),
+                    r.signaal_id,
+                    traces.get(r.casus_id),
+                )
                 gepubliceerd.append(r.referentie)
         finally:
             if gepubliceerd:
@@ -211,8 +235,16 @@ class Uitgaand:
                     )
         return len(open_)
 
-    async def _publiceer(self, r: EigenSignaalRij, soort: int, tokens: list[TokenRij], msg_id: str) -> None:
+    async def _publiceer(
+        self,
+        r: EigenSignaalRij,
+        soort: int,
+        tokens: list[TokenRij],
+        msg_id: str,
+        trace: TraceContext | None,
+    ) -> None:
         ctx = self.ctx
+        span = trace.child() if trace is not None else TraceContext.new()
         signaal = F.Signaal(
             signaal_id=r.signaal_id,
             regio=ctx.regio,
@@ -224,12 +256,22 @@ class Uitgaand:
         signaal.verloopt_op.FromDatetime(r.verloopt_op)
         signaal.tijdstip.FromDatetime(ctx.klok.nu())
         data = onderteken(ctx.sleutels.ondertekening, ctx.regio, "signaal", signaal.SerializeToString())
-        await ctx.js.publish(
-            f"zvh.signaal.{ctx.regio}",
-            data,
-            headers={"Nats-Msg-Id": msg_id, HEADER: TraceContext.new().traceparent},
-        )
-        SIGNALEN_GEPUBLICEERD.labels(F.SignaalSoort.Name(soort).removeprefix("SIGNAAL_SOORT_").lower()).inc()  # type: ignore[arg-type]
+        naam = F.SignaalSoort.Name(soort).removeprefix("SIGNAAL_SOORT_").lower()  # type: ignore[arg-type]
+        with in_trace(span):
+            await ctx.js.publish(
+                f"zvh.signaal.{ctx.regio}", data, headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent}
+            )
+            SIGNALEN_GEPUBLICEERD.labels(naam).inc()
+            log.info(
+                "signal published",
+                extra={
+                    "regio": ctx.regio,
+                    "casus_id": r.casus_id,
+                    "signaal_id": r.signaal_id,
+                    "soort": naam,
+                    "sleutel_types": sorted({t.sleutel_type for t in tokens}),
+                },
+            )
 
     async def trek_in(self, casus_id: str, trace: TraceContext) -> None:
         """Tokens leave the index at once; withdrawals tell the others; own matches close."""
@@ -260,4 +302,4 @@ class Uitgaand:
                     ),
                 )
         for r in signalen:
-            await self._publiceer(r, F.SIGNAAL_SOORT_INGETROKKEN, [], f"{r.signaal_id}:ingetrokken")
+            await self._publiceer(r, F.SIGNAAL_SOORT_INGETROKKEN, [], f"{r.signaal_id}:ingetrokken", trace)
