@@ -23,7 +23,6 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import Deelnemer, ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
 from services.node import COMPONENTEN, Node
-from services.signalering.context import SIGNALEN
 
 REGIOS = ["wvv", "arnhem", "haaglanden", "ijsselland", "zeeland", "fryslan", "drenthe"]
 
@@ -84,17 +83,10 @@ class LokaleFederatie:
                     continue
                 if r.node.samenwerking is not None and await r.node.samenwerking.register.open_berichten():
                     return False
-                js = r.node.nc.jetstream()
                 assert r.node.casusregister is not None
                 if await r.node.casusregister.relay.achterstand():
                     return False
-                for stroom, durable in (
-                    (SIGNALEN, r.code),
-                    (f"TREFFER_{r.code.upper()}", r.code),
-                    (f"REGIO_{r.code.upper()}", "signalering"),
-                    (f"REGIO_{r.code.upper()}", "samenwerking"),
-                    (f"OVERLEG_{r.code.upper()}", r.code),
-                ):
+                for stroom, durable, js in r.node.consumenten():
                     try:
                         info = await js.consumer_info(stroom, durable)
                     except Exception:

@@ -16,18 +16,22 @@ import signal
 import sys
 from pathlib import Path
 
+from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
 from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
 from gedeeld import logboek, migraties
 from gedeeld.auth import Authenticator
+from gedeeld.beheer import BeheerServer
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
+from gedeeld.tls import nats_tls_context
 from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
 from services.samenwerking.server import Samenwerking
@@ -35,6 +39,7 @@ from services.samenwerking.service import MatchService
 from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
+from services.status import StatusVerzamelaar, zonder_wachtwoord
 
 log = logging.getLogger("zvh.node")
 
@@ -42,6 +47,17 @@ COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking")
 
 
 async def controleer_schema(db: Database) -> None:
+    url = db.engine.url
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database not in (None, "", ":memory:")
+        and not await asyncio.to_thread(Path(url.database).exists)
+    ):
+        # Checked before connecting: a failed aiosqlite connect leaves a thread behind that
+        # prints a traceback when the loop closes, and opening would create an empty file.
+        raise ConfigError(
+            "database.url", f"{url.database} does not exist: run `zvhctl db upgrade` to create it"
+        )
     for component in COMPONENTEN:
         try:
             huidig = await migraties.huidige_revisie(db, component)
@@ -72,17 +88,49 @@ class Node:
         self.samenwerking: Samenwerking | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
+        self.nc: Client | None = None
+        self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
+        self.gereed = False
+        self.beheer: BeheerServer | None = None
+
+    def diensten(self) -> dict[str, bool]:
+        """Each service of the node and whether it runs (its background tasks are alive)."""
+        uit: dict[str, bool] = {}
+        if self.casusregister is not None:
+            uit["casusregister"] = self.casusregister.draait
+        if self.sleuteldeel is not None:
+            uit["sleuteldeel"] = self.sleuteldeel.draait
+        if self.signalering is not None:
+            uit["signalering"] = self.signalering.draait
+        if self.samenwerking is not None:
+            uit["samenwerking"] = self.samenwerking.draait
+        return uit
+
+    def consumenten(self) -> list[tuple[str, str, JetStreamContext]]:
+        lezers = [
+            *(self.signalering.lezers if self.signalering else []),
+            *(self.samenwerking.lezers if self.samenwerking else []),
+        ]
+        return [lezer.consument for lezer in lezers]
 
     async def start(self) -> None:
         await controleer_schema(self.db)
+        if self.cfg.beheer_listen:
+            # First, so that /healthz answers and /status explains while the rest starts.
+            self.beheer = BeheerServer(
+                self.cfg.beheer_listen, gereed=lambda: self.gereed, status=self.status.verzamel
+            )
+            await self.beheer.start()
         if self.cfg.embedded_nats:
             self.nats_server = NatsServer(self.cfg.data_dir / "nats")
             self.nats_url = await self.nats_server.start()
-        credentials = {}
-        if self.cfg.nats_gebruiker:
-            credentials = {"user": self.cfg.nats_gebruiker, "password": self.cfg.nats_wachtwoord}
+        credentials: dict[str, object] = {}
+        if self.cfg.nats.gebruiker:
+            credentials = {"user": self.cfg.nats.gebruiker, "password": self.cfg.nats.wachtwoord}
+        if self.cfg.nats.tls is not None:
+            credentials["tls"] = nats_tls_context(self.cfg.nats.tls)
         try:
-            self.nc = await verbind(
+            nc = await verbind(
                 self.nats_url,
                 f"zvh-node-{self.cfg.regio}",
                 connect_timeout=5,
@@ -91,12 +139,13 @@ class Node:
             )
         except Exception as exc:
             raise UnavailableError(f"cannot reach NATS at {self.nats_url}: {type(exc).__name__}") from None
+        self.nc = nc
         if self.cfg.federatie is not None:
-            self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, self.nc)
-        self.casusregister = Casusregister(self.cfg, self.db, self.nc)
+            self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, nc)
+        self.casusregister = Casusregister(self.cfg, self.db, nc)
         if self.cfg.federatie is not None:
-            self.signalering = bouw_signalering(self.cfg, self.db, self.nc)
-            self.samenwerking = Samenwerking(self.signalering.ctx, self.nc)
+            self.signalering = bouw_signalering(self.cfg, self.db, nc)
+            self.samenwerking = Samenwerking(self.signalering.ctx, nc)
             self.signalering.ctx.waarnemer = self.samenwerking.register
             authenticator = Authenticator.uit_bestand(self.cfg.tokens)
             self.casusregister.grpc.voeg_toe(
@@ -115,8 +164,10 @@ class Node:
             await self.samenwerking.start()
             await self.signalering.start()
         await self.casusregister.grpc.klaar()
+        self.gereed = True
 
     async def stop(self, grace: float = 5.0) -> None:
+        self.gereed = False
         if self.signalering is not None:
             await self.signalering.stop()
         if self.samenwerking is not None:
@@ -125,10 +176,12 @@ class Node:
             await self.casusregister.stop(grace)
         if self.sleuteldeel is not None:
             await self.sleuteldeel.stop()
-        if getattr(self, "nc", None) is not None:
+        if self.nc is not None:
             await self.nc.drain()
         if self.nats_server is not None:
             await self.nats_server.stop()
+        if self.beheer is not None:
+            await self.beheer.stop()
         await self.db.close()
 
 
@@ -142,7 +195,8 @@ async def draai(cfg: NodeConfig, grace: float) -> None:
         await node.start()
         print(
             f"zvh-node {cfg.regio}: casusregister on port {node.casusregister.grpc.port}"  # type: ignore[union-attr]
-            f", NATS {node.nats_url}",
+            f", NATS {zonder_wachtwoord(node.nats_url)}"
+            + (f", admin on port {node.beheer.port}" if node.beheer is not None else ""),
             flush=True,
         )
         await stop.wait()

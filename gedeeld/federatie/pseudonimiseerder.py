@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 import time
 import uuid
 from collections import Counter
@@ -28,6 +29,7 @@ from gedeeld.errors import CryptoError, UnavailableError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.federatie.register import Federatie, Regio
 from gedeeld.metrics import OPRF_HOUDER_FOUT
+from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 
 log = logging.getLogger("zvh.pseudonimiseerder")
@@ -52,7 +54,7 @@ class Pseudonimiseerder:
         deadline: float = 5.0,
         per_houder: float = 2.0,
     ) -> None:
-        self._nc = nc
+        self._verzoeker = Verzoeker(nc, regio)
         self._regio = regio
         self._federatie = federatie
         self._sleutel = sleutel
@@ -80,8 +82,7 @@ class Pseudonimiseerder:
         geroteerd = regios[start:] + regios[:start]
         return sorted(geroteerd, key=lambda r: self.fouten[r.code])  # stable: healthy first
 
-    async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
-        t = self._federatie.drempel
+    def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, str, bytes]:
         verzoek = Verzoek.maak(invoer)
         inhoud = F.OprfVerzoek(
             verzoek_id=str(uuid.uuid4()),
@@ -90,13 +91,33 @@ class Pseudonimiseerder:
             tijdstip_ms=int(time.time() * 1000),
         )
         bericht = onderteken(self._sleutel, self._regio, "oprf-verzoek", inhoud.SerializeToString())
+        return verzoek, inhoud.verzoek_id, bericht
+
+    async def peil(self) -> dict[str, str]:
+        """Ask every share holder to evaluate one random element (and check its proof): ``ok`` or
+        the reason it failed, per holder. For ``zvhctl status``; costs each holder one evaluation."""
+        verzoek, verzoek_id, bericht = self._verzoek([secrets.token_bytes(32)])
+
+        async def een(regio: Regio) -> str:
+            try:
+                await self._vraag(regio, bericht, verzoek_id, verzoek)
+            except OngeldigAntwoord as exc:
+                return exc.reden
+            return "ok"
+
+        regios = sorted(self._federatie.regios.values(), key=lambda r: r.index)
+        return dict(zip((r.code for r in regios), await asyncio.gather(*map(een, regios)), strict=True))
+
+    async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
+        t = self._federatie.drempel
+        verzoek, verzoek_id, bericht = self._verzoek(invoer)
         wachtrij = self._volgorde()
         lopend: dict[asyncio.Task[DeelEvaluatie], Regio] = {}
         geldig: dict[int, DeelEvaluatie] = {}
 
         def start_volgende() -> None:
             regio = wachtrij.pop(0)
-            taak = asyncio.create_task(self._vraag(regio, bericht, inhoud.verzoek_id, verzoek))
+            taak = asyncio.create_task(self._vraag(regio, bericht, verzoek_id, verzoek))
             lopend[taak] = regio
 
         for _ in range(min(t + 1, len(wachtrij))):
@@ -127,7 +148,9 @@ class Pseudonimiseerder:
 
     async def _vraag(self, regio: Regio, bericht: bytes, verzoek_id: str, verzoek: Verzoek) -> DeelEvaluatie:
         try:
-            antwoord = await self._nc.request(f"zvh.oprf.{regio.code}", bericht, timeout=self._per_houder)
+            antwoord = await self._verzoeker.vraag(
+                regio.code, f"zvh.oprf.{regio.code}", bericht, timeout=self._per_houder
+            )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None
         try:

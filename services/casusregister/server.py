@@ -75,6 +75,11 @@ class Casusregister:
         )
         self._taken: list[asyncio.Task[None]] = []
 
+    @property
+    def draait(self) -> bool:
+        """Started, and none of its background tasks has ended."""
+        return bool(self._taken) and not any(t.done() for t in self._taken)
+
     async def start(self, *, klaar: bool = True) -> int:
         await zorg_voor_stroom(
             self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)

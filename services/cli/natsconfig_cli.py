@@ -83,7 +83,13 @@ def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     n.add_argument("--hub-luister", default="0.0.0.0", help="address the hub servers bind to")  # noqa: S104
     n.add_argument("--hub-data", default="/var/lib/zvh-hub", help="JetStream data of the hub servers")
     n.add_argument("--leaf-luister", default="127.0.0.1", help="address a leaf node binds to")
-    n.add_argument("--leaf-poort", type=int, default=4222, help="a leaf node's client port")
+    n.add_argument(
+        "--leaf-poort",
+        action="append",
+        metavar="[REGIO=]PORT",
+        help="a leaf node's client port (default 4222); REGIO=PORT for one region (repeat), "
+        "e.g. when several leaf nodes share a machine",
+    )
     n.add_argument("--leaf-monitor", type=int, default=0, help="a leaf node's monitoring port (0: none)")
     n.add_argument("--leaf-data", default="/var/lib/zvh-leaf", help="JetStream data of a leaf node")
     n.add_argument(
@@ -106,6 +112,21 @@ def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--ca", type=Path, help="connect over TLS, trusting this CA")
     s.add_argument("--cert", type=Path, help="a client certificate (with --ca and --key)")
     s.add_argument("--key", type=Path, help="its key")
+
+
+def leaf_poort(specs: Sequence[str] | None, regio: str) -> int:
+    """The client port of ``regio``'s leaf node from ``--leaf-poort`` values (PORT or REGIO=PORT)."""
+    poort = 4222
+    for spec in specs or ():
+        wie, _, waarde = spec.rpartition("=")
+        if wie and wie != regio:
+            continue
+        if not waarde.isdigit() or not 0 < int(waarde) < 65536:
+            raise ConfigError("--leaf-poort", f"{spec!r} is not PORT or REGIO=PORT")
+        poort = int(waarde)
+        if wie:  # a region's own port wins over a general one, in any order
+            break
+    return poort
 
 
 def _gemeenschappelijk(p: argparse.ArgumentParser) -> None:
@@ -181,6 +202,10 @@ def _toml(kop: str, waarden: dict[str, str], staart: str = "") -> str:
 def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
     hub = hub_servers(ns.hub)
     regios = sorted(fed.regios)
+    for spec in ns.leaf_poort or ():
+        wie = spec.rpartition("=")[0]
+        if wie and wie not in fed.regios:
+            raise ConfigError("--leaf-poort", f"region {wie!r} is not in the registry")
     uit: Path = ns.uit
     hubdir = uit / "hub"
     beheer = _lees_credentials(hubdir / "credentials.toml")
@@ -222,7 +247,7 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
                 node_wachtwoord=per_regio[r]["node_wachtwoord"],
                 store_dir=f"{ns.leaf_data}/{r}",
                 luister=ns.leaf_luister,
-                poort=ns.leaf_poort,
+                poort=leaf_poort(ns.leaf_poort, r),
                 monitor=ns.leaf_monitor,
                 tls=leaf_tls.get(r),
             )
@@ -245,9 +270,9 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
         schema = "tls" if r in leaf_tls else "nats"
         node_toml = (
             "\n# For the node's configuration (the node logs in on its leaf node):\n"
-            f'# [nats]\n# url = "{schema}://{ns.leaf_luister}:{ns.leaf_poort}"\n'
+            f'# [nats]\n# url = "{schema}://{ns.leaf_luister}:{leaf_poort(ns.leaf_poort, r)}"\n'
             f'# gebruiker = "{NODE_GEBRUIKER}"\n# wachtwoord = "{per_regio[r]["node_wachtwoord"]}"\n'
-            f'# hub_domein = "{HUB_DOMEIN}"   (not read by the node yet, see docs/nats.md)\n'
+            f'# hub_domein = "{HUB_DOMEIN}"\n'
         )
         if r in leaf_tls:
             doel = Path(leaf_tls[r].ca).parent

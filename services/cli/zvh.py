@@ -15,7 +15,8 @@
     zvh inzage (--bsn BSN | --achternaam N --geboortedatum JJJJ-MM-DD) --referentie R
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
-the user's token from ZVH_TOKEN.
+the user's token from ZVH_TOKEN. A node that serves TLS needs ``--ca`` (ZVH_CA); one that asks
+for client certificates (mTLS) also ``--cert`` and ``--key`` (ZVH_CERT, ZVH_KEY).
 """
 
 from __future__ import annotations
@@ -143,10 +144,26 @@ def foutmelding(exc: grpc.aio.AioRpcError) -> str:
     return "\n".join(regels)
 
 
+def kanaal_naar(ns: argparse.Namespace) -> grpc.aio.Channel:
+    """Plain, TLS (``--ca``) or mutual TLS (``--ca`` with ``--cert`` and ``--key``)."""
+    if not ns.ca:
+        return grpc.aio.insecure_channel(ns.adres)
+    try:
+        ca = Path(ns.ca).read_bytes()
+        cert = Path(ns.cert).read_bytes() if ns.cert else None
+        key = Path(ns.key).read_bytes() if ns.key else None
+    except OSError as exc:
+        raise SystemExit(
+            f"fout: kan certificaatbestand niet lezen: {exc.filename} ({exc.strerror})"
+        ) from None
+    creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+    return grpc.aio.secure_channel(ns.adres, creds)
+
+
 async def uitvoeren(ns: argparse.Namespace) -> str:
     token = os.environ.get("ZVH_TOKEN", "")
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
-    async with grpc.aio.insecure_channel(ns.adres) as kanaal:
+    async with kanaal_naar(ns) as kanaal:
         stub = casus_pb2_grpc.CasusServiceStub(kanaal)
 
         async def roep(fn: Callable[..., Awaitable[Message]], req: Message) -> Any:
@@ -213,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zvh", description="Casussen van uw Zorg- en Veiligheidshuis.")
     p.add_argument("--adres", default=os.environ.get("ZVH_ADRES", "127.0.0.1:50051"))
     p.add_argument("--timeout", type=float, default=10.0)
+    p.add_argument("--ca", default=os.environ.get("ZVH_CA"), help="CA of the node's TLS certificate")
+    p.add_argument("--cert", default=os.environ.get("ZVH_CERT"), help="client certificate (mTLS)")
+    p.add_argument("--key", default=os.environ.get("ZVH_KEY"), help="its private key")
     sub = p.add_subparsers(dest="cmd", required=True)
     casus = sub.add_parser("casus").add_subparsers(dest="casus_cmd", required=True)
     casus.add_parser("aanmelden").add_argument("bestand")

@@ -27,7 +27,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
-from services.cli import certs, federatie
+from services.cli import certs, federatie, status
 from services.node import COMPONENTEN
 
 
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     nieuw.add_argument("rol", choices=[r.value for r in Rol])
     federatie.voeg_toe(sub)
     certs.voeg_toe(sub)
+    status.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
         if ns.cmd == "federatie":
@@ -122,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(audit_verify(cfg))
         if ns.cmd == "bewaartermijn":
             return asyncio.run(bewaartermijn_nu(cfg))
+        if ns.cmd == "status":
+            return status.uitvoeren(cfg, ns)
         return token_nieuw(cfg, ns.gebruiker, ns.rol)
     except ConfigError as exc:
         print(f"zvhctl: {exc.message}", file=sys.stderr)

@@ -13,7 +13,7 @@ from nats.js.api import StreamConfig
 
 from gedeeld.errors import DecryptionError
 from gedeeld.federatie.bericht import BerichtFout, open_bericht
-from gedeeld.jetstream import StroomLezer, Uitkomst, zorg_voor_stroom
+from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.metrics import OVERLEG
 from gedeeld.natsconfig import stroom
 from gedeeld.tracing import from_headers
@@ -21,7 +21,7 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.casusregister.events import stroomnaam
 from services.samenwerking.register import MatchRegister, overleg_info
-from services.signalering.context import MAX_BERICHT, Context
+from services.signalering.context import MAX_BERICHT, Context, zorg_voor_federatiestroom
 from services.signalering.inkomend import weiger
 
 log = logging.getLogger("zvh.samenwerking")
@@ -58,7 +58,7 @@ class Samenwerking:
                 opnieuw_na=OPNIEUW_NA,
             ),
             StroomLezer(
-                ctx.js,
+                ctx.lokaal,
                 stroom=stroomnaam(r),
                 subject=f"regio.{r}.casus.>",
                 durable="samenwerking",
@@ -135,9 +135,14 @@ class Samenwerking:
             except Exception as exc:
                 log.warning("overleg publishing failed", extra={"error": type(exc).__name__})
 
+    @property
+    def draait(self) -> bool:
+        """Started, and none of its background tasks has ended."""
+        return bool(self._taken) and not any(t.done() for t in self._taken)
+
     async def start(self) -> None:
-        await zorg_voor_stroom(
-            self.ctx.js,
+        await zorg_voor_federatiestroom(
+            self.ctx,
             StreamConfig(
                 name=stroom("overleg", self.ctx.regio),
                 subjects=[f"zvh.overleg.{self.ctx.regio}"],

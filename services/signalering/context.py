@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
+import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld.db import Database
+from gedeeld.errors import UnavailableError
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
@@ -79,7 +82,7 @@ class MatchWaarnemer(Protocol):
 class Context:
     regio: str
     db: Database
-    js: JetStreamContext
+    js: JetStreamContext  # the federation's streams: SIGNALEN, TREFFER_<R>, OVERLEG_<R>
     federatie: Federatie
     sleutels: RegioSleutels
     pseudonimiseerder: Pseudonimiseerder
@@ -91,13 +94,53 @@ class Context:
     stroom_max_age: timedelta = timedelta(days=14)
     index: IndexWachter = field(default_factory=IndexWachter)
     waarnemer: MatchWaarnemer | None = None
+    # The region-local stream REGIO_<R>; differs from ``js`` when the node sits behind its leaf node.
+    js_lokaal: JetStreamContext | None = None
+    # Set: the federation streams live on the hub (JetStream domain), created by its beheer user.
+    hub_domein: str = ""
+
+    @property
+    def lokaal(self) -> JetStreamContext:
+        return self.js_lokaal or self.js
+
+
+class HubNietBereikbaar(UnavailableError):
+    """The federation hub does not answer through the region's NATS server, or lacks a stream."""
+
+
+async def zorg_voor_federatiestroom(ctx: Context, config: StreamConfig, *, wachttijd: float = 10.0) -> None:
+    """Create or update a federation stream; on a hub (``hub_domein``) only check that it exists:
+    a region's user may not create streams there (``zvhctl federatie nats-stromen`` does)."""
+    if not ctx.hub_domein:
+        await zorg_voor_stroom(ctx.js, config)
+        return
+    naam = config.name or ""
+    eind = asyncio.get_running_loop().time() + wachttijd
+    while True:
+        try:
+            await ctx.js.stream_info(naam)
+            return
+        except NotFoundError:
+            raise HubNietBereikbaar(
+                f"stream {naam} does not exist on the federation hub (JetStream domain "
+                f"{ctx.hub_domein!r}): the hub's operators create it with `zvhctl federatie nats-stromen`"
+            ) from None
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError, ServiceUnavailableError) as exc:
+            # The leaf's link to the hub may still be coming up right after the leaf starts.
+            if asyncio.get_running_loop().time() >= eind:
+                raise HubNietBereikbaar(
+                    f"the federation hub (JetStream domain {ctx.hub_domein!r}) does not answer through "
+                    f"nats.url within {wachttijd:.0f}s ({type(exc).__name__}): is the leaf node "
+                    "connected to the hub?"
+                ) from None
+            await asyncio.sleep(0.5)
 
 
 async def zorg_voor_federatiestromen(ctx: Context) -> None:
     """SIGNALEN and this region's TREFFER stream (on a hub, the beheer user made them already)."""
     age = ctx.stroom_max_age.total_seconds()
-    await zorg_voor_stroom(
-        ctx.js,
+    await zorg_voor_federatiestroom(
+        ctx,
         StreamConfig(
             name=SIGNALEN,
             subjects=["zvh.signaal.*"],
@@ -106,8 +149,8 @@ async def zorg_voor_federatiestromen(ctx: Context) -> None:
             max_msg_size=MAX_BERICHT,
         ),
     )
-    await zorg_voor_stroom(
-        ctx.js,
+    await zorg_voor_federatiestroom(
+        ctx,
         StreamConfig(
             name=stroom("treffer", ctx.regio),
             subjects=[f"zvh.treffer.{ctx.regio}"],

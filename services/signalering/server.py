@@ -48,7 +48,7 @@ class Signalering:
         r = ctx.regio
         self.lezers = [
             StroomLezer(
-                ctx.js,
+                ctx.lokaal,
                 stroom=stroomnaam(r),
                 subject=f"regio.{r}.casus.>",
                 durable="signalering",
@@ -118,6 +118,11 @@ class Signalering:
                 log.warning("signal upkeep failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(3600)
 
+    @property
+    def draait(self) -> bool:
+        """Started, and none of its background tasks has ended."""
+        return bool(self._taken) and not any(t.done() for t in self._taken)
+
     async def start(self) -> None:
         await zorg_voor_federatiestromen(self.ctx)
         await self.beantwoorder.start()
@@ -142,7 +147,9 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
     ctx = Context(
         regio=cfg.regio,
         db=db,
-        js=nc.jetstream(),
+        js=nc.jetstream(domain=cfg.nats.hub_domein or None),
+        js_lokaal=nc.jetstream(),
+        hub_domein=cfg.nats.hub_domein,
         federatie=federatie,
         sleutels=sleutels,
         pseudonimiseerder=Pseudonimiseerder(nc, cfg.regio, federatie, sleutels.ondertekening),

@@ -39,6 +39,7 @@ from gedeeld.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
 from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.tracing import HEADER, TraceContext, from_headers
 from gedeeld.verwerkingslog import Actor, Handeling
+from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.signalering.context import MAX_BERICHT, Context
@@ -79,7 +80,7 @@ class Vrager:
 
     def __init__(self, ctx: Context, nc: Client) -> None:
         self.ctx = ctx
-        self.nc = nc
+        self._verzoeker = Verzoeker(nc, ctx.regio)
 
     async def personen(self, casus_id: str, betrokkene_id: str) -> list[Persoon]:
         """The casus's persons in our index; the purpose check of every query."""
@@ -214,8 +215,12 @@ class Vrager:
         if resterend <= 0:
             return V.NIET_BEANTWOORD_REDEN_GEEN_ANTWOORD
         try:
-            msg = await self.nc.request(
-                f"zvh.vraag.{regio}", data, timeout=resterend, headers={HEADER: trace.child().traceparent}
+            msg = await self._verzoeker.vraag(
+                regio,
+                f"zvh.vraag.{regio}",
+                data,
+                timeout=resterend,
+                headers={HEADER: trace.child().traceparent},
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             return V.NIET_BEANTWOORD_REDEN_GEEN_ANTWOORD

@@ -33,6 +33,10 @@ class SleuteldeelServer:
         self._taken: set[asyncio.Task[None]] = set()
         self._sub: Subscription | None = None
 
+    @property
+    def draait(self) -> bool:
+        return self._sub is not None
+
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(
             f"zvh.oprf.{self._houder.regio}", queue="sleuteldeel", cb=self._ontvang
@@ -58,6 +62,7 @@ class SleuteldeelServer:
     async def stop(self) -> None:
         if self._sub is not None:
             await self._sub.unsubscribe()
+            self._sub = None
         if self._taken:
             await asyncio.wait(self._taken, timeout=5)
 
