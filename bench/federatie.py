@@ -148,7 +148,7 @@ class Processen:
                 self.processen[code] = proc
                 assert proc.stdout is not None
                 regel = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
-                poort = int(regel.split("casusregister on port ")[1].split(",")[0])
+                poort = int(regel.split("gRPC on port ")[1].split(",")[0])
                 self.opstart_s[code] = time.perf_counter() - begin
                 self.kanalen[code] = grpc.aio.insecure_channel(f"127.0.0.1:{poort}")
 

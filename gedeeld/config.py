@@ -87,6 +87,10 @@ class NodeConfig:
     nats: NatsConfig = field(default_factory=NatsConfig)
     # Where the node serves /metrics, /healthz, /readyz and /status over plain HTTP (empty: off).
     beheer_listen: str = ""
+    # gRPC of signalering (VraagService) and samenwerking (MatchService) when each runs as its own
+    # process (zvh-node --dienst); all in one process, they share casusregister.listen.
+    signalering_listen: str = "127.0.0.1:50052"
+    samenwerking_listen: str = "127.0.0.1:50053"
 
     @property
     def nats_url(self) -> str:
@@ -275,6 +279,11 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             raise ConfigError("federatie.vraag_per_minuut", "rate must be positive and burst at least 1")
 
     nats = _nats(doc, pad)
+    eigen_poort = {}
+    for dienst in ("signalering", "samenwerking"):
+        eigen_poort[dienst] = _get(doc, f"{dienst}.listen", str, getattr(NodeConfig, f"{dienst}_listen"))
+        if not _LISTEN.match(eigen_poort[dienst]):
+            raise ConfigError(f"{dienst}.listen", "must be HOST:PORT, e.g. 127.0.0.1:50052")
     beheer_listen = _get(doc, "beheer.listen", str, "")
     if beheer_listen and not _LISTEN.match(beheer_listen):
         raise ConfigError("beheer.listen", "must be HOST:PORT, e.g. 127.0.0.1:9464")
@@ -298,6 +307,8 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         federatie=federatie,
         nats=nats,
         beheer_listen=beheer_listen,
+        signalering_listen=eigen_poort["signalering"],
+        samenwerking_listen=eigen_poort["samenwerking"],
     )
     return cfg, doc
 

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -28,6 +29,7 @@ from gedeeld.beheer import BeheerServer
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
+from gedeeld.grpc_server import GrpcServer
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
@@ -44,6 +46,7 @@ from services.status import StatusVerzamelaar, zonder_wachtwoord
 log = logging.getLogger("zvh.node")
 
 COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking")
+DIENSTEN = ("casusregister", "sleuteldeel", "signalering", "samenwerking")
 
 
 async def controleer_schema(db: Database) -> None:
@@ -79,8 +82,18 @@ async def controleer_schema(db: Database) -> None:
 class Node:
     """A region's services in one process."""
 
-    def __init__(self, cfg: NodeConfig) -> None:
+    def __init__(self, cfg: NodeConfig, diensten: Collection[str] = DIENSTEN) -> None:
+        onbekend = set(diensten) - set(DIENSTEN)
+        if onbekend or not diensten:
+            raise ConfigError("--dienst", f"must be one of {', '.join(DIENSTEN)}")
+        if set(diensten) != set(DIENSTEN):
+            if cfg.embedded_nats:
+                raise ConfigError("nats.url", "a single service (--dienst) needs the region's NATS server")
+            if cfg.federatie is None and set(diensten) & {"sleuteldeel", "signalering", "samenwerking"}:
+                raise ConfigError("federatie.register", f"{', '.join(sorted(diensten))} needs [federatie]")
+        self.gevraagd = frozenset(diensten)
         self.cfg = cfg
+        self.grpc: GrpcServer | None = None
         self.nats_server: NatsServer | None = None
         self.casusregister: Casusregister | None = None
         self.sleuteldeel: SleuteldeelServer | None = None
@@ -140,30 +153,52 @@ class Node:
         except Exception as exc:
             raise UnavailableError(f"cannot reach NATS at {self.nats_url}: {type(exc).__name__}") from None
         self.nc = nc
-        if self.cfg.federatie is not None:
+        d = self.gevraagd
+        if self.cfg.federatie is not None and "sleuteldeel" in d:
             self.sleuteldeel = await start_sleuteldeel(self.cfg, self.db, nc)
-        self.casusregister = Casusregister(self.cfg, self.db, nc)
-        if self.cfg.federatie is not None:
-            self.signalering = bouw_signalering(self.cfg, self.db, nc)
-            self.samenwerking = Samenwerking(self.signalering.ctx, nc)
-            self.signalering.ctx.waarnemer = self.samenwerking.register
+        grpc_server: GrpcServer | None = None
+        if "casusregister" in d:
+            self.casusregister = Casusregister(self.cfg, self.db, nc)
+            grpc_server = self.casusregister.grpc
+        if self.cfg.federatie is not None and d & {"signalering", "samenwerking"}:
+            if grpc_server is None:
+                # A service on its own (production split): its own gRPC port.
+                listen = self.cfg.signalering_listen if "signalering" in d else self.cfg.samenwerking_listen
+                grpc_server = GrpcServer(
+                    listen, tls=self.cfg.tls, max_concurrent_rpcs=self.cfg.casusregister.max_concurrent_rpcs
+                )
+            signalering = bouw_signalering(self.cfg, self.db, nc)
+            # Signalering tells samenwerking of matches inside its own transaction (MatchWaarnemer);
+            # when samenwerking runs in another process, only its register's writes happen here.
+            samenwerking = Samenwerking(signalering.ctx, nc)
+            signalering.ctx.waarnemer = samenwerking.register
             authenticator = Authenticator.uit_bestand(self.cfg.tokens)
-            self.casusregister.grpc.voeg_toe(
-                vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
-                VraagService(authenticator, self.signalering.vrager),
-                vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
-            )
-            self.casusregister.grpc.voeg_toe(
-                samenwerking_pb2_grpc.add_MatchServiceServicer_to_server,  # type: ignore[arg-type]
-                MatchService(authenticator, self.samenwerking.register),
-                samenwerking_pb2.DESCRIPTOR.services_by_name["MatchService"].full_name,
-            )
+            if "signalering" in d:
+                self.signalering = signalering
+                grpc_server.voeg_toe(
+                    vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
+                    VraagService(authenticator, signalering.vrager),
+                    vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
+                )
+            if "samenwerking" in d:
+                self.samenwerking = samenwerking
+                grpc_server.voeg_toe(
+                    samenwerking_pb2_grpc.add_MatchServiceServicer_to_server,  # type: ignore[arg-type]
+                    MatchService(authenticator, samenwerking.register),
+                    samenwerking_pb2.DESCRIPTOR.services_by_name["MatchService"].full_name,
+                )
+        self.grpc = grpc_server
         # Health says SERVING only once every service of the node runs (readiness probes).
-        await self.casusregister.start(klaar=False)
-        if self.signalering is not None and self.samenwerking is not None:
+        if self.casusregister is not None:
+            await self.casusregister.start(klaar=False)
+        elif self.grpc is not None:
+            await self.grpc.start(klaar=False)
+        if self.samenwerking is not None:
             await self.samenwerking.start()
+        if self.signalering is not None:
             await self.signalering.start()
-        await self.casusregister.grpc.klaar()
+        if self.grpc is not None:
+            await self.grpc.klaar()
         self.gereed = True
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -174,6 +209,8 @@ class Node:
             await self.samenwerking.stop()
         if self.casusregister is not None:
             await self.casusregister.stop(grace)
+        elif self.grpc is not None:
+            await self.grpc.stop(grace)
         if self.sleuteldeel is not None:
             await self.sleuteldeel.stop()
         if self.nc is not None:
@@ -185,20 +222,21 @@ class Node:
         await self.db.close()
 
 
-async def draai(cfg: NodeConfig, grace: float) -> None:
-    node = Node(cfg)
+async def draai(cfg: NodeConfig, grace: float, diensten: Collection[str] = DIENSTEN) -> None:
+    node = Node(cfg, diensten)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
         await node.start()
-        print(
-            f"zvh-node {cfg.regio}: casusregister on port {node.casusregister.grpc.port}"  # type: ignore[union-attr]
-            f", NATS {zonder_wachtwoord(node.nats_url)}"
-            + (f", admin on port {node.beheer.port}" if node.beheer is not None else ""),
-            flush=True,
-        )
+        delen = [f"zvh-node {cfg.regio}: {', '.join(d for d in DIENSTEN if d in node.gevraagd)}"]
+        if node.grpc is not None:
+            delen.append(f"gRPC on port {node.grpc.port}")
+        delen.append(f"NATS {zonder_wachtwoord(node.nats_url)}")
+        if node.beheer is not None:
+            delen.append(f"admin on port {node.beheer.port}")
+        print(", ".join(delen), flush=True)
         await stop.wait()
         log.info("stopping", extra={"regio": cfg.regio})
     finally:
@@ -209,11 +247,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="zvh-node", description="Run a region's ZVH node.")
     parser.add_argument("--config", type=Path, help="the region's TOML configuration")
     parser.add_argument("--grace", type=float, default=5.0, help="seconds for in-flight calls at stop")
+    parser.add_argument(
+        "--dienst",
+        action="append",
+        choices=DIENSTEN,
+        help="run only this service (repeat for several); default: all of them in one process",
+    )
     ns = parser.parse_args(argv)
     try:
         cfg = configuratie.laad(ns.config)
         logboek.configure(cfg.log_level)
-        asyncio.run(draai(cfg, ns.grace))
+        asyncio.run(draai(cfg, ns.grace, ns.dienst or DIENSTEN))
     except (ConfigError, UnavailableError) as exc:
         print(f"zvh-node: {exc.message}", file=sys.stderr)
         return 2

@@ -51,7 +51,7 @@ async def start_node(cfg: Path) -> tuple[asyncio.subprocess.Process, int]:
     )
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    m = re.search(r"casusregister on port (\d+)", line)
+    m = re.search(r"gRPC on port (\d+)", line)
     assert m, f"unexpected first line: {line!r}"
     return proc, int(m.group(1))
 

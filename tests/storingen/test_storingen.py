@@ -204,7 +204,7 @@ async def test_node_killed_mid_transaction_loses_no_outbox_event(
         )
         assert proc.stdout is not None
         regel = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-        poort = int(regel.split("casusregister on port ")[1].split(",")[0])
+        poort = int(regel.split("gRPC on port ")[1].split(",")[0])
         kanaal = grpc.aio.insecure_channel(f"127.0.0.1:{poort}")
         return proc, casus_pb2_grpc.CasusServiceStub(kanaal), kanaal
 
