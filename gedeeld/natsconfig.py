@@ -24,6 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 
 
@@ -147,16 +150,50 @@ class TlsBestanden:
     key: str
     timeout: float = 2.0  # seconds for a TLS handshake (nats-server's default 0.5 is short for WANs)
 
-    def blok(self, *, verify: bool = False) -> dict[str, object]:
+    def blok(self, *, verify: bool = False, verify_and_map: bool = False) -> dict[str, object]:
         blok: dict[str, object] = {
             "cert_file": self.cert,
             "key_file": self.key,
             "ca_file": self.ca,
             "timeout": self.timeout,
         }
-        if verify:
+        if verify_and_map:
+            # The other side must present a certificate signed by ``ca``, and the certificate's
+            # subject DN is the user it logs in as (no user name or password from the client).
+            blok["verify_and_map"] = True
+        elif verify:
             blok["verify"] = True  # the other side must present a certificate signed by ``ca``
         return blok
+
+
+# The attribute types nats-server can match in a certificate subject (its internal/ldap
+# ``attributeTypeNames``); a subject with any other type (organizationIdentifier, emailAddress, …)
+# cannot be matched as a DN by nats-server.
+_DN_TYPEN = {
+    NameOID.COMMON_NAME: "CN",
+    NameOID.SERIAL_NUMBER: "SERIALNUMBER",
+    NameOID.COUNTRY_NAME: "C",
+    NameOID.LOCALITY_NAME: "L",
+    NameOID.STATE_OR_PROVINCE_NAME: "ST",
+    NameOID.STREET_ADDRESS: "STREET",
+    NameOID.ORGANIZATION_NAME: "O",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "OU",
+    NameOID.POSTAL_CODE: "POSTALCODE",
+    NameOID.DOMAIN_COMPONENT: "DC",
+}
+
+
+def certificaat_dn(naam: x509.Name) -> str:
+    """A certificate subject as nats-server's ``verify_and_map`` names the user it maps to: RFC 4514
+    (last RDN first), e.g. ``SERIALNUMBER=00000001234567890001,CN=zvh-leaf-wvv``. nats-server
+    compares the RDNs in any order, values exactly. ValueError for an attribute type it cannot
+    match."""
+    onbekend = sorted({a.oid.dotted_string for a in naam if a.oid not in _DN_TYPEN})
+    if onbekend:
+        raise ValueError(f"subject attribute type(s) nats-server cannot map: {', '.join(onbekend)}")
+    if not len(naam):
+        raise ValueError("empty subject")
+    return naam.rfc4514_string(_DN_TYPEN)
 
 
 def _controleer_code(regio: str, *, domein: str) -> None:
@@ -202,11 +239,26 @@ def hub_permissies(regio: str, domein: str = HUB_DOMEIN) -> dict[str, object]:
 
 
 def _users(
-    regios: Sequence[str], wachtwoorden: Mapping[str, str], beheer_wachtwoord: str, domein: str
+    regios: Sequence[str],
+    wachtwoorden: Mapping[str, str],
+    beheer_wachtwoord: str,
+    domein: str,
+    leaf_certificaten: Mapping[str, str] | None,
 ) -> list[dict[str, object]]:
     users: list[dict[str, object]] = [{"user": "beheer", "password": beheer_wachtwoord}]
     for r in regios:
-        users.append({"user": r, "password": wachtwoorden[r], "permissions": hub_permissies(r, domein)})
+        if leaf_certificaten is None:
+            users.append({"user": r, "password": wachtwoorden[r], "permissions": hub_permissies(r, domein)})
+        else:
+            # The user is the leaf certificate's subject: no password; only a leaf node (over the
+            # leaf node port's verify_and_map) can log in as it, not a client.
+            users.append(
+                {
+                    "user": leaf_certificaten[r],
+                    "permissions": hub_permissies(r, domein),
+                    "allowed_connection_types": ["LEAFNODE"],
+                }
+            )
     return users
 
 
@@ -228,6 +280,7 @@ def cluster_config(
     cluster_naam: str = HUB_CLUSTER,
     max_payload: int = 256 * 1024,
     tls: TlsBestanden | None = None,
+    leaf_certificaten: Mapping[str, str] | None = None,
 ) -> str:
     """The config of hub server ``i`` (0-based) of the cluster ``hub``.
 
@@ -239,13 +292,29 @@ def cluster_config(
     With ``tls``: the client port requires TLS (clients verify the server; they log in with their
     password, a client certificate is not asked for), and the routes and the leaf node port require
     mutual TLS (``verify``: the other hub server, or the leaf node, must present a certificate
-    signed by ``tls.ca``; a leaf node then still logs in as its region's user, with its password).
+    signed by ``tls.ca``; without ``leaf_certificaten`` a leaf node then still logs in as its
+    region's user, with its password).
+
+    With ``tls`` and ``leaf_certificaten`` (region -> the subject DN of its leaf's certificate, as
+    ``certificaat_dn`` renders it; every region): the leaf node port maps the certificate to the user
+    (``verify_and_map``). Each region's user is then its certificate's DN, without a password and
+    only for leaf node connections, and ``wachtwoorden`` is not used; a leaf logs in with no user or
+    password, and whoever holds a region's certificate and key gets that region's permissions.
     """
     _controleer_hub(hub)
     if not 0 <= i < len(hub):
         raise ValueError(f"server index {i} outside the cluster of {len(hub)}")
     for r in regios:
         _controleer_code(r, domein=domein)
+    if leaf_certificaten is not None:
+        if tls is None:
+            raise ValueError("leaf certificates need TLS")
+        ontbreekt = [r for r in regios if not leaf_certificaten.get(r)]
+        if ontbreekt:
+            raise ValueError(f"no leaf certificate subject for {', '.join(ontbreekt)}")
+        dns = [leaf_certificaten[r] for r in regios]
+        if len(set(dns)) != len(dns):
+            raise ValueError("two regions' leaf certificates have the same subject")
     zelf = hub[i]
     routes = [
         _gebruiker_url("nats-route", "route", route_wachtwoord, s.host, s.cluster)
@@ -259,7 +328,8 @@ def cluster_config(
         "routes": routes,
     }
     # No authorization block of its own: a leaf node logs in as one of the users below and
-    # gets that user's permissions (leafnodes.authorization.users has no permissions).
+    # gets that user's permissions (leafnodes.authorization.users has no permissions); with
+    # verify_and_map its certificate picks the user from the same list.
     leafnodes: dict[str, object] = {"listen": f"{luister}:{zelf.leafnode}"}
     config: dict[str, object] = {
         "server_name": f"{cluster_naam}-{i + 1}",
@@ -268,12 +338,14 @@ def cluster_config(
         "jetstream": {"store_dir": store_dir, "domain": domein},
         "cluster": cluster,
         "leafnodes": leafnodes,
-        "authorization": {"users": _users(regios, wachtwoorden, beheer_wachtwoord, domein)},
+        "authorization": {
+            "users": _users(regios, wachtwoorden, beheer_wachtwoord, domein, leaf_certificaten)
+        },
     }
     if tls is not None:
         config["tls"] = tls.blok()
         cluster["tls"] = tls.blok(verify=True)
-        leafnodes["tls"] = tls.blok(verify=True)
+        leafnodes["tls"] = tls.blok(verify=True, verify_and_map=leaf_certificaten is not None)
     if zelf.monitor:
         config["http"] = f"{luister}:{zelf.monitor}"
     return _als_config(config)
@@ -283,7 +355,7 @@ def leaf_config(
     regio: str,
     hub: Sequence[HubServer],
     *,
-    hub_wachtwoord: str,
+    hub_wachtwoord: str | None,
     node_wachtwoord: str,
     store_dir: str,
     luister: str = "127.0.0.1",
@@ -303,13 +375,22 @@ def leaf_config(
     With ``tls``: the client port requires mutual TLS (the node verifies the leaf with ``tls.ca``
     and presents its own certificate, signed by it, besides its password), and the remote connects
     to the hub servers over TLS (``tls://``), verifying them with ``tls.ca`` and presenting the
-    leaf's certificate, which the hub's leaf node port requires.
+    leaf's certificate, which the hub's leaf node port requires. ``hub_wachtwoord`` None (only with
+    ``tls``): the remote sends no user or password; the hub maps the leaf's certificate to the
+    region's user (``cluster_config``'s ``leaf_certificaten``).
     """
     _controleer_hub(hub)
     _controleer_code(regio, domein=hub_domein)
+    if hub_wachtwoord is None and tls is None:
+        raise ValueError("a leaf without a hub password needs TLS (its certificate identifies it)")
     schema = "tls" if tls is not None else "nats-leaf"
     remote: dict[str, object] = {
-        "urls": [_gebruiker_url(schema, regio, hub_wachtwoord, s.host, s.leafnode) for s in hub],
+        "urls": [
+            f"{schema}://{s.host}:{s.leafnode}"
+            if hub_wachtwoord is None
+            else _gebruiker_url(schema, regio, hub_wachtwoord, s.host, s.leafnode)
+            for s in hub
+        ],
         "deny_exports": ["regio.>"],
         "deny_imports": ["regio.>", f"$JS.{regio}.API.>"],
     }

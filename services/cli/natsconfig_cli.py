@@ -13,7 +13,8 @@ zvhctl federatie nats-stromen --register federatie.reg --beheerder HEX --uit DIR
     DIR/hub/hub-1.conf … hub-3.conf   one per hub server
     DIR/hub/credentials.toml          the beheer and route passwords
     DIR/<regio>/leaf.conf             the region's leaf node
-    DIR/<regio>/credentials.toml      the leaf's password on the hub, the node's on the leaf
+    DIR/<regio>/credentials.toml      the leaf's password on the hub (not with --tls), the node's
+                                      on the leaf
 
 Passwords already in DIR are kept, so running it again after a registry change only adds the
 new regions (every hub server then needs the new configs: ``nats-server --signal reload``).
@@ -24,7 +25,9 @@ registry: SIGNALEN, TREFFER_<R>, OVERLEG_<R>, replicated over the hub servers.
 <regio>/leaf.crt/.key) turns on TLS in every config: the hub's client port, mutual TLS on its
 routes and leaf node port, mutual TLS on each leaf's client port, and ``tls://`` from each leaf to
 the hub. The configs name the files under ``--tls-doel`` (where they are on the servers; default:
-CERTDIR as an absolute path).
+CERTDIR as an absolute path). With ``--tls`` a leaf node has no password on the hub: the hub maps
+its certificate to its region's user (``verify_and_map``), by the subject DN read from
+``<regio>/leaf.crt``, whose serialNumber must be the region's OIN in the registry (when it has one).
 """
 
 from __future__ import annotations
@@ -37,12 +40,13 @@ import secrets
 import ssl
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import nats
 from cryptography import x509
+from cryptography.x509.oid import NameOID
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
@@ -50,18 +54,20 @@ from nats.js.errors import APIError
 
 from gedeeld.config import NatsTlsConfig
 from gedeeld.errors import ConfigError
-from gedeeld.federatie import Federatie, laad
+from gedeeld.federatie import Federatie, lees
 from gedeeld.jetstream import zorg_voor_stroom
 from gedeeld.natsconfig import (
     HUB_DOMEIN,
     NODE_GEBRUIKER,
     HubServer,
     TlsBestanden,
+    certificaat_dn,
     cluster_config,
     leaf_config,
     stroom,
 )
 from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, nats_tls_context
+from gedeeld.zvh.v1 import federatie_pb2
 from services.signalering.context import MAX_BERICHT, SIGNALEN
 
 SUBCOMMANDOS = ("nats", "nats-stromen")
@@ -136,18 +142,29 @@ def _gemeenschappelijk(p: argparse.ArgumentParser) -> None:
 
 
 def uitvoeren(ns: argparse.Namespace) -> int:
-    fed = _register(ns.register, ns.beheerder)
+    fed, oins = _register(ns.register, ns.beheerder)
     if ns.sub == "nats-stromen":
         return asyncio.run(_stromen(fed, ns))
-    return _schrijf_alles(fed, ns)
+    return _schrijf_alles(fed, oins, ns)
 
 
-def _register(pad: Path, beheerder: str) -> Federatie:
+def _register(pad: Path, beheerder: str) -> tuple[Federatie, dict[str, str]]:
+    """The verified registry, and each region's OIN ("" when the registry has none)."""
     try:
         sleutel = bytes.fromhex(beheerder)
     except ValueError:
         raise ConfigError("--beheerder", "not a hex public key") from None
-    return laad(pad, sleutel)  # RegisterFout (a ConfigError) when unsigned, tampered or inconsistent
+    try:
+        data = pad.read_bytes()
+    except OSError as exc:
+        raise ConfigError("--register", f"cannot read {pad}: {exc.strerror}") from None
+    fed = lees(data, sleutel)  # RegisterFout (a ConfigError) when unsigned, tampered or inconsistent
+    # The same verified bytes, for the OINs (the registry's Regio does not carry them).
+    inhoud = federatie_pb2.Federatieregister.FromString(
+        federatie_pb2.OndertekendRegister.FromString(data).register
+    )
+    oins = {r.code: r.oin for r in inhoud.regios}
+    return fed, {r: oins.get(r, "") for r in sorted(fed.regios)}
 
 
 def hub_servers(specs: Sequence[str] | None) -> list[HubServer]:
@@ -199,7 +216,7 @@ def _toml(kop: str, waarden: dict[str, str], staart: str = "") -> str:
     return _commentaar(kop) + "".join(f"{k} = {json.dumps(v)}\n" for k, v in waarden.items()) + staart
 
 
-def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
+def _schrijf_alles(fed: Federatie, oins: Mapping[str, str], ns: argparse.Namespace) -> int:
     hub = hub_servers(ns.hub)
     regios = sorted(fed.regios)
     for spec in ns.leaf_poort or ():
@@ -214,13 +231,17 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
         "route_wachtwoord": _wachtwoord(beheer, "route_wachtwoord"),
     }
     hub_tls, leaf_tls = _tls_bestanden(ns.tls, ns.tls_doel, hub, regios)
+    # With TLS the hub maps each leaf's certificate to its region's user: no hub passwords.
+    leaf_dns = leaf_certificaten(ns.tls, oins) if ns.tls is not None else None
     per_regio: dict[str, dict[str, str]] = {}
     for r in regios:
         oud = _lees_credentials(uit / r / "credentials.toml")
-        per_regio[r] = {
-            "regio": r,
-            "hub_gebruiker": r,
-            "hub_wachtwoord": _wachtwoord(oud, "hub_wachtwoord"),
+        per_regio[r] = {"regio": r}
+        if leaf_dns is None:
+            per_regio[r] |= {"hub_gebruiker": r, "hub_wachtwoord": _wachtwoord(oud, "hub_wachtwoord")}
+        else:
+            per_regio[r] |= {"hub_certificaat": leaf_dns[r]}
+        per_regio[r] |= {
             "node_gebruiker": NODE_GEBRUIKER,
             "node_wachtwoord": _wachtwoord(oud, "node_wachtwoord"),
         }
@@ -230,12 +251,13 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
                 i,
                 hub,
                 regios,
-                {r: per_regio[r]["hub_wachtwoord"] for r in regios},
+                {r: per_regio[r]["hub_wachtwoord"] for r in regios if leaf_dns is None},
                 store_dir=f"{ns.hub_data}/hub-{i + 1}",
                 beheer_wachtwoord=hub_geheim["beheer_wachtwoord"],
                 route_wachtwoord=hub_geheim["route_wachtwoord"],
                 luister=ns.hub_luister,
                 tls=hub_tls[i] if hub_tls else None,
+                leaf_certificaten=leaf_dns,
             )
             for i in range(len(hub))
         ]
@@ -243,7 +265,7 @@ def _schrijf_alles(fed: Federatie, ns: argparse.Namespace) -> int:
             r: leaf_config(
                 r,
                 hub,
-                hub_wachtwoord=per_regio[r]["hub_wachtwoord"],
+                hub_wachtwoord=per_regio[r].get("hub_wachtwoord"),
                 node_wachtwoord=per_regio[r]["node_wachtwoord"],
                 store_dir=f"{ns.leaf_data}/{r}",
                 luister=ns.leaf_luister,
@@ -338,6 +360,33 @@ def _tls_bestanden(
                 f"reissue with `zvhctl certs --uit {certdir} --host {server.host} … --vernieuw`",
             )
     return hub_tls, {r: TlsBestanden(ca, *paar(f"{r}/leaf")) for r in regios}
+
+
+def leaf_certificaten(certdir: Path, oins: Mapping[str, str]) -> dict[str, str]:
+    """Region -> the subject DN of ``certdir/<regio>/leaf.crt``, as the hub's ``verify_and_map``
+    matches it. A certificate names its organisation by OIN in the subject serialNumber: when the
+    registry has an OIN for the region, the certificate must carry exactly that one (so a region's
+    certificate cannot be installed for another), and no two regions may share a subject."""
+    dns: dict[str, str] = {}
+    for r, oin in oins.items():
+        pad = certdir / r / "leaf.crt"
+        subject = x509.load_pem_x509_certificate(pad.read_bytes()).subject
+        try:
+            dn = certificaat_dn(subject)
+        except ValueError as exc:
+            raise ConfigError("--tls", f"{r}/leaf.crt: {exc}") from None
+        serienummers = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+        if oin and serienummers != [oin]:
+            raise ConfigError(
+                "--tls",
+                f"{r}/leaf.crt names OIN {', '.join(serienummers) or 'none'} in its subject; "
+                f"the registry has {oin} for {r}",
+            )
+        dubbel = [q for q, d in dns.items() if d == dn]
+        if dubbel:
+            raise ConfigError("--tls", f"{r}/leaf.crt and {dubbel[0]}/leaf.crt have the same subject {dn}")
+        dns[r] = dn
+    return dns
 
 
 def certificaatnamen(pad: Path) -> list[str]:

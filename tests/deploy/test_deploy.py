@@ -516,8 +516,9 @@ def nats_listen(tekst: str, sleutel: str = "listen") -> int | None:
 
 
 def nats_urls(tekst: str) -> list[tuple[str, int]]:
-    """(host, port) of the route and remote URLs (nats-route://, tls://, nats://)."""
-    return [(h, int(pt)) for h, pt in re.findall(r'"[a-z-]+://[^@"]*@([^:"/]+):(\d+)"', tekst)]
+    """(host, port) of the route and remote URLs (nats-route://, tls://, nats://), with or without a
+    user and password (a TLS leaf's remotes have none: the hub maps its certificate)."""
+    return [(h, int(pt)) for h, pt in re.findall(r'"[a-z-]+://(?:[^@"/]*@)?([^:"/@]+):(\d+)"', tekst)]
 
 
 def nats_bestanden(conf: str) -> set[str]:

@@ -1,8 +1,9 @@
 """TLS for the federation hub and the leaf nodes: certificates from ``zvhctl certs``, configs from
 ``zvhctl federatie nats --tls``, real nats-servers on loopback (three hub servers, two leaves).
+The hub identifies a leaf by its certificate (``verify_and_map``): the leaves have no password.
 
-One cluster is started for the module; the tests on it do not change it (the foreign leaf is an
-extra server that is stopped again).
+One cluster is started for the module; the tests on it do not change it (the foreign leaves are
+extra servers that are stopped again).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -21,12 +22,13 @@ import pytest_asyncio
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from nats.aio.client import Client
+from nats.aio.subscription import Subscription
 
 from gedeeld.config import NatsTlsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.natsconfig import HUB_DOMEIN, HubServer, inbox_prefix
+from gedeeld.natsconfig import HUB_DOMEIN, HubServer, antwoord_inbox, certificaat_dn, inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import nats_tls_context
 from services.cli import natsconfig_cli, zvhctl
@@ -152,6 +154,155 @@ async def test_a_signal_over_tls_reaches_the_hub_stream_and_the_other_region(tls
     assert varz["leaf"]["tls_required"] and varz["leaf"]["tls_verify"]
 
 
+def dn(regio: str) -> str:
+    return f"SERIALNUMBER={OIN[regio]},CN=zvh-leaf-{regio}"
+
+
+@MODULE
+async def test_a_leaf_without_a_password_is_accepted_by_its_certificate(tls_opzet: TlsOpzet) -> None:
+    for r in (A, B):
+        leaf = (tls_opzet.uit / r / "leaf.conf").read_text()
+        assert "tls://127.0.0.1:" in leaf and "@" not in leaf  # no user, no password in the remotes
+        cred = tomllib.loads((tls_opzet.uit / r / "credentials.toml").read_text())
+        assert "hub_wachtwoord" not in cred and cred["hub_certificaat"] == dn(r)
+    hub1 = (tls_opzet.uit / "hub" / "hub-1.conf").read_text()
+    assert '"verify_and_map": true' in hub1
+    for r in (A, B):
+        assert f'"user": "{dn(r)}",\n' in hub1  # the certificate's subject is the region's user
+    # Both leaves are connected (the fixture waited for them), each as its certificate's user.
+    namen = {ln["name"] for s in tls_opzet.hub for ln in (await monitor(s.monitor, "/leafz"))["leafs"]}
+    assert {f"zvh-leaf-{A}", f"zvh-leaf-{B}"} <= namen
+
+
+@MODULE
+async def test_the_certificate_users_cannot_log_in_as_clients(tls_opzet: TlsOpzet) -> None:
+    # The DN users have no password; a client naming one on the hub's client port (TLS, with the
+    # CA, even with that leaf's own certificate) is refused: only a leaf node may be that user.
+    d = tls_opzet.certs / A
+    for context in (
+        nats_tls_context(NatsTlsConfig(tls_opzet.certs / "ca.crt")),
+        nats_tls_context(NatsTlsConfig(tls_opzet.certs / "ca.crt", d / "leaf.crt", d / "leaf.key")),
+    ):
+        with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+            await nats.connect(
+                f"tls://127.0.0.1:{tls_opzet.hub[0].client}",
+                user=dn(A),
+                password="",
+                tls=context,
+                connect_timeout=3,
+                allow_reconnect=False,
+                max_reconnect_attempts=0,
+            )
+
+
+@MODULE
+async def test_a_leaf_with_the_certificate_of_another_region_gets_that_regions_permissions(
+    tls_opzet: TlsOpzet,
+) -> None:
+    """A's leaf config, but presenting B's leaf certificate (issued by the federation's CA): the hub
+    makes it B, whatever the config says; the certificate, not the config, is the region."""
+    echt = (tls_opzet.uit / A / "leaf.conf").read_text()
+    begin = echt.index("leafnodes: ")
+    einde = echt.index("\ntls: ", begin)  # the client port's, after the remote
+    remote = echt[begin:einde].replace(str(tls_opzet.certs / A / "leaf."), str(tls_opzet.certs / B / "leaf."))
+    wissel = echt[:begin] + remote + echt[einde:]
+    wissel = (
+        wissel.replace(f'"zvh-leaf-{A}"', '"zvh-leaf-wissel"')
+        .replace(f'"domain": "{A}"', '"domain": "wissel"')
+        .replace(str(tls_opzet.tmp / "leafdata" / A), str(tls_opzet.tmp / "leafdata" / "wissel"))
+        .replace(f"{tls_opzet.credentials[A]['node_wachtwoord']}", "wissel-node")
+    )
+    # B's certificate and key in the remote; A's still on the client port, for A's node.
+    assert wissel.count(str(tls_opzet.certs / B / "leaf.")) == 2
+    assert wissel.count(str(tls_opzet.certs / A / "leaf.")) == 2
+    conf = tls_opzet.tmp / "wissel.conf"
+    conf.write_text(wissel)
+    server = NatsServer(tls_opzet.tmp / "leaf-wissel", config=conf)
+    await server.start()
+    try:
+
+        async def verbonden() -> bool:
+            for s in tls_opzet.hub:
+                if any(
+                    ln["name"] == "zvh-leaf-wissel" for ln in (await monitor(s.monitor, "/leafz"))["leafs"]
+                ):
+                    return True
+            return False
+
+        await tot(verbonden, "the leaf with B's certificate connected to the hub", 10)
+        beheer_wachtwoord = tomllib.loads((tls_opzet.uit / "hub" / "credentials.toml").read_text())[
+            "beheer_wachtwoord"
+        ]
+        hub = await nats.connect(
+            f"tls://127.0.0.1:{tls_opzet.hub[0].client}",
+            user="beheer",
+            password=beheer_wachtwoord,
+            tls=nats_tls_context(NatsTlsConfig(tls_opzet.certs / "ca.crt")),
+            no_echo=True,
+        )
+        tls_opzet.clients.append(hub)
+        node = await nats.connect(
+            server.url.replace("nats://", "tls://"),
+            user="node",
+            password="wissel-node",
+            tls=tls_opzet.tls(A),
+            connect_timeout=3,
+        )
+        tls_opzet.clients.append(node)
+        # Export (the user's publish permissions): answers from B reach the hub, answers as A do not.
+        # (Exact subscriptions: the hub only passes a leaf interest that the leaf may publish to.)
+        als_b, als_a = antwoord_inbox("x", B) + ".1", antwoord_inbox("x", A) + ".1"
+        naar_b, naar_a = await hub.subscribe(als_b), await hub.subscribe(als_a)
+        await hub.flush()
+
+        async def antwoorden() -> None:
+            await node.publish(als_a, b"als A")
+            await node.publish(als_b, b"als B")
+            await node.flush()
+
+        await tot(_ontvangen(naar_b, antwoorden), "a publish within B's permissions at the hub")
+        await antwoorden()
+        await asyncio.sleep(0.5)
+        assert await _aantal(naar_b) >= 1 and await _aantal(naar_a) == 0  # as A: not exported
+        # Import (the user's subscribe permissions): what is for B arrives, what is for A does not.
+        voor_b, voor_a = await node.subscribe(f"zvh.vraag.{B}"), await node.subscribe(f"zvh.vraag.{A}")
+        await node.flush()
+
+        async def vragen() -> None:
+            await hub.publish(f"zvh.vraag.{A}", b"voor A")
+            await hub.publish(f"zvh.vraag.{B}", b"voor B")
+            await hub.flush()
+
+        await tot(_ontvangen(voor_b, vragen), "a request for B at the leaf with B's certificate")
+        await vragen()
+        await asyncio.sleep(0.5)
+        assert await _aantal(voor_b) >= 1 and await _aantal(voor_a) == 0  # for A: not imported
+    finally:
+        await begrensd("nats-server stop", server.stop())
+
+
+def _ontvangen(sub: Subscription, publiceer: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[bool]]:
+    """A condition for ``tot``: publish, then whether anything arrived on ``sub`` (interest crosses
+    the leaf connection asynchronously, so the first publishes may be lost)."""
+
+    async def gezien() -> bool:
+        await publiceer()
+        return await _aantal(sub) > 0
+
+    return gezien
+
+
+async def _aantal(sub: Subscription) -> int:
+    """How many messages are waiting on ``sub`` (taken off it)."""
+    n = 0
+    while True:
+        try:
+            await sub.next_msg(timeout=0.3)
+        except nats.errors.TimeoutError:
+            return n
+        n += 1
+
+
 @MODULE
 async def test_clients_without_the_ca_or_without_a_client_certificate_are_refused(
     tls_opzet: TlsOpzet, capsys: pytest.CaptureFixture[str]
@@ -208,7 +359,8 @@ async def test_a_leaf_with_a_certificate_of_another_ca_is_refused_by_the_hub(tls
     ander = tls_opzet.tmp / "vreemde-ca"
     assert certs("--uit", str(ander), "--regio", A, "--hub", "0") == 0
     echt = (tls_opzet.uit / A / "leaf.conf").read_text()
-    # The right password and the right CA to trust the hub: only its own certificate is foreign.
+    # The right CA to trust the hub (and no password: the hub goes by the certificate): only its
+    # own certificate is foreign.
     vervalst = (
         echt.replace(str(tls_opzet.certs / A / "leaf.crt"), str(ander / A / "leaf.crt"))
         .replace(str(tls_opzet.certs / A / "leaf.key"), str(ander / A / "leaf.key"))
@@ -292,6 +444,22 @@ def test_nats_configs_with_tls_need_the_certificates_for_every_server(
     assert genereer(tmp_path, reg, beheerder, anders, "--tls", str(certdir)) == 2
     assert "hub/hub-1.crt does not name hub.example" in capsys.readouterr().err
 
+    # The leaf certificates (issued with --regio) carry no OIN; the registry has one per region: a
+    # certificate must name its region's organisation, or the hub would map it to that region.
+    assert genereer(tmp_path, reg, beheerder, hub, "--tls", str(certdir)) == 2
+    assert f"{B}/leaf.crt names OIN none in its subject; the registry has {OIN[B]}" in capsys.readouterr().err
+    assert certs("--uit", str(certdir), "--register", str(reg), "--beheerder", beheerder, "--vernieuw") == 0
+    # B's leaf certificate installed as A's: refused (A's OIN is not in it).
+    (certdir / A / "leaf.crt").write_bytes((certdir / B / "leaf.crt").read_bytes())
+    (certdir / A / "leaf.key").write_bytes((certdir / B / "leaf.key").read_bytes())
+    assert genereer(tmp_path, reg, beheerder, hub, "--tls", str(certdir)) == 2
+    assert (
+        f"{A}/leaf.crt names OIN {OIN[B]} in its subject; the registry has {OIN[A]}"
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "nats").exists()
+    assert certs("--uit", str(certdir), "--register", str(reg), "--beheerder", beheerder, "--vernieuw") == 0
+
     doel = "/etc/zvh/nats-certs"
     assert genereer(tmp_path, reg, beheerder, hub, "--tls", str(certdir), "--tls-doel", doel) == 0
     hub1 = (tmp_path / "nats" / "hub" / "hub-1.conf").read_text()
@@ -301,3 +469,21 @@ def test_nats_configs_with_tls_need_the_certificates_for_every_server(
     assert str(certdir) not in hub1 + leaf
     node = (tmp_path / "nats" / A / "credentials.toml").read_text()
     assert f'# cert = "{doel}/{A}/node.crt"' in node and '# url = "tls://' in node
+    assert (
+        f'hub_certificaat = "SERIALNUMBER={OIN[A]},CN=zvh-leaf-{A}"' in node and "hub_wachtwoord" not in node
+    )
+
+
+def test_certificaat_dn_renders_the_subject_as_nats_server_matches_it() -> None:
+    naam = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "NL"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Gemeente X, afdeling Y"),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, OIN[A]),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"zvh-leaf-{A}"),
+        ]
+    )
+    assert certificaat_dn(naam) == f"CN=zvh-leaf-{A},SERIALNUMBER={OIN[A]},O=Gemeente X\\, afdeling Y,C=NL"
+    met_org_id = x509.Name([*naam, x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, "NTRNL-1")])
+    with pytest.raises(ValueError, match=r"cannot map: 2\.5\.4\.97"):
+        certificaat_dn(met_org_id)
