@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import NameOID
 
 from gedeeld.errors import ConfigError
 
@@ -108,3 +109,17 @@ def controleer_sleutel(cert: Path, key: Path, setting: str) -> None:
     certificaat = _lees_certificaten(cert, setting)[0]
     if sleutel.public_key() != certificaat.public_key():
         raise ConfigError(setting, f"{key} does not belong to the certificate {cert}")
+
+
+def controleer_oin(pad: Path, setting: str, regio: str, oin: str) -> None:
+    """The node's own certificate names its own organisation: when the federation registry gives
+    the region an OIN and the certificate carries a serialNumber (as PKIoverheid certificates
+    do), they must be the same; a certificate of another region's organisation is refused."""
+    cert = _lees_certificaten(pad, setting)[0]
+    nummers = [str(a.value) for a in cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)]
+    if oin and nummers and oin not in nummers:
+        raise ConfigError(
+            setting,
+            f"certificate {pad} names OIN {nummers[0]}, but the federation registry gives region "
+            f"{regio} OIN {oin}",
+        )

@@ -29,11 +29,12 @@ from gedeeld.beheer import BeheerServer
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
+from gedeeld.federatie import laad
 from gedeeld.grpc_server import GrpcServer
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
-from gedeeld.tls import nats_tls_context
+from gedeeld.tls import controleer_oin, nats_tls_context
 from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
 from services.samenwerking.server import Samenwerking
@@ -126,8 +127,19 @@ class Node:
         ]
         return [lezer.consument for lezer in lezers]
 
+    def controleer_certificaten(self) -> None:
+        """The node's certificates are its own region's: their OIN is the registry's for it."""
+        if self.cfg.federatie is None:
+            return
+        eigen = laad(self.cfg.federatie.register, self.cfg.federatie.beheerder_sleutel).regio(self.cfg.regio)
+        if self.cfg.tls is not None:
+            controleer_oin(self.cfg.tls.cert, "tls.cert", eigen.code, eigen.oin)
+        if self.cfg.nats.tls is not None and self.cfg.nats.tls.cert is not None:
+            controleer_oin(self.cfg.nats.tls.cert, "nats.cert", eigen.code, eigen.oin)
+
     async def start(self) -> None:
         await controleer_schema(self.db)
+        self.controleer_certificaten()
         if self.cfg.beheer_listen:
             # First, so that /healthz answers and /status explains while the rest starts.
             self.beheer = BeheerServer(

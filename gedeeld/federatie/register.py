@@ -47,6 +47,7 @@ class Regio:
     index: int
     commitment: Element
     versleuteld_deel: bytes
+    oin: str = ""  # the organisation's OIN, as PKIoverheid certificates carry it in serialNumber
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def _controleer(reg: federatie_pb2.Federatieregister, beheerder: bytes) -> Feder
             r.sleuteldeel_index,
             commitment,
             r.versleuteld_sleuteldeel,
+            r.oin,
         )
     if sorted(r.index for r in regios.values()) != list(range(1, n + 1)):
         raise RegisterFout("share indices must be 1..n, each once")

@@ -178,6 +178,15 @@ def test_start_up_errors_are_one_clear_line(federatie_tls: Path) -> None:
     fout = _start_mislukt(map_, "wvv/verlopen.toml")
     assert fout.startswith("zvh-node: nats.cert: certificate ") and " expired on " in fout
 
+    # Another region's certificate: the registry says whose OIN it names.
+    config = (map_ / "wvv" / "node.toml").read_text().replace("certs/wvv/node.", "certs/arnhem/node.")
+    (map_ / "wvv" / "andermans.toml").write_text(config)
+    fout = _start_mislukt(map_, "wvv/andermans.toml")
+    assert fout == (
+        f"zvh-node: tls.cert: certificate {map_ / 'certs' / 'arnhem' / 'node.crt'} names OIN "
+        "00000000000000000002, but the federation registry gives region wvv OIN 00000000000000000001"
+    )
+
     # A hub that does not answer: arnhem's leaf runs, but the three hub servers are down.
     assert operatie(map_, "stop", "node-arnhem", "hub-1", "hub-2", "hub-3").returncode == 0
     fout = _start_mislukt(map_, "arnhem/node.toml")
