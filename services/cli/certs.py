@@ -30,9 +30,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 
 from gedeeld.errors import ConfigError
-from gedeeld.federatie import lees
 from gedeeld.pki import Sleutelpaar, lees_sleutelpaar, maak_ca, maak_certificaat
-from gedeeld.zvh.v1 import federatie_pb2
+from services.cli.register import lees_register
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _OIN = re.compile(r"^\d{20}$")
@@ -73,20 +72,8 @@ def _regios_uit_register(pad: Path, beheerder: str | None) -> dict[str, str]:
     """Region code -> OIN ("" when the registry has none), from a verified registry."""
     if not beheerder:
         raise ConfigError("--beheerder", "is required with --register (the registry is verified first)")
-    try:
-        sleutel = bytes.fromhex(beheerder)
-    except ValueError:
-        raise ConfigError("--beheerder", "not a hex public key") from None
-    try:
-        data = pad.read_bytes()
-    except OSError as exc:
-        raise ConfigError("--register", f"cannot read {pad}: {exc.strerror}") from None
-    fed = lees(data, sleutel)  # RegisterFout (a ConfigError): unsigned, tampered, another beheerder
-    # The same verified bytes, for the OINs (the registry's Regio does not carry them).
-    inhoud = federatie_pb2.Federatieregister.FromString(
-        federatie_pb2.OndertekendRegister.FromString(data).register
-    )
-    oins = {r.code: r.oin for r in inhoud.regios}
+    fed = lees_register(pad, beheerder)
+    oins = {code: r.oin for code, r in fed.regios.items()}
     uit = {}
     for code in sorted(fed.regios):
         oin = oins.get(code, "")

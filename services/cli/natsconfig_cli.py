@@ -54,7 +54,7 @@ from nats.js.errors import APIError
 
 from gedeeld.config import NatsTlsConfig
 from gedeeld.errors import ConfigError
-from gedeeld.federatie import Federatie, lees
+from gedeeld.federatie import Federatie
 from gedeeld.jetstream import zorg_voor_stroom
 from gedeeld.natsconfig import (
     HUB_DOMEIN,
@@ -67,7 +67,7 @@ from gedeeld.natsconfig import (
     stroom,
 )
 from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, nats_tls_context
-from gedeeld.zvh.v1 import federatie_pb2
+from services.cli.register import lees_register
 from services.signalering.context import MAX_BERICHT, SIGNALEN
 
 SUBCOMMANDOS = ("nats", "nats-stromen")
@@ -150,21 +150,8 @@ def uitvoeren(ns: argparse.Namespace) -> int:
 
 def _register(pad: Path, beheerder: str) -> tuple[Federatie, dict[str, str]]:
     """The verified registry, and each region's OIN ("" when the registry has none)."""
-    try:
-        sleutel = bytes.fromhex(beheerder)
-    except ValueError:
-        raise ConfigError("--beheerder", "not a hex public key") from None
-    try:
-        data = pad.read_bytes()
-    except OSError as exc:
-        raise ConfigError("--register", f"cannot read {pad}: {exc.strerror}") from None
-    fed = lees(data, sleutel)  # RegisterFout (a ConfigError) when unsigned, tampered or inconsistent
-    # The same verified bytes, for the OINs (the registry's Regio does not carry them).
-    inhoud = federatie_pb2.Federatieregister.FromString(
-        federatie_pb2.OndertekendRegister.FromString(data).register
-    )
-    oins = {r.code: r.oin for r in inhoud.regios}
-    return fed, {r: oins.get(r, "") for r in sorted(fed.regios)}
+    fed = lees_register(pad, beheerder)
+    return fed, {r: fed.regios[r].oin for r in sorted(fed.regios)}
 
 
 def hub_servers(specs: Sequence[str] | None) -> list[HubServer]:
