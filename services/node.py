@@ -20,6 +20,7 @@ from pathlib import Path
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
@@ -35,6 +36,7 @@ from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import controleer_oin, nats_tls_context
+from gedeeld.verwerkingslog.model import Verwerking
 from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
 from services.samenwerking.server import Samenwerking
@@ -78,6 +80,21 @@ async def controleer_schema(db: Database) -> None:
                 f"schema of {component} is at {huidig or 'nothing'}, expected {laatste}: "
                 "run `zvhctl db upgrade` first",
             )
+
+
+async def controleer_verwerkingslog_sleutel(db: Database, pad: Path) -> None:
+    """A missing verwerkingslog key is created on a fresh database only. Once the log holds entries,
+    a new key would silently cut every data subject's past entries off from new ones (inzage)."""
+    if await asyncio.to_thread(pad.exists):
+        return
+    async with db.lezen() as s:
+        aantal = int((await s.execute(select(func.count()).select_from(Verwerking))).scalar_one())
+    if aantal:
+        raise ConfigError(
+            "verwerkingslog.sleutel",
+            f"{pad} is missing, but the processing log already has entries made with it ({aantal}): "
+            "restore the file from backup (a new key would break inzage for every past entry)",
+        )
 
 
 class Node:
@@ -139,6 +156,7 @@ class Node:
 
     async def start(self) -> None:
         await controleer_schema(self.db)
+        await controleer_verwerkingslog_sleutel(self.db, self.cfg.verwerkingslog_sleutel)
         self.controleer_certificaten()
         if self.cfg.beheer_listen:
             # First, so that /healthz answers and /status explains while the rest starts.

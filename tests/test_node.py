@@ -120,6 +120,28 @@ async def test_node_serves_cli_and_stops_cleanly_on_sigterm(tmp_path: Path) -> N
     assert rc == 0
     assert zvhctl(cfg, "audit", "verify").stdout.count("intact") == 2
 
+    # The verwerkingslog key is lost: the node does not quietly make a new one.
+    (tmp_path / "data" / "verwerkingslog.key").unlink()
+    r = await asyncio.to_thread(
+        subprocess.run,
+        [str(BIN / "zvh-node"), "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert r.returncode == 2
+    regels = [regel for regel in r.stderr.splitlines() if not regel.startswith("{")]
+    assert len(regels) == 1
+    assert regels[0].startswith(
+        f"zvh-node: verwerkingslog.sleutel: {tmp_path / 'data' / 'verwerkingslog.key'} is missing, but the "
+        "processing log already has entries made with it ("
+    )
+    assert regels[0].endswith(
+        "): restore the file from backup (a new key would break inzage for every past entry)"
+    )
+    assert not (tmp_path / "data" / "verwerkingslog.key").exists()
+
 
 @pytest.mark.parametrize(
     ("extra", "env", "verwacht"),
