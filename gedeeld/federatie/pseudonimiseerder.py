@@ -29,6 +29,7 @@ from gedeeld.errors import CryptoError, UnavailableError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.federatie.register import Federatie, Regio
 from gedeeld.metrics import OPRF_HOUDER_FOUT
+from gedeeld.tracing import HEADER, huidig
 from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 
@@ -148,8 +149,14 @@ class Pseudonimiseerder:
 
     async def _vraag(self, regio: Regio, bericht: bytes, verzoek_id: str, verzoek: Verzoek) -> DeelEvaluatie:
         try:
+            # The holder's audit record joins the requester's trace (LDV foreign_operation).
+            trace = huidig()
             antwoord = await self._verzoeker.vraag(
-                regio.code, f"zvh.oprf.{regio.code}", bericht, timeout=self._per_houder
+                regio.code,
+                f"zvh.oprf.{regio.code}",
+                bericht,
+                timeout=self._per_houder,
+                headers={HEADER: trace.child().traceparent} if trace is not None else None,
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None

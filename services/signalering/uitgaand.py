@@ -131,7 +131,9 @@ class Uitgaand:
                         )
         if not sleutels:
             return
-        tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
+        # One casus: the key-share holders' audit records join its trace; a batch has many traces.
+        with in_trace(casussen[0][2] if len(casussen) == 1 else None):
+            tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
         nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
             referenties: dict[tuple[str, str], str] = {}

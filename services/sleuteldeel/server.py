@@ -15,7 +15,7 @@ from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.klok import SysteemKlok
 from gedeeld.snelheidslimiet import Limiet
-from gedeeld.tracing import TraceContext
+from gedeeld.tracing import TraceContext, huidig, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
 from services.casusregister.server import lees_of_maak_sleutel
 from services.sleuteldeel.service import Sleuteldeelhouder
@@ -51,7 +51,8 @@ class SleuteldeelServer:
 
     async def _beantwoord(self, msg: Msg) -> None:
         try:
-            antwoord = await self._houder.behandel(msg.data)
+            with in_trace(voor_bericht(msg.headers)):
+                antwoord = await self._houder.behandel(msg.data)
             if msg.reply:
                 await msg.respond(antwoord)
         except Exception as exc:
@@ -83,7 +84,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
         async with db.transaction() as s:
             await logboek.vastleggen(
                 s,
-                trace=TraceContext.new(),
+                trace=huidig() or TraceContext.new(),
                 handeling=Handeling("oprf_evaluatie", activiteit, "regio", aanvrager),
                 actor=Actor(f"regio:{aanvrager}", "regio", "pseudonimisering voor de federatie"),
                 resultaat=resultaat,

@@ -107,6 +107,8 @@ async def test_one_trace_id_from_the_rpc_to_the_treffer_in_the_other_region(
         assert len(stap["span_id"]) == 16 and stap["span_id"] != trace.span_id
     assert stappen[-2]["match_id"] == stappen[-1]["match_id"]
     assert "bsn" in stappen[4]["sleutel_types"]
+    # The key-share holder in the other region audit-logged its evaluation under the same trace.
+    assert [r.object_id for r in await wvv.audit("oprf_evaluatie") if r.trace_id == t] == ["arnhem"]
     # The first registration is a trace of its own, and its lines carry it, not this one.
     eerste = een(docs, "signal published", regio="wvv", casus_id=ca.casus_id)
     assert eerste["trace_id"] != t
