@@ -4,9 +4,10 @@ The generator is deterministic (``random.Random`` with a fixed seed) and aims
 at the real Dutch name distribution, where it matters for collisions:
 
 - surnames: the most common Dutch surnames with their approximate number of
-  bearers (Nederlandse Familienamenbank / CBS), drawn with the share of the
-  population those names really have (about 12 %); the rest from a long tail
-  built from Dutch and Frisian name parts, patronymics and migrant surnames.
+  bearers (Nederlandse Familienamenbank / CBS; the quality benchmark's table in
+  bench/synthetisch.py), drawn with the share of the population those names
+  really have (about 14 %); the rest from a long tail built from Dutch and
+  Frisian name parts, patronymics and migrant surnames.
   The synthetic tail has fewer distinct names than the real one (about 300 000
   surnames for 17.5 million people), so collisions here are an *upper bound*;
 - a double surname ("Jansen-de Vries") for 6 % of the people;
@@ -26,6 +27,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from bench.synthetisch import (
+    ACHTERDEEL,
+    ACHTERNAMEN,
+    PATRONIEM_STAM,
+    PATRONIEM_UITGANG,
+    VOORDEEL,
+    VOORVOEGSEL_STAART,
+)
 from gedeeld.identiteit import (
     PersoonsGegevens,
     SleutelType,
@@ -33,67 +42,14 @@ from gedeeld.identiteit import (
     normaliseer_achternaam,
 )
 
+# The name tables are the quality benchmark's (bench/synthetisch.py), so both measure one population.
+VEELVOORKOMEND = ACHTERNAMEN
+
 ZAAD = 20240521
 AANTAL = 20_000
 BEVOLKING = 17_500_000
 
-# (surname, approximate number of bearers in the Netherlands)
-VEELVOORKOMEND: list[tuple[str, int]] = [
-    ("de Jong", 86_000), ("Jansen", 75_000), ("de Vries", 73_000), ("van den Berg", 61_000),
-    ("van Dijk", 58_000), ("Bakker", 57_000), ("Janssen", 56_000), ("Visser", 51_000),
-    ("Smit", 47_000), ("Meijer", 43_000), ("de Boer", 40_000), ("Mulder", 38_000),
-    ("de Groot", 37_000), ("Bos", 36_000), ("Vos", 33_000), ("Peters", 32_000),
-    ("Hendriks", 31_000), ("van Leeuwen", 30_000), ("Dekker", 29_000), ("Brouwer", 26_000),
-    ("de Wit", 26_000), ("Dijkstra", 25_000), ("Smits", 25_000), ("de Graaf", 24_000),
-    ("van der Meer", 24_000), ("van der Linden", 23_000), ("Kok", 22_000), ("Jacobs", 22_000),
-    ("de Haan", 21_000), ("Vermeulen", 21_000), ("van den Heuvel", 20_000),
-    ("van der Veen", 20_000), ("van den Broek", 20_000), ("de Bruijn", 19_000),
-    ("de Bruin", 19_000), ("van der Heijden", 19_000), ("Schouten", 18_000),
-    ("van Beek", 18_000), ("Willems", 18_000), ("van Vliet", 18_000), ("van de Ven", 17_000),
-    ("Hoekstra", 17_000), ("Maas", 17_000), ("Verhoeven", 17_000), ("Koster", 16_000),
-    ("van Dam", 16_000), ("van der Wal", 16_000), ("Prins", 16_000), ("Blom", 16_000),
-    ("Huisman", 16_000), ("Peeters", 15_000), ("de Jonge", 15_000), ("Kuipers", 15_000),
-    ("van Veen", 15_000), ("Post", 15_000), ("Kuiper", 15_000), ("Veenstra", 15_000),
-    ("Kramer", 14_000), ("van den Brink", 14_000), ("Scholten", 14_000), ("van Wijk", 14_000),
-    ("Postma", 14_000), ("Martens", 14_000), ("Vink", 14_000), ("de Ridder", 14_000),
-    ("Jonker", 13_000), ("van der Laan", 13_000), ("Hermans", 13_000), ("Yılmaz", 12_000),
-    ("Kaya", 7_000), ("Demir", 7_000), ("Şahin", 6_000), ("Çelik", 6_000), ("Aydın", 5_000),
-    ("Öztürk", 4_000), ("Mohamed", 5_000), ("Ahmed", 4_000), ("Ali", 4_000),
-    ("Nguyen", 3_000), ("El Amrani", 2_000), ("Pinas", 2_000), ("dos Santos", 2_000),
-]  # fmt: skip
 
-VOORVOEGSEL_STAART = [
-    "",
-    "",
-    "",
-    "",
-    "",
-    "van",
-    "de",
-    "van der",
-    "van den",
-    "van de",
-    "ter",
-    "ten",
-    "in 't",
-    "'t",
-]
-VOORDEEL = [
-    "berg", "dijk", "hoek", "veld", "brink", "horst", "kamp", "laan", "meer", "hof", "beek",
-    "wijk", "veen", "haar", "broek", "hout", "burg", "steen", "hage", "molen", "heuvel",
-    "bosch", "akker", "weide", "dam", "sluis", "linde", "eik", "rozen", "groen", "oost",
-    "west", "noord", "zuid", "hoog", "laag", "klein", "groot", "zand", "haver", "koren",
-    "water", "kerk", "mol", "ploeg", "smeden", "vlas", "wolde", "donk", "rijn", "maas",
-]  # fmt: skip
-ACHTERDEEL = [
-    "", "", "", "man", "mans", "er", "ers", "ink", "inga", "stra", "sma", "ma", "en", "ing",
-    "huis", "kamp", "veld", "berg", "dijk", "hof", "meijer", "boer", "beek", "horst", "broek",
-]  # fmt: skip
-PATRONIEM_STAM = [
-    "jan", "pieter", "gerrit", "hendrik", "klaas", "willem", "jacob", "dirk", "cornelis", "adriaan",
-    "thijs", "marten", "evert", "lambert", "arend", "gijs", "harm", "roelof", "teunis", "wouter",
-]  # fmt: skip
-PATRONIEM_UITGANG = ["sen", "ssen", "se", "s", "sz", "x", "ink", "ens"]
 MIGRANT = [
     "Arslan", "Doğan", "Koç", "Kurt", "Özdemir", "Yıldız", "Güneş", "Aksoy", "Bulut", "Polat",
     "El Idrissi", "Bouzid", "Benali", "Bakkali", "Ouali", "Azzouzi", "El Khattabi", "Amrani",
