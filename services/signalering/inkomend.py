@@ -11,10 +11,12 @@ with a Nats-Msg-Id derived from the pair so repeats are dropped.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC
 
 from google.protobuf.message import DecodeError
@@ -29,7 +31,7 @@ from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.identiteit import SleutelType, is_zeker
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import MATCHES, SIGNALEN_GEWEIGERD, SIGNALEN_ONTVANGEN, TREFFERS
-from gedeeld.tracing import HEADER, TraceContext, in_trace, voor_bericht
+from gedeeld.tracing import HEADER, TraceContext, from_headers, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import MAX_BERICHT, SYSTEEM, Context
@@ -38,6 +40,9 @@ from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, slui
 log = logging.getLogger("zvh.signalering")
 
 TREFFER_INFO = b"zvh-treffer-v1"
+# Tokens per index query when a batch of signals is looked up at once (bound parameters stay
+# far below SQLite's and PostgreSQL's limits, whatever a signal carries).
+LOOKUP_PER_QUERY = 500
 
 
 def zekerheid(types: Iterable[str]) -> F.Zekerheid.ValueType:
@@ -58,6 +63,24 @@ class Geweigerd(Exception):
         self.reden = reden
 
 
+@dataclass(frozen=True)
+class _Geldig:
+    """A signal that passed every check: its place in the batch and what handling it needs."""
+
+    index: int
+    signaal: F.Signaal
+    afzender: str
+    soort: str
+    trace: TraceContext
+    buitenland: str
+
+
+def _mislukt(exc: Exception) -> Uitkomst:
+    """One message of a batch failed (not rejected): redelivered, as a failing handler's would be."""
+    log.warning("handler failed; message will be redelivered", extra={"error": type(exc).__name__})
+    return Uitkomst.OPNIEUW
+
+
 class Inkomend:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -68,41 +91,157 @@ class Inkomend:
     # -- signals -------------------------------------------------------------
 
     async def bij_signaal(self, msg: Msg) -> Uitkomst:
+        """One message, one transaction (the stream is quiet: a batch of one)."""
         if msg.subject == f"zvh.signaal.{self.ctx.regio}":
             return Uitkomst.KLAAR  # our own
         # The origin's trace continues here: the match, the verwerkingslog rows and the treffer.
         trace = voor_bericht(msg.headers)
         with in_trace(trace):
             try:
-                signaal, afzender = self._lees_signaal(msg.data)
+                geldig = self._controleer(0, msg, trace)
             except Geweigerd as g:
                 return self._weiger(g.reden, "signaal")
-            soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
-            SIGNALEN_ONTVANGEN.labels(soort).inc()
-            buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
-            if signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
-                await self._sluit(afzender, signaal.referentie)
-                log.info(
-                    "signal withdrawn by its region",
-                    extra={
-                        "regio": self.ctx.regio,
-                        "andere_regio": afzender,
-                        "signaal_id": signaal.signaal_id,
-                    },
-                )
-                return Uitkomst.KLAAR
-            gevonden = await self._match(signaal, afzender, trace, buitenland)
+            return await self._verwerk_los(geldig)
+
+    async def bij_signalen(self, berichten: list[Msg]) -> list[Uitkomst]:
+        """A fetched batch, in stream order, one outcome per message. Each message is checked on
+        its own (a bad one is rejected and does not touch the others); the valid ones are looked
+        up and recorded in ONE transaction (one fsync instead of one per signal). Should that
+        transaction fail, the batch's valid signals are handled one at a time."""
+        if len(berichten) == 1:
+            msg = berichten[0]
+            with in_trace(from_headers(msg.headers)):
+                return [await self.bij_signaal(msg)]
+        uitkomsten = [Uitkomst.KLAAR] * len(berichten)
+        geldig: list[_Geldig] = []
+        for i, msg in enumerate(berichten):
+            if msg.subject == f"zvh.signaal.{self.ctx.regio}":
+                continue  # our own
+            trace = voor_bericht(msg.headers)
+            with in_trace(trace):
+                try:
+                    geldig.append(self._controleer(i, msg, trace))
+                except Geweigerd as fout:
+                    uitkomsten[i] = self._weiger(fout.reden, "signaal")
+                except Exception as exc:
+                    uitkomsten[i] = _mislukt(exc)
+        if not geldig:
+            return uitkomsten
+        try:
+            resultaten = await self._verwerk_samen(geldig)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning(
+                "batch of signals failed; handling them one at a time",
+                extra={"regio": self.ctx.regio, "aantal": len(geldig), "error": type(exc).__name__},
+            )
+            for g in geldig:
+                with in_trace(g.trace):
+                    try:
+                        uitkomsten[g.index] = await self._verwerk_los(g)
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as exc2:
+                        uitkomsten[g.index] = _mislukt(exc2)
+            return uitkomsten
+        for g, (na, uit) in zip(geldig, resultaten, strict=True):
+            with in_trace(g.trace):
+                try:
+                    for stap in na:
+                        stap()
+                    await self._na_commit(g, uit)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    uitkomsten[g.index] = _mislukt(exc)
+        return uitkomsten
+
+    def _controleer(self, index: int, msg: Msg, trace: TraceContext) -> _Geldig:
+        """Check one message (raises ``Geweigerd``) and count it as received."""
+        signaal, afzender = self._lees_signaal(msg.data)
+        soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
+        SIGNALEN_ONTVANGEN.labels(soort).inc()
+        buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
+        return _Geldig(index, signaal, afzender, soort, trace, buitenland)
+
+    async def _verwerk_los(self, g: _Geldig) -> Uitkomst:
+        """A checked signal in its own transaction; the treffers after the commit."""
+        if g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
+            await self._sluit(g.afzender, g.signaal.referentie)
+            await self._na_commit(g, None)
+        else:
+            await self._na_commit(g, await self._match(g.signaal, g.afzender, g.trace, g.buitenland))
+        return Uitkomst.KLAAR
+
+    async def _na_commit(self, g: _Geldig, uit: list[tuple[str, list[str]]] | None) -> None:
+        """Send the treffers of a committed signal and log it (``uit`` is None for a withdrawal)."""
+        if uit is None:
             log.info(
-                "signal checked",
+                "signal withdrawn by its region",
                 extra={
                     "regio": self.ctx.regio,
-                    "andere_regio": afzender,
-                    "signaal_id": signaal.signaal_id,
-                    "soort": soort,
-                    "treffers": gevonden,
+                    "andere_regio": g.afzender,
+                    "signaal_id": g.signaal.signaal_id,
                 },
             )
-            return Uitkomst.KLAAR
+            return
+        for ref, types in uit:
+            await self._stuur_treffer(g.signaal, g.afzender, ref, types, g.trace)
+        log.info(
+            "signal checked",
+            extra={
+                "regio": self.ctx.regio,
+                "andere_regio": g.afzender,
+                "signaal_id": g.signaal.signaal_id,
+                "soort": g.soort,
+                "treffers": len(uit),
+            },
+        )
+
+    async def _verwerk_samen(
+        self, geldig: list[_Geldig]
+    ) -> list[tuple[list[Callable[[], None]], list[tuple[str, list[str]]] | None]]:
+        """All checked signals of a batch in one transaction, in stream order: per signal the
+        metrics and logs to emit once committed, and the treffers to send (None: a withdrawal)."""
+        ctx = self.ctx
+        tokens = list(
+            {t.token for g in geldig if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF for t in g.signaal.tokens}
+        )
+        uit: list[tuple[list[Callable[[], None]], list[tuple[str, list[str]]] | None]] = []
+        async with ctx.db.transaction() as s:
+            # Incoming signals never change the token index, so one lookup serves the whole batch.
+            index: dict[bytes, list[TokenRij]] = {}
+            for begin in range(0, len(tokens), LOOKUP_PER_QUERY):
+                deel = tokens[begin : begin + LOOKUP_PER_QUERY]
+                rijen = await s.execute(
+                    select(TokenRij).where(TokenRij.token.in_(deel), TokenRij.epoch == ctx.federatie.epoch)
+                )
+                for rij in rijen.scalars():
+                    index.setdefault(rij.token, []).append(rij)
+            for g in geldig:
+                na: list[Callable[[], None]] = []
+                with in_trace(g.trace):
+                    if g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
+                        await sluit_matches(
+                            s,
+                            ctx,
+                            (MatchRij.andere_regio == g.afzender)
+                            & (MatchRij.andere_referentie == g.signaal.referentie),
+                        )
+                        uit.append((na, None))
+                        continue
+                    soorten = {t.token: t.sleutel_type for t in g.signaal.tokens}
+                    treffers = [t for token in soorten for t in index.get(token, [])]
+                    uit.append(
+                        (
+                            na,
+                            await self._leg_vast(
+                                s, g.signaal, g.afzender, g.trace, g.buitenland, treffers, na
+                            ),
+                        )
+                    )
+        return uit
 
     def _lees_signaal(self, data: bytes) -> tuple[F.Signaal, str]:
         ctx = self.ctx
@@ -127,53 +266,68 @@ class Inkomend:
             raise Geweigerd("onleesbaar")
         return signaal, geopend.afzender
 
-    async def _match(self, signaal: F.Signaal, afzender: str, trace: TraceContext, buitenland: str) -> int:
-        """Record a match per own person the signal hits and send each a treffer; returns how many."""
+    async def _match(
+        self, signaal: F.Signaal, afzender: str, trace: TraceContext, buitenland: str
+    ) -> list[tuple[str, list[str]]]:
+        """Record a match per own person the signal hits; returns (own referentie, key types) of each."""
         ctx = self.ctx
-        soorten = {t.token: t.sleutel_type for t in signaal.tokens}
         async with ctx.db.transaction() as s:
             treffers = (
                 (
                     await s.execute(
                         select(TokenRij).where(
-                            TokenRij.token.in_(list(soorten)), TokenRij.epoch == signaal.epoch
+                            TokenRij.token.in_([t.token for t in signaal.tokens]),
+                            TokenRij.epoch == signaal.epoch,
                         )
                     )
                 )
                 .scalars()
                 .all()
             )
-            per_persoon: dict[str, list[TokenRij]] = {}
-            for t in treffers:
-                per_persoon.setdefault(t.referentie, []).append(t)
-            uit: list[tuple[str, list[str]]] = []
-            for ref, rijen in per_persoon.items():
-                types = sorted({soorten[t.token] for t in rijen})
-                await self._registreer(
-                    s,
-                    rijen[0].casus_id,
-                    rijen[0].betrokkene_id,
-                    ref,
-                    afzender,
-                    signaal.referentie,
-                    types,
-                    ctx.federatie.regio(afzender).contact,
-                )
-                await ctx.log.vastleggen(
-                    s,
-                    trace=trace,
-                    actor=SYSTEEM,
-                    betrokkene_ids=[rijen[0].betrokkene_id],
-                    handeling=Handeling(
-                        "match_gevonden", ctx.activiteiten.matching, "casus", rijen[0].casus_id
-                    ),
-                    foreign_operation=buitenland,
-                    details={"regio": afzender},
-                )
-                uit.append((ref, types))
-        for ref, types in uit:
-            await self._stuur_treffer(signaal, afzender, ref, types, trace)
-        return len(uit)
+            return await self._leg_vast(s, signaal, afzender, trace, buitenland, treffers, None)
+
+    async def _leg_vast(
+        self,
+        s: AsyncSession,
+        signaal: F.Signaal,
+        afzender: str,
+        trace: TraceContext,
+        buitenland: str,
+        treffers: Sequence[TokenRij],
+        na: list[Callable[[], None]] | None,
+    ) -> list[tuple[str, list[str]]]:
+        """Within ``s``: a match and a verwerkingslog row per own person that ``treffers`` (index
+        rows hit by the signal's tokens) name."""
+        ctx = self.ctx
+        soorten = {t.token: t.sleutel_type for t in signaal.tokens}
+        per_persoon: dict[str, list[TokenRij]] = {}
+        for t in treffers:
+            per_persoon.setdefault(t.referentie, []).append(t)
+        uit: list[tuple[str, list[str]]] = []
+        for ref, rijen in per_persoon.items():
+            types = sorted({soorten[t.token] for t in rijen})
+            await self._registreer(
+                s,
+                rijen[0].casus_id,
+                rijen[0].betrokkene_id,
+                ref,
+                afzender,
+                signaal.referentie,
+                types,
+                ctx.federatie.regio(afzender).contact,
+                na,
+            )
+            await ctx.log.vastleggen(
+                s,
+                trace=trace,
+                actor=SYSTEEM,
+                betrokkene_ids=[rijen[0].betrokkene_id],
+                handeling=Handeling("match_gevonden", ctx.activiteiten.matching, "casus", rijen[0].casus_id),
+                foreign_operation=buitenland,
+                details={"regio": afzender},
+            )
+            uit.append((ref, types))
+        return uit
 
     async def _registreer(
         self,
@@ -185,8 +339,10 @@ class Inkomend:
         andere_ref: str,
         types: list[str],
         contact: str,
+        na: list[Callable[[], None]] | None = None,
     ) -> str | None:
-        """The new match's id; None when the pair was already known."""
+        """The new match's id; None when the pair was already known. With ``na``, the metric and
+        log line are appended to it (to emit once the shared transaction committed)."""
         nu = self.ctx.klok.nu()
         try:
             async with s.begin_nested():
@@ -209,18 +365,23 @@ class Inkomend:
                 if self.ctx.waarnemer is not None:
                     await self.ctx.waarnemer.gevonden(s, rij)
             zeker = F.Zekerheid.Name(zekerheid(types)).removeprefix("ZEKERHEID_").lower()
-            MATCHES.labels(zeker).inc()
-            log.info(
-                "match found",
-                extra={
-                    "regio": self.ctx.regio,
-                    "match_id": rij.match_id,
-                    "casus_id": casus_id,
-                    "andere_regio": regio,
-                    "sleutel_types": types,
-                    "zekerheid": zeker,
-                },
-            )
+            velden = {
+                "regio": self.ctx.regio,
+                "match_id": rij.match_id,
+                "casus_id": casus_id,
+                "andere_regio": regio,
+                "sleutel_types": types,
+                "zekerheid": zeker,
+            }
+
+            def gevonden() -> None:
+                MATCHES.labels(zeker).inc()
+                log.info("match found", extra=velden)
+
+            if na is None:
+                gevonden()
+            else:
+                na.append(gevonden)
             return rij.match_id
         except IntegrityError:
             # Already known (the other side's treffer came first, or a redelivery): keep one match.

@@ -57,7 +57,13 @@ class Signalering:
                 batch_handler=self._gebeurtenissen,
             ),
             StroomLezer(
-                ctx.js, stroom=SIGNALEN, subject="zvh.signaal.*", durable=r, handler=self.inkomend.bij_signaal
+                ctx.js,
+                stroom=SIGNALEN,
+                subject="zvh.signaal.*",
+                durable=r,
+                handler=self.inkomend.bij_signaal,
+                # A backlog of other regions' signals is looked up and recorded in one transaction.
+                batch_handler=self.inkomend.bij_signalen,
             ),
             StroomLezer(
                 ctx.js,
