@@ -51,7 +51,7 @@ from bench.looptijd import Fasen
 from bench.synthetisch import Generator, Persoon
 from gedeeld.auth import Rol, nieuw_token, token_hash
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
-from gedeeld.nats import verbind
+from gedeeld.nats import bevestig, verbind
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, common_pb2, samenwerking_pb2_grpc
@@ -282,7 +282,7 @@ async def bare_nats(url: str, n: int) -> list[float]:
         await msg.respond(msg.data)
 
     await b.subscribe("bench.echo", cb=echo)
-    await b.flush()
+    await bevestig(b)
     for _ in range(100):  # interest propagates asynchronously inside the server
         try:
             await a.request("bench.echo", b"warm-up", timeout=5)

@@ -32,3 +32,16 @@ async def verbind(url: str, naam: str, **kwargs: object) -> Client:
         reconnected_cb=bij_herstel,
         **kwargs,  # type: ignore[arg-type,unused-ignore]
     )
+
+
+async def bevestig(nc: Client, timeout: int = 10) -> None:
+    """Return once the server has processed everything this client sent, subscriptions included.
+
+    nats-py (2.16) writes ``flush()``'s PING straight to the socket, ahead of the commands still
+    queued for its flusher task, such as a SUB just made: the server can answer that PONG before it
+    has seen the SUB, so one flush does not prove that a subscription is in place. The second PING
+    leaves after the queue was written (the flusher ran while we waited for the first PONG), so its
+    PONG does. ``tests/gedeeld/test_nats_volgorde.py`` checks the order on the wire.
+    """
+    await nc.flush(timeout)
+    await nc.flush(timeout)

@@ -36,6 +36,7 @@ from gedeeld.errors import CryptoError, NotFoundError, PreconditionError, Valida
 from gedeeld.errors import FieldViolation as FV
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
+from gedeeld.nats import bevestig
 from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.tracing import HEADER, TraceContext, from_headers
 from gedeeld.verwerkingslog import Actor, Handeling
@@ -270,6 +271,7 @@ class Beantwoorder:
 
     async def start(self) -> None:
         self._sub = await self.nc.subscribe(f"zvh.vraag.{self.ctx.regio}", cb=self._bij_vraag)
+        await bevestig(self.nc)  # in place before the node reports itself ready
 
     async def stop(self) -> None:
         if self._sub is not None:

@@ -14,6 +14,7 @@ from gedeeld.db import Database
 from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.klok import SysteemKlok
+from gedeeld.nats import bevestig
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, huidig, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
@@ -41,7 +42,7 @@ class SleuteldeelServer:
         self._sub = await self._nc.subscribe(
             f"zvh.oprf.{self._houder.regio}", queue="sleuteldeel", cb=self._ontvang
         )
-        await self._nc.flush()
+        await bevestig(self._nc)
 
     async def _ontvang(self, msg: Msg) -> None:
         await self._ruimte.acquire()

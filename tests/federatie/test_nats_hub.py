@@ -31,6 +31,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from gedeeld.nats import bevestig
 from gedeeld.natsconfig import (
     HUB_DOMEIN,
     HubServer,
@@ -291,10 +292,10 @@ async def test_requests_between_leaves_are_answered_in_the_inbox_meant_for_the_r
         await msg.respond(b"evaluatie")
 
     await b.subscribe(f"zvh.oprf.{B}", cb=antwoord)
-    await b.flush()
+    await bevestig(b)
     inbox = f"{antwoord_inbox(A, B)}.{a.new_inbox().rsplit('.', 1)[1]}"
     antwoorden = await a.subscribe(inbox)
-    await a.flush()
+    await bevestig(a)
 
     async def vraag() -> Msg:
         await a.publish(f"zvh.oprf.{B}", b"verzoek", reply=inbox)
@@ -343,7 +344,7 @@ async def test_region_b_cannot_publish_as_a_nor_read_what_is_for_a(opzet: Opzet)
     msg = await een(a_sub, "A's signal")
     assert msg.reply
     await b.publish(msg.reply, b"+ACK")
-    await b.flush()
+    await bevestig(b)
     await asyncio.sleep(0.3)
     assert (await beheer.jetstream().consumer_info("SIGNALEN", A)).num_ack_pending == 1
 
@@ -393,7 +394,7 @@ async def test_region_local_events_stay_on_the_leaf(opzet: Opzet) -> None:
     fouten: list[Exception] = []
     rechtstreeks = await opzet.hub_client(A, fouten)
     await rechtstreeks.publish(f"regio.{A}.casus.aangemeld", b"ruwe gebeurtenis")
-    await rechtstreeks.flush()
+    await bevestig(rechtstreeks)
 
     async def geweigerd() -> bool:
         return any("permissions violation" in str(e).lower() for e in fouten)

@@ -12,6 +12,7 @@ from nats.aio.client import Client
 from nats.js.api import StreamConfig
 from nats.js.errors import APIError
 
+from gedeeld.nats import bevestig
 from gedeeld.natsconfig import hub_config, inbox_prefix, stroom
 from gedeeld.natsserver import NatsServer
 
@@ -50,7 +51,7 @@ async def test_region_b_cannot_publish_a_signal_as_a(hub: NatsServer) -> None:
     fouten: list[Exception] = []
     b = await als(hub, "bb", fouten)
     await b.publish("zvh.signaal.aa", b"vervalst")
-    await b.flush()
+    await bevestig(b)
     await asyncio.sleep(0.2)  # the server reports the violation asynchronously
     beheer = await nats.connect(hub.url, user="beheer", password="root")
     info = await beheer.jetstream().stream_info("SIGNALEN")
@@ -63,7 +64,7 @@ async def test_region_b_cannot_publish_a_signal_as_a(hub: NatsServer) -> None:
 async def test_region_b_can_publish_its_own_signal_and_a_can_read_it(hub: NatsServer) -> None:
     a, b = await als(hub, "aa", []), await als(hub, "bb", [])
     sub = await a.subscribe("zvh.signaal.*")
-    await a.flush()
+    await bevestig(a)
     await b.jetstream().publish("zvh.signaal.bb", b"ok")
     msg = await sub.next_msg(timeout=5)
     assert msg.subject == "zvh.signaal.bb"
@@ -75,10 +76,10 @@ async def test_region_b_cannot_read_treffers_for_a(hub: NatsServer) -> None:
     fouten: list[Exception] = []
     b = await als(hub, "bb", fouten)
     sub = await b.subscribe("zvh.treffer.aa")
-    await b.flush()
+    await bevestig(b)
     a = await als(hub, "aa", [])
     await a.publish("zvh.treffer.aa", b"geheim")  # anyone may publish a treffer to a
-    await a.flush()
+    await bevestig(a)
     with pytest.raises(nats.errors.TimeoutError):
         await sub.next_msg(timeout=0.5)
     assert any("permissions violation" in str(e).lower() for e in fouten)
@@ -96,7 +97,7 @@ async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
         await msg.respond(b"evaluatie")
 
     await a.subscribe("zvh.oprf.aa", cb=antwoord)
-    await a.flush()
+    await bevestig(a)
     reply = await b.request("zvh.oprf.aa", b"verzoek", timeout=5)
     assert reply.data == b"evaluatie"
     await a.close()

@@ -28,6 +28,7 @@ from gedeeld.config import NatsTlsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.nats import bevestig
 from gedeeld.natsconfig import HUB_DOMEIN, HubServer, antwoord_inbox, certificaat_dn, inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import nats_tls_context
@@ -253,12 +254,12 @@ async def test_a_leaf_with_the_certificate_of_another_region_gets_that_regions_p
         # (Exact subscriptions: the hub only passes a leaf interest that the leaf may publish to.)
         als_b, als_a = antwoord_inbox("x", B) + ".1", antwoord_inbox("x", A) + ".1"
         naar_b, naar_a = await hub.subscribe(als_b), await hub.subscribe(als_a)
-        await hub.flush()
+        await bevestig(hub)
 
         async def antwoorden() -> None:
             await node.publish(als_a, b"als A")
             await node.publish(als_b, b"als B")
-            await node.flush()
+            await bevestig(node)
 
         await tot(_ontvangen(naar_b, antwoorden), "a publish within B's permissions at the hub")
         await antwoorden()
@@ -266,12 +267,12 @@ async def test_a_leaf_with_the_certificate_of_another_region_gets_that_regions_p
         assert await _aantal(naar_b) >= 1 and await _aantal(naar_a) == 0  # as A: not exported
         # Import (the user's subscribe permissions): what is for B arrives, what is for A does not.
         voor_b, voor_a = await node.subscribe(f"zvh.vraag.{B}"), await node.subscribe(f"zvh.vraag.{A}")
-        await node.flush()
+        await bevestig(node)
 
         async def vragen() -> None:
             await hub.publish(f"zvh.vraag.{A}", b"voor A")
             await hub.publish(f"zvh.vraag.{B}", b"voor B")
-            await hub.flush()
+            await bevestig(hub)
 
         await tot(_ontvangen(voor_b, vragen), "a request for B at the leaf with B's certificate")
         await vragen()

@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
+from gedeeld.nats import bevestig, verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests.federatie.knooppunten import Federatie
 from tests.voorbeelden import aanmelding, betrokkene
@@ -78,7 +78,7 @@ async def test_no_identifier_crosses_the_region_boundary(federatie: Federatie) -
         gezien.append(subject.encode() + b"\n" + repr(msg.headers).encode() + b"\n" + msg.data)  # type: ignore[attr-defined]
 
     await spion.subscribe(">", cb=vang)
-    await spion.flush()
+    await bevestig(spion)
     personen = [
         betrokkene(
             bsn="123456782",
