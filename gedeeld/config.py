@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from gedeeld.errors import ConfigError
-from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel
+from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, controleer_tls
 
 _REGIO = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _LISTEN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -349,12 +349,5 @@ def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:
         if not url:
             raise ConfigError("nats.ca", "needs nats.url (the embedded server has no TLS)")
         tls = NatsTlsConfig(ca=pad(ca), cert=pad(cert) if cert else None, key=pad(key) if key else None)
-        for naam in ("ca", "cert", "key"):
-            p = getattr(tls, naam)
-            if p is not None and not p.exists():
-                raise ConfigError(f"nats.{naam}", f"file {p} does not exist")
-        controleer_ca(tls.ca, "nats.ca")
-        if tls.cert is not None and tls.key is not None:
-            controleer_certificaat(tls.cert, "nats.cert")
-            controleer_sleutel(tls.cert, tls.key, "nats.key")
+        controleer_tls(tls, "nats.ca", "nats.cert", "nats.key")
     return NatsConfig(url=url, gebruiker=gebruiker, wachtwoord=wachtwoord, hub_domein=hub_domein, tls=tls)

@@ -123,3 +123,15 @@ def controleer_oin(pad: Path, setting: str, regio: str, oin: str) -> None:
             f"certificate {pad} names OIN {nummers[0]}, but the federation registry gives region "
             f"{regio} OIN {oin}",
         )
+
+
+def controleer_tls(tls: NatsTlsConfig, ca: str, cert: str, key: str) -> None:
+    """Every file of ``tls`` exists, the CA is valid, and so are the certificate and its key; each
+    failure names its setting or option (``ca``, ``cert``, ``key``)."""
+    for pad, naam in ((tls.ca, ca), (tls.cert, cert), (tls.key, key)):
+        if pad is not None and not pad.exists():
+            raise ConfigError(naam, f"file {pad} does not exist")
+    controleer_ca(tls.ca, ca)
+    if tls.cert is not None and tls.key is not None:
+        controleer_certificaat(tls.cert, cert)
+        controleer_sleutel(tls.cert, tls.key, key)

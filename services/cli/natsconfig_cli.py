@@ -66,7 +66,13 @@ from gedeeld.natsconfig import (
     leaf_config,
     stroom,
 )
-from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, nats_tls_context
+from gedeeld.tls import (
+    controleer_ca,
+    controleer_certificaat,
+    controleer_sleutel,
+    controleer_tls,
+    nats_tls_context,
+)
 from services.cli.register import lees_register
 from services.signalering.context import MAX_BERICHT, SIGNALEN
 
@@ -460,15 +466,9 @@ def client_tls(ns: argparse.Namespace) -> NatsTlsConfig | None:
         raise ConfigError("--cert", "--cert and --key go together, with --ca")
     if ns.ca is None:
         return None
-    for naam in ("ca", "cert", "key"):
-        p = getattr(ns, naam)
-        if p is not None and not p.exists():
-            raise ConfigError(f"--{naam}", f"{p} does not exist")
-    controleer_ca(ns.ca, "--ca")
-    if ns.cert is not None and ns.key is not None:
-        controleer_certificaat(ns.cert, "--cert")
-        controleer_sleutel(ns.cert, ns.key, "--key")
-    return NatsTlsConfig(ca=ns.ca, cert=ns.cert, key=ns.key)
+    tls = NatsTlsConfig(ca=ns.ca, cert=ns.cert, key=ns.key)
+    controleer_tls(tls, "--ca", "--cert", "--key")
+    return tls
 
 
 async def _verbind_als_beheer(ns: argparse.Namespace, wachtwoord: str) -> Client:
