@@ -216,6 +216,29 @@ async def cluster_en_leaves(hub: list[HubServer], leaves: set[str]) -> bool:
     return len(meta.get("replicas", [])) == 2 and all(r.get("current") for r in meta["replicas"])
 
 
+def servers(tmp: Path, uit: Path, hub: list[HubServer]) -> tuple[list[NatsServer], dict[str, NatsServer]]:
+    """The three hub servers and the two leaves (A, B), from the configs ``genereer`` wrote to ``uit``."""
+    hubs = [
+        NatsServer(tmp / f"hub-{i + 1}", config=uit / "hub" / f"hub-{i + 1}.conf", port=s.client)
+        for i, s in enumerate(hub)
+    ]
+    return hubs, {r: NatsServer(tmp / f"leaf-{r}", config=uit / r / "leaf.conf") for r in (A, B)}
+
+
+async def start_cluster(
+    hub: list[HubServer], hubs: list[NatsServer], leaves: dict[str, NatsServer], wat: str
+) -> None:
+    """Start the hub servers, then the leaves; wait (bounded) until the cluster formed and both
+    leaves are connected (``wat`` names that in a failure)."""
+    gestart = asyncio.get_running_loop().time()
+    await asyncio.gather(*(s.start() for s in hubs))
+    await asyncio.gather(*(s.start() for s in leaves.values()))
+    await tot(partial(cluster_en_leaves, hub, {f"zvh-leaf-{r}" for r in leaves}), wat)
+    # Routes refused while the other servers were still starting are retried after nats-server's
+    # one-second route connect delay, and the duplicates closed; let that pass before the tests.
+    await asyncio.sleep(max(0.0, gestart + 1.5 - asyncio.get_running_loop().time()))
+
+
 @pytest.fixture
 async def opzet(tmp_path: Path) -> AsyncIterator[Opzet]:
     reg, beheerder = registry(tmp_path)
@@ -225,23 +248,12 @@ async def opzet(tmp_path: Path) -> AsyncIterator[Opzet]:
     uit = tmp_path / "nats"
     credentials = {r: tomllib.loads((uit / r / "credentials.toml").read_text()) for r in (A, B)}
     beheer_wachtwoord = tomllib.loads((uit / "hub" / "credentials.toml").read_text())["beheer_wachtwoord"]
-    hubs = [
-        NatsServer(tmp_path / f"hub-{i + 1}", config=uit / "hub" / f"hub-{i + 1}.conf", port=s.client)
-        for i, s in enumerate(hub)
-    ]
-    leaves = {r: NatsServer(tmp_path / f"leaf-{r}", config=uit / r / "leaf.conf") for r in (A, B)}
+    hubs, leaves = servers(tmp_path, uit, hub)
     o = Opzet(uit, hub, hubs, leaves, credentials, beheer_wachtwoord)
     try:
-        gestart = asyncio.get_running_loop().time()
-        await asyncio.gather(*(s.start() for s in hubs))
-        await asyncio.gather(*(s.start() for s in leaves.values()))
-        await tot(
-            partial(cluster_en_leaves, hub, {f"zvh-leaf-{A}", f"zvh-leaf-{B}"}),
-            "hub cluster formed (JetStream meta leader) and both leaves connected",
+        await start_cluster(
+            hub, hubs, leaves, "hub cluster formed (JetStream meta leader) and both leaves connected"
         )
-        # Routes refused while the other servers were still starting are retried after nats-server's
-        # one-second route connect delay, and the duplicates closed; let that pass before the tests.
-        await asyncio.sleep(max(0.0, gestart + 1.5 - asyncio.get_running_loop().time()))
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
         assert await asyncio.to_thread(natsconfig_cli.main, [*argv, "--server", hubs[0].url]) == 0
         for r in (A, B):  # the hub's JetStream is reachable from each leaf (interest has propagated)

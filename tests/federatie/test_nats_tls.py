@@ -37,11 +37,12 @@ from tests.conftest import begrensd
 from tests.federatie.opzet import deelnemer
 from tests.federatie.test_nats_hub import (
     KORT,
-    cluster_en_leaves,
     een,
     genereer,
     monitor,
     opnieuw,
+    servers,
+    start_cluster,
     tot,
     vrije_poorten,
 )
@@ -105,21 +106,12 @@ async def tls_opzet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
     assert genereer(tmp, reg, beheerder, hub, "--tls", str(tmp / "certs")) == 0
     uit = tmp / "nats"
     credentials = {r: tomllib.loads((uit / r / "credentials.toml").read_text()) for r in (A, B)}
-    hubs = [
-        NatsServer(tmp / f"hub-{i + 1}", config=uit / "hub" / f"hub-{i + 1}.conf", port=s.client)
-        for i, s in enumerate(hub)
-    ]
-    leaves = {r: NatsServer(tmp / f"leaf-{r}", config=uit / r / "leaf.conf") for r in (A, B)}
+    hubs, leaves = servers(tmp, uit, hub)
     o = TlsOpzet(tmp, tmp / "certs", uit, reg, beheerder, hub, hubs, leaves, credentials)
     try:
-        gestart = asyncio.get_running_loop().time()
-        await asyncio.gather(*(s.start() for s in hubs))
-        await asyncio.gather(*(s.start() for s in leaves.values()))
-        await tot(
-            partial(cluster_en_leaves, hub, {f"zvh-leaf-{A}", f"zvh-leaf-{B}"}),
-            "hub cluster formed over TLS routes and both leaves connected over TLS",
+        await start_cluster(
+            hub, hubs, leaves, "hub cluster formed over TLS routes and both leaves connected over TLS"
         )
-        await asyncio.sleep(max(0.0, gestart + 1.5 - asyncio.get_running_loop().time()))
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
         argv += ["--server", f"nats://127.0.0.1:{hub[0].client}", "--tls", str(o.certs)]
         assert await asyncio.to_thread(natsconfig_cli.main, argv) == 0
