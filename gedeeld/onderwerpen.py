@@ -1,0 +1,209 @@
+"""Every federation subject, stream and durable consumer, from one table.
+
+    subject                              publishes            stream (hub, account FED)  consumer
+    zvh.signaal.<afzender>               afzender only        SIGNALEN                   durable <code>
+    zvh.treffer.<ontvanger>.<afzender>   any, as itself       TREFFER_<ONTVANGER>        durable <ontvanger>
+    zvh.overleg.<ontvanger>.<afzender>   any, as itself       OVERLEG_<ONTVANGER>        durable <ontvanger>
+    zvh.oprf.<houder>                    any (request)        — (core request/reply)
+    zvh.vraag.<ontvanger>                any (request)        — (core request/reply)
+
+The sending region is part of every JetStream subject, and on the hub a region can only publish
+under its own code (nats-server enforces it: a region's account exports exactly those subjects), so
+a receiver knows who sent a message from its subject before it opens the signature, and the hub
+can bound what each sender may store (``max_msgs_per_subject``: a flood pushes out only the
+flooder's own older messages). Receivers still check that the subject's sender is the signer.
+
+Streams and consumers are created from these specifications by the hub's operators
+(``zvhctl federatie nats-stromen``) and, in the embedded default, by the node itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Literal
+
+from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, StreamConfig
+
+Soort = Literal["signaal", "treffer", "overleg"]
+
+SIGNALEN = "SIGNALEN"
+DOOD = "DOOD"  # dead letters: the hub's record of messages a consumer gave up on
+MAX_BERICHT = 64 * 1024  # bytes; a federation message (signed envelope) is never larger
+DUPLICATE_WINDOW = 3600.0  # seconds; a republished message id within it is dropped by JetStream
+MAX_AGE = timedelta(days=14)
+
+# Per sender, at most this many messages are kept in a stream (older ones make way: only the
+# sender's own). Sized from use: a region signals tens of cases a day, an onboarding thousands.
+MAX_PER_AFZENDER: dict[Soort, int] = {"signaal": 20_000, "treffer": 5_000, "overleg": 5_000}
+
+# A message a consumer fails on this often is given up (recorded in DOOD, counted, alerted).
+# Transient failures are retried with a growing delay (``opnieuw_na``), so this spans hours.
+MAX_AFLEVERINGEN = 30
+ACK_WACHTTIJD = 30.0  # seconds
+MAX_ACK_WACHTEND = 1000
+
+_CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+
+
+def _code(regio: str) -> str:
+    if not _CODE.match(regio):
+        raise ValueError(f"invalid region code {regio!r}")
+    return regio
+
+
+def signaal(afzender: str) -> str:
+    return f"zvh.signaal.{_code(afzender)}"
+
+
+def treffer(ontvanger: str, afzender: str) -> str:
+    return f"zvh.treffer.{_code(ontvanger)}.{_code(afzender)}"
+
+
+def overleg(ontvanger: str, afzender: str) -> str:
+    return f"zvh.overleg.{_code(ontvanger)}.{_code(afzender)}"
+
+
+def oprf(houder: str) -> str:
+    return f"zvh.oprf.{_code(houder)}"
+
+
+def vraag(ontvanger: str) -> str:
+    return f"zvh.vraag.{_code(ontvanger)}"
+
+
+def trend(afzender: str) -> str:
+    return f"zvh.trend.{_code(afzender)}"
+
+
+def inbox_filter(soort: Soort, ontvanger: str) -> str:
+    """What a region's consumer reads: every region's signals, or what is addressed to it."""
+    if soort == "signaal":
+        return "zvh.signaal.*"
+    return f"zvh.{soort}.{_code(ontvanger)}.*"
+
+
+def afzender(soort: Soort, subject: str, *, ontvanger: str | None = None) -> str | None:
+    """The sending region a subject names, or None when the subject is not of this kind (or, for
+    treffer/overleg, not addressed to ``ontvanger``)."""
+    delen = subject.split(".")
+    if soort == "signaal":
+        if len(delen) != 3 or delen[:2] != ["zvh", "signaal"]:
+            return None
+        code = delen[2]
+    else:
+        if len(delen) != 4 or delen[:2] != ["zvh", soort]:
+            return None
+        if ontvanger is not None and delen[2] != ontvanger:
+            return None
+        code = delen[3]
+    return code if _CODE.match(code) else None
+
+
+def stroom(soort: str, regio: str) -> str:
+    """A region's inbound stream: ``TREFFER_WVV``, ``OVERLEG_DEN_BOSCH``."""
+    return f"{soort.upper()}_{_code(regio).upper().replace('-', '_')}"
+
+
+@dataclass(frozen=True)
+class Stroomspec:
+    """One federation stream: its name, subjects and the per-sender bound."""
+
+    naam: str
+    soort: Soort
+    subjects: tuple[str, ...]
+    max_per_afzender: int
+
+    def config(self, *, max_age: timedelta = MAX_AGE, replicas: int = 1, afzenders: int = 1) -> StreamConfig:
+        """``afzenders``: how many regions may publish into it (sizes ``max_bytes`` so that the
+        per-sender bounds, not the stream's total, are what a flood runs into)."""
+        return StreamConfig(
+            name=self.naam,
+            subjects=list(self.subjects),
+            max_age=max_age.total_seconds(),
+            duplicate_window=DUPLICATE_WINDOW,
+            max_msg_size=MAX_BERICHT,
+            max_msgs_per_subject=self.max_per_afzender,
+            max_bytes=self.max_per_afzender * MAX_BERICHT * max(1, afzenders),
+            discard=DiscardPolicy.OLD,
+            num_replicas=replicas,
+        )
+
+
+def signalen() -> Stroomspec:
+    return Stroomspec(SIGNALEN, "signaal", ("zvh.signaal.*",), MAX_PER_AFZENDER["signaal"])
+
+
+def inbox(soort: Literal["treffer", "overleg"], ontvanger: str) -> Stroomspec:
+    return Stroomspec(
+        stroom(soort, ontvanger), soort, (inbox_filter(soort, ontvanger),), MAX_PER_AFZENDER[soort]
+    )
+
+
+def stromen(regios: Sequence[str]) -> list[Stroomspec]:
+    """Every federation stream for these regions: SIGNALEN, and per region TREFFER_ and OVERLEG_."""
+    specs = [signalen()]
+    for r in regios:
+        specs += [inbox("treffer", r), inbox("overleg", r)]
+    return specs
+
+
+@dataclass(frozen=True)
+class Consumentspec:
+    """A region's durable pull consumer on a federation stream."""
+
+    stroom: str
+    durable: str
+    filter: str
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            filter_subject=self.filter,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=ACK_WACHTTIJD,
+            max_deliver=MAX_AFLEVERINGEN,
+            max_ack_pending=MAX_ACK_WACHTEND,
+        )
+
+
+def consumenten(regio: str) -> list[Consumentspec]:
+    """The three durable consumers a region reads the federation with (its code is the name)."""
+    return [
+        Consumentspec(SIGNALEN, _code(regio), inbox_filter("signaal", regio)),
+        Consumentspec(stroom("treffer", regio), regio, inbox_filter("treffer", regio)),
+        Consumentspec(stroom("overleg", regio), regio, inbox_filter("overleg", regio)),
+    ]
+
+
+def consument(stroomnaam: str, regio: str) -> Consumentspec:
+    for c in consumenten(regio):
+        if c.stroom == stroomnaam:
+            return c
+    raise KeyError(stroomnaam)
+
+
+def dood_subjects(regios: Iterable[str]) -> list[str]:
+    """The hub's advisories for messages a region's consumer gave up on (max deliveries reached, or
+    terminated as refused): the DOOD stream keeps them, with the stream sequence of the message."""
+    subjects = []
+    for r in regios:
+        for c in consumenten(r):
+            subjects += [
+                f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{c.stroom}.{c.durable}",
+                f"$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.{c.stroom}.{c.durable}",
+            ]
+    return subjects
+
+
+def dood(regios: Sequence[str], *, max_age: timedelta = MAX_AGE, replicas: int = 1) -> StreamConfig:
+    return StreamConfig(
+        name=DOOD,
+        subjects=dood_subjects(regios),
+        max_age=max_age.total_seconds(),
+        max_bytes=256 * 1024 * 1024,
+        discard=DiscardPolicy.OLD,
+        num_replicas=replicas,
+    )
