@@ -6,6 +6,8 @@
     zvh.overleg.<ontvanger>.<afzender>   any, as itself       OVERLEG_<ONTVANGER>        durable <ontvanger>
     zvh.oprf.<houder>                    any (request)        — (core request/reply)
     zvh.vraag.<ontvanger>                any (request)        — (core request/reply)
+    zvh.dkg.<ronde>.<afzender>           afzender only        — (request to the beheerder; the reply
+                                         (request)              is the phase's signed bundle)
 
 The sending region is part of every JetStream subject, and on the hub a region can only publish
 under its own code (nats-server enforces it: a region's account exports exactly those subjects), so
@@ -72,6 +74,25 @@ def oprf(houder: str) -> str:
 
 def vraag(ontvanger: str) -> str:
     return f"zvh.vraag.{_code(ontvanger)}"
+
+
+_RONDE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def dkg_ronde(ronde: str) -> str:
+    if not _RONDE.match(ronde):
+        raise ValueError(f"invalid DKG round id {ronde!r}")
+    return ronde
+
+
+def dkg(ronde: str, afzender: str) -> str:
+    """A region's message in a DKG round, to the beheerder (docs/sleutelceremonie.md)."""
+    return f"zvh.dkg.{dkg_ronde(ronde)}.{_code(afzender)}"
+
+
+def dkg_alle(ronde: str) -> str:
+    """What the beheerder subscribes to for one round."""
+    return f"zvh.dkg.{dkg_ronde(ronde)}.*"
 
 
 def trend(afzender: str) -> str:

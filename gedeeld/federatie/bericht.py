@@ -7,13 +7,14 @@ size, envelope format, known sender, kind, signature. Each failure is a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.errors import InvalidSignatureError, ZvhError
-from gedeeld.federatie.register import Federatie
 from gedeeld.zvh.v1 import federatie_pb2
 
 VERSIE = 1
@@ -42,13 +43,25 @@ def onderteken(sleutel: Ondertekensleutel, afzender: str, soort: str, inhoud: by
     ).SerializeToString()
 
 
+class _Ondertekenaar(Protocol):
+    @property
+    def ondertekensleutel(self) -> bytes: ...
+
+
+class Afzenders(Protocol):
+    """Who may sign: a verified registry (``Federatie``), or a DKG round's participants."""
+
+    @property
+    def regios(self) -> Mapping[str, _Ondertekenaar]: ...
+
+
 @dataclass(frozen=True)
 class Geopend:
     afzender: str
     inhoud: bytes
 
 
-def open_bericht(data: bytes, federatie: Federatie, soort: str, max_grootte: int) -> Geopend:
+def open_bericht(data: bytes, federatie: Afzenders, soort: str, max_grootte: int) -> Geopend:
     if len(data) > max_grootte:
         raise BerichtFout("te_groot", f"message of {len(data)} bytes exceeds {max_grootte}")
     try:

@@ -74,7 +74,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
     assert cfg.federatie is not None
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
-    deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke)
+    deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels)
     klok = SysteemKlok()
     logboek = Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok)
     activiteit = cfg.activiteiten.get(
