@@ -53,11 +53,13 @@ from gedeeld.federatie.dkg import (
 )
 from gedeeld.federatie.register import Federatie, RegisterFout, deel_bestand, lees
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import dkg_pb2 as D
 
 log = logging.getLogger("zvh.dkg")
 
 FASE_HEADER = "Zvh-Dkg-Fase"
+BEHEERDER = "beheerder"  # the answerer in reply inboxes: _INBOX.<regio>.beheerder.…
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ class Regiodeel:
         per_verzoek: float = 120.0,
         pogingen: int = 5,
     ) -> None:
-        self._nc = nc
+        self._verzoeker = Verzoeker(nc, code)
         self._code = code
         self._sleutels = sleutels
         self._beheerder = beheerder_sleutel
@@ -184,6 +186,12 @@ class Regiodeel:
     async def doe_mee(self) -> Federatie:
         """Take part until the registry is signed; returns it, with this region's share written
         to its key directory when it holds one. Raises DkgFout when the round fails."""
+        try:
+            return await self._doe_mee()
+        finally:
+            await self._verzoeker.stop()
+
+    async def _doe_mee(self) -> Federatie:
         rondesleutel = Ontsleutelsleutel.nieuw()  # this round only; never written anywhere
         bundel = await self._stuur(
             0, D.DkgSleutel(ronde_id=self._ronde_id, hpke_sleutel=rondesleutel.publiek)
@@ -314,8 +322,8 @@ class Regiodeel:
         onderwerp = onderwerpen.dkg(self._ronde_id, self._code)
         for _ in range(self._pogingen):
             try:
-                antwoord = await self._nc.request(
-                    onderwerp, data, timeout=self._per_verzoek, headers={FASE_HEADER: str(fase)}
+                antwoord = await self._verzoeker.vraag(
+                    BEHEERDER, onderwerp, data, timeout=self._per_verzoek, headers={FASE_HEADER: str(fase)}
                 )
             except nats.errors.NoRespondersError:
                 await asyncio.sleep(1)  # the beheerder has not started the round yet
