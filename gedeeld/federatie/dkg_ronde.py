@@ -168,7 +168,7 @@ class Regiodeel:
         map_: Path,
         *,
         per_verzoek: float = 120.0,
-        pogingen: int = 5,
+        wacht: float = 3600.0,
     ) -> None:
         self._verzoeker = Verzoeker(nc, code)
         self._code = code
@@ -177,7 +177,7 @@ class Regiodeel:
         self._ronde_id = onderwerpen.dkg_ronde(ronde_id)
         self._map = map_
         self._per_verzoek = per_verzoek
-        self._pogingen = pogingen
+        self._wacht = wacht  # in all: regions may start before the beheerder opens the round
 
     # Seams: what this dealer gives (and, when accused, reveals to) one receiver.
     def deel_voor(self, deling: Deling, ontvanger: str, index: int) -> OpenDeel:
@@ -320,7 +320,8 @@ class Regiodeel:
                 inhoud.SerializeToString(),
             )
         onderwerp = onderwerpen.dkg(self._ronde_id, self._code)
-        for _ in range(self._pogingen):
+        tot = asyncio.get_running_loop().time() + self._wacht
+        while asyncio.get_running_loop().time() < tot:
             try:
                 antwoord = await self._verzoeker.vraag(
                     BEHEERDER, onderwerp, data, timeout=self._per_verzoek, headers={FASE_HEADER: str(fase)}
