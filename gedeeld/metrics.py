@@ -46,3 +46,8 @@ PSEUDONIMISERING_MISLUKT = Counter(
     "zvh_pseudonymisation_unavailable_total",
     "Case events whose pseudonymisation failed (too few key-share holders); retried later",
 )
+CLIENTCERTIFICAAT_GEWEIGERD = Counter(
+    "zvh_grpc_client_certificate_refused_total",
+    "gRPC calls refused: the client certificate is not one of this region's users or applications",
+    ["reden"],
+)

@@ -2,6 +2,11 @@
 
 Production takes certificates from the operator (PKIoverheid); as there, the
 organisation is named by its OIN in the subject serialNumber.
+
+Two kinds: ``maak_certificaat`` makes a server certificate (hub, leaf, node; also its client
+certificate towards NATS), ``maak_clientcertificaat`` a certificate for a user or application of
+a region's gRPC API (extendedKeyUsage clientAuth only, ``OU=ZVH gebruiker|toepassing``), the only
+kind the gRPC server accepts as caller (gedeeld/clientcertificaat.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from gedeeld.clientcertificaat import Soort
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ def lees_sleutelpaar(cert: Path, key: Path) -> Sleutelpaar:
     return Sleutelpaar(certificaat, sleutel)
 
 
-def _naam(cn: str, oin: str | None) -> x509.Name:
+def _naam(cn: str, oin: str | None, ou: str | None = None) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if ou:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
     if oin:
         attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, oin))
     return x509.Name(attrs)
@@ -156,6 +165,52 @@ def maak_certificaat(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
             critical=False,
         )
+        .sign(ca.sleutel, hashes.SHA256())
+    )
+    return Sleutelpaar(cert, sleutel)
+
+
+def maak_clientcertificaat(
+    ca: Sleutelpaar,
+    cn: str,
+    soort: Soort,
+    *,
+    oin: str | None = None,
+    geldig_vanaf: datetime | None = None,
+    geldig: timedelta = timedelta(days=365),
+) -> Sleutelpaar:
+    """A certificate for a user or application of a region's gRPC API: clientAuth only (it cannot
+    serve as a TLS server), its kind in the subject OU, the region's OIN in serialNumber."""
+    sleutel = ec.generate_private_key(ec.SECP256R1())
+    vanaf = geldig_vanaf or datetime.now(UTC) - timedelta(minutes=5)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_naam(cn, oin, soort.value))
+        .issuer_name(ca.certificaat.subject)
+        .public_key(sleutel.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(vanaf)
+        .not_valid_after(vanaf + geldig)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(sleutel.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.sleutel.public_key()), critical=False
+        )
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_encipherment=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
         .sign(ca.sleutel, hashes.SHA256())
     )
     return Sleutelpaar(cert, sleutel)
