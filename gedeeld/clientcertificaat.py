@@ -26,6 +26,7 @@ behaviour before this module); only for a migration, never in production.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,8 @@ from gedeeld.errors import PermissionDeniedError
 
 if TYPE_CHECKING:
     from gedeeld.config import NodeConfig
+
+log = logging.getLogger("zvh.grpc")
 
 
 class Soort(StrEnum):
@@ -137,4 +140,10 @@ def clientbeleid(cfg: NodeConfig) -> Clientbeleid | None:
         from gedeeld.federatie import laad
 
         oin = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel).regio(cfg.regio).oin
-    return Clientbeleid(cfg.regio, oin, actief=cfg.tls.clientcertificaten == "regio")
+    actief = cfg.tls.clientcertificaten == "regio"
+    if not actief:
+        log.warning(
+            "tls.clientcertificaten = ca: any certificate of the CA may call the gRPC API, also other "
+            "regions' node certificates; use only while migrating clients"
+        )
+    return Clientbeleid(cfg.regio, oin, actief=actief)
