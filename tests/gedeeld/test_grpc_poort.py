@@ -12,6 +12,7 @@ import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2
 
+from gedeeld.grpc_fouten import field_violations
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import casus_pb2, samenwerking_pb2, vraag_pb2
 from tests.conftest import begrensd
@@ -91,3 +92,38 @@ async def test_garbage_in_a_request_stream_gets_invalid_argument(wvv: Regio) -> 
         await call.read()
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (info.value.details() or "").startswith("het verzoek kon niet worden gelezen")
+
+
+async def test_valid_requests_pass_the_gate_on_every_kind_of_method(wvv: Regio) -> None:
+    """The gate rebuilds each handler: unary, a server stream written with ``context.write``
+    (health Watch), one that yields (MatchService.Volgen), and a bidirectional stream
+    (reflection) still answer valid requests."""
+    from grpc_health.v1 import health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    from gedeeld.zvh.v1 import samenwerking_pb2_grpc
+
+    kanaal = wvv.kanaal
+    assert kanaal is not None
+    health = health_pb2_grpc.HealthStub(kanaal)
+    check = await health.Check(health_pb2.HealthCheckRequest(service="zvh.v1.CasusService"), timeout=10)
+    assert check.status == health_pb2.HealthCheckResponse.SERVING
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
+    assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+    watch.cancel()
+
+    # The servicer's own generator runs: its validation (not the gate's) answers a bad token.
+    volgen = samenwerking_pb2_grpc.MatchServiceStub(kanaal).Volgen(
+        samenwerking_pb2.VolgenRequest(resume_token="v2.onzin"), metadata=als(IC), timeout=10
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await volgen.read()
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [f for f, _ in field_violations(e.value.trailing_metadata())] == ["resume_token"]  # type: ignore[arg-type]
+
+    info = reflection_pb2_grpc.ServerReflectionStub(kanaal).ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
+    )
+    antwoord = await info.read()
+    namen = {s.name for s in antwoord.list_services_response.service}
+    assert {"zvh.v1.CasusService", "zvh.v1.MatchService", "zvh.v1.VraagService"} <= namen
