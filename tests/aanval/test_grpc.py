@@ -27,11 +27,10 @@ import pytest
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
+from tests.deploy.test_operatie import _logs, operatie
 from tests.voorbeelden import BSN_A, aanmelding, betrokkene
 
-ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-OPERATIE = ROOT / "deploy" / "operatie.py"
 TOEPASSING = "toepassing-casussysteem"  # issued by operatie.py opzetten for every region
 
 # What arnhem holds (and, for the last two, what sits on wvv's own machines): certificate file
@@ -44,20 +43,6 @@ AANVALLERS = {
     "wvv node": "wvv/node",
     "wvv leaf": "wvv/leaf",
 }
-
-
-def operatie(map_: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(OPERATIE), *args, "--map", str(map_)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _logs(map_: Path) -> str:
-    return "".join(f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted((map_ / "logs").glob("*.log")))
 
 
 @dataclass
