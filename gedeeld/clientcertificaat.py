@@ -36,6 +36,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gedeeld.errors import PermissionDeniedError
+from gedeeld.federatie import laad
 
 if TYPE_CHECKING:
     from gedeeld.config import NodeConfig
@@ -99,7 +100,7 @@ def peer(auth_context: Mapping[str, Iterable[bytes]] | None) -> Clientcertificaa
         return None
     try:
         return lees(bytes(pems[0]))
-    except ValueError:
+    except (ValueError, x509.DuplicateExtension):
         raise CertificaatGeweigerd("onleesbaar", "het clientcertificaat is onleesbaar") from None
 
 
@@ -137,8 +138,6 @@ def clientbeleid(cfg: NodeConfig) -> Clientbeleid | None:
         return None
     oin = ""
     if cfg.federatie is not None:
-        from gedeeld.federatie import laad
-
         oin = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel).regio(cfg.regio).oin
     actief = cfg.tls.clientcertificaten == "regio"
     if not actief:
