@@ -34,6 +34,8 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 REGIOS = ("wvv", "arnhem", "haaglanden")
 HUB_SERVERS = 3
+# The application through which the users reach their node (certs/<regio>/toepassing-<naam>.crt).
+TOEPASSING = "casussysteem"
 GEBRUIKERS = {"pr-anna": "procesregisseur", "ic-carla": "informatiecoordinator", "nm-dirk": "netwerkmanager"}
 
 
@@ -102,6 +104,13 @@ def opzetten(map_: Path, regios: Sequence[str], drempel: int) -> None:
 
     print("# 3. A development CA and certificates (production: PKIoverheid, OIN in serialNumber)", flush=True)
     _zvhctl("certs", *register, "--uit", "certs", "--hub", str(HUB_SERVERS), cwd=map_)
+    print(
+        "# 3b. Each region's application certificate for its users' client: the gRPC API accepts only\n"
+        "#     this region's user and application certificates as callers, never a node's or leaf's",
+        flush=True,
+    )
+    regioargs = [a for r in regios for a in ("--regio", r)]
+    _zvhctl("certs", *register, "--uit", "certs", *regioargs, "--toepassing", TOEPASSING, cwd=map_)
 
     print(
         "# 4. nats-server configs: a 3-server hub cluster and a leaf node per region, TLS everywhere",

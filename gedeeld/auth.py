@@ -1,5 +1,10 @@
 """Who is calling: bearer tokens for people, mTLS client certificates for services.
 
+With mutual TLS the gRPC server first checks that the certificate is one of this region's user or
+application certificates (gedeeld/clientcertificaat.py, in gedeeld/grpc_server.py). A token names
+the person; without a token, an application certificate (``OU=ZVH toepassing``) names a
+``[[dienst]]`` by its subject CN. A user certificate never stands for a service, nor does a node's.
+
 Token file (TOML), tokens stored as SHA-256 only::
 
     [[gebruiker]]
@@ -7,8 +12,8 @@ Token file (TOML), tokens stored as SHA-256 only::
     rol = "procesregisseur"
     token_sha256 = "9f86d0..."
 
-    [[dienst]]                 # a service that authenticates with its certificate
-    certificaat = "pgax.wvv"   # subject CN (or serialNumber/OIN) of its client certificate
+    [[dienst]]                 # an application that authenticates with its certificate
+    certificaat = "pgax.wvv"   # subject CN of its application certificate (zvhctl certs --toepassing)
     id = "pgax"
     rol = "informatiecoordinator"
 """
@@ -24,6 +29,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from gedeeld import clientcertificaat
+from gedeeld.clientcertificaat import Soort
 from gedeeld.errors import ConfigError, PermissionDeniedError, UnauthenticatedError
 
 
@@ -99,13 +106,16 @@ class Authenticator:
                     if hmac.compare_digest(known, digest):
                         return ident
                 raise UnauthenticatedError("onbekend of ingetrokken token")
-        for key in ("x509_common_name", "x509_subject_serial_number"):
-            for name in (auth_context or {}).get(key, ()):
-                dienst = self._certificaten.get(name.decode(errors="replace"))
-                if dienst is not None:
-                    return dienst
-        if auth_context and auth_context.get("x509_common_name"):
-            raise UnauthenticatedError("clientcertificaat is niet geregistreerd bij deze node")
+        cert = clientcertificaat.peer(auth_context)
+        if cert is not None and cert.soort is Soort.TOEPASSING:
+            # Only an application certificate stands for a [[dienst]]: a user's certificate only
+            # opens the connection, the person is named by their token.
+            dienst = self._certificaten.get(cert.cn)
+            if dienst is not None:
+                return dienst
+            raise UnauthenticatedError("toepassingscertificaat is niet geregistreerd bij deze node")
+        if cert is not None:
+            raise UnauthenticatedError("geen token meegestuurd; dit certificaat alleen geeft geen toegang")
         raise UnauthenticatedError("geen token of clientcertificaat meegestuurd")
 
 

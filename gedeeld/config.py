@@ -29,6 +29,9 @@ class TlsConfig:
     cert: Path
     key: Path
     client_ca: Path | None  # set: client certificates are required (mTLS)
+    # "regio": only this region's user and application certificates may call (gedeeld/clientcertificaat.py);
+    # "ca": any certificate of client_ca (the old behaviour; for a migration only).
+    clientcertificaten: str = "regio"
 
 
 @dataclass(frozen=True)
@@ -240,7 +243,10 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             cert=pad(_get(doc, "tls.cert", str)),
             key=pad(_get(doc, "tls.key", str)),
             client_ca=pad(ca) if ca else None,
+            clientcertificaten=_get(doc, "tls.clientcertificaten", str, "regio"),
         )
+        if tls.clientcertificaten not in ("regio", "ca"):
+            raise ConfigError("tls.clientcertificaten", 'must be "regio" (default) or "ca"')
         for name in ("cert", "key", "client_ca"):
             p = getattr(tls, name)
             if p is not None and not p.exists():

@@ -52,3 +52,8 @@ HUB_OVERTREDINGEN = Counter(
     "What the federation hub's nats-servers refused, by kind and region (from their logs)",
     ["soort", "regio"],
 )
+CLIENTCERTIFICAAT_GEWEIGERD = Counter(
+    "zvh_grpc_client_certificate_refused_total",
+    "gRPC calls refused: the client certificate is not one of this region's users or applications",
+    ["reden"],
+)

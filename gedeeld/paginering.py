@@ -11,6 +11,7 @@ from datetime import datetime
 from google.protobuf.message import Message
 
 from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.tekst import tekstfout
 
 
 def filter_id(request: Message, *pagina_velden: str) -> str:
@@ -35,6 +36,10 @@ def lees_token(token: str, filter_id: str) -> tuple[datetime, str]:
         doc = json.loads(base64.urlsafe_b64decode(token.encode()))
         if doc["f"] != filter_id:
             raise fout
-        return datetime.fromisoformat(doc["t"]), str(doc["i"])
+        na_id = str(doc["i"])
+        # The token comes from the client: its id must be plain text (a NUL would reach PostgreSQL).
+        if tekstfout(na_id, maximum=64) is not None:
+            raise fout
+        return datetime.fromisoformat(doc["t"]), na_id
     except (ValueError, KeyError, TypeError, binascii.Error) as exc:
         raise fout from exc

@@ -2,6 +2,11 @@
 
 Production takes certificates from the operator (PKIoverheid); as there, the
 organisation is named by its OIN in the subject serialNumber.
+
+Two kinds: ``maak_certificaat`` makes a server certificate (hub, leaf, node; also its client
+certificate towards NATS), ``maak_clientcertificaat`` a certificate for a user or application of
+a region's gRPC API (extendedKeyUsage clientAuth only, ``OU=ZVH gebruiker|toepassing``), the only
+kind the gRPC server accepts as caller (gedeeld/clientcertificaat.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from gedeeld.clientcertificaat import Soort
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ def lees_sleutelpaar(cert: Path, key: Path) -> Sleutelpaar:
     return Sleutelpaar(certificaat, sleutel)
 
 
-def _naam(cn: str, oin: str | None) -> x509.Name:
+def _naam(cn: str, oin: str | None, ou: str | None = None) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+    if ou:
+        attrs.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, ou))
     if oin:
         attrs.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, oin))
     return x509.Name(attrs)
@@ -106,34 +115,30 @@ def maak_ca(cn: str = "ZVH ontwikkel-CA", geldig: timedelta = timedelta(days=365
     return Sleutelpaar(cert, sleutel)
 
 
-def maak_certificaat(
+def _uitgeven(
     ca: Sleutelpaar,
-    cn: str,
-    *,
-    oin: str | None = None,
-    hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
-    geldig_vanaf: datetime | None = None,
-    geldig: timedelta = timedelta(days=365),
+    subject: x509.Name,
+    gebruik: list[x509.ObjectIdentifier],
+    sans: list[x509.GeneralName],
+    geldig_vanaf: datetime | None,
+    geldig: timedelta,
 ) -> Sleutelpaar:
-    """A certificate usable both as TLS server and client certificate."""
+    """An end-entity certificate signed by ``ca`` with a new EC key, for the ``gebruik`` (EKU)."""
     sleutel = ec.generate_private_key(ec.SECP256R1())
     vanaf = geldig_vanaf or datetime.now(UTC) - timedelta(minutes=5)
-    sans: list[x509.GeneralName] = []
-    for h in hosts:
-        try:
-            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
-        except ValueError:
-            sans.append(x509.DNSName(h))
-    cert = (
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(_naam(cn, oin))
+        .subject_name(subject)
         .issuer_name(ca.certificaat.subject)
         .public_key(sleutel.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(vanaf)
         .not_valid_after(vanaf + geldig)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
+    if sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    cert = (
+        builder.add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(sleutel.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.sleutel.public_key()), critical=False
@@ -152,10 +157,42 @@ def maak_certificaat(
             ),
             critical=True,
         )
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False,
-        )
+        .add_extension(x509.ExtendedKeyUsage(gebruik), critical=False)
         .sign(ca.sleutel, hashes.SHA256())
     )
     return Sleutelpaar(cert, sleutel)
+
+
+def maak_certificaat(
+    ca: Sleutelpaar,
+    cn: str,
+    *,
+    oin: str | None = None,
+    hosts: tuple[str, ...] = ("localhost", "127.0.0.1"),
+    geldig_vanaf: datetime | None = None,
+    geldig: timedelta = timedelta(days=365),
+) -> Sleutelpaar:
+    """A certificate usable both as TLS server and client certificate."""
+    sans: list[x509.GeneralName] = []
+    for h in hosts:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            sans.append(x509.DNSName(h))
+    gebruik = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+    return _uitgeven(ca, _naam(cn, oin), gebruik, sans, geldig_vanaf, geldig)
+
+
+def maak_clientcertificaat(
+    ca: Sleutelpaar,
+    cn: str,
+    soort: Soort,
+    *,
+    oin: str | None = None,
+    geldig_vanaf: datetime | None = None,
+    geldig: timedelta = timedelta(days=365),
+) -> Sleutelpaar:
+    """A certificate for a user or application of a region's gRPC API: clientAuth only (it cannot
+    serve as a TLS server), its kind in the subject OU, the region's OIN in serialNumber."""
+    subject = _naam(cn, oin, soort.value)
+    return _uitgeven(ca, subject, [ExtendedKeyUsageOID.CLIENT_AUTH], [], geldig_vanaf, geldig)

@@ -27,6 +27,7 @@ from gedeeld import config as configuratie
 from gedeeld import logboek, migraties
 from gedeeld.auth import Authenticator
 from gedeeld.beheer import BeheerServer
+from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
@@ -195,7 +196,10 @@ class Node:
                 # A service on its own (production split): its own gRPC port.
                 listen = self.cfg.signalering_listen if "signalering" in d else self.cfg.samenwerking_listen
                 grpc_server = GrpcServer(
-                    listen, tls=self.cfg.tls, max_concurrent_rpcs=self.cfg.casusregister.max_concurrent_rpcs
+                    listen,
+                    tls=self.cfg.tls,
+                    max_concurrent_rpcs=self.cfg.casusregister.max_concurrent_rpcs,
+                    clienten=clientbeleid(self.cfg),
                 )
             signalering = bouw_signalering(self.cfg, self.db, nc)
             # Signalering tells samenwerking of matches inside its own transaction (MatchWaarnemer);

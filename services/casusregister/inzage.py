@@ -16,6 +16,7 @@ from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.identiteit.bsn import is_geldig_bsn, normaliseer_bsn
 from gedeeld.identiteit.naam import normaliseer_achternaam
 from gedeeld.rpc import Aanroep
+from gedeeld.tekst import tekstfout
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.verwerkingslog.model import AuditRecord, Verwerking
 from gedeeld.zvh.v1 import casus_pb2
@@ -80,8 +81,10 @@ class Inzage:
 
     def _valideer(self, req: casus_pb2.InzageRequest) -> tuple[str, str, date | None]:
         fouten: list[FieldViolation] = []
-        if not req.verzoek_referentie.strip() or len(req.verzoek_referentie) > 128:
+        if not req.verzoek_referentie.strip():
             fouten.append(FieldViolation("verzoek_referentie", "is verplicht (maximaal 128 tekens)"))
+        elif (fout := tekstfout(req.verzoek_referentie, maximum=128)) is not None:
+            fouten.append(FieldViolation("verzoek_referentie", fout.reden))
         if req.bsn:
             try:
                 bsn = normaliseer_bsn(req.bsn)

@@ -12,6 +12,7 @@ from pathlib import Path
 from nats.aio.client import Client
 
 from gedeeld.auth import Authenticator
+from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.grpc_server import GrpcServer
@@ -66,6 +67,7 @@ class Casusregister:
             cfg.casusregister.listen,
             tls=cfg.tls,
             max_concurrent_rpcs=cfg.casusregister.max_concurrent_rpcs,
+            clienten=clientbeleid(cfg),
         )
         servicer = CasusService(Authenticator.uit_bestand(cfg.tokens), self.register, Inzage(self.register))
         self.grpc.voeg_toe(

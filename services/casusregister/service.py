@@ -55,6 +55,8 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
     @rpc
     async def Zoeken(self, request: S.ZoekenRequest, aanroep: Aanroep) -> S.ZoekenResponse:
         grootte = validatie.paginagrootte(request.page_size)
+        # A filter value too: a NUL would reach PostgreSQL (an error there, a miss in SQLite).
+        validatie.gebruiker("procesregisseur", request.procesregisseur, verplicht=False)
         return await self._register.zoeken(request, aanroep, grootte)
 
     @rpc

@@ -1,5 +1,7 @@
 """Validation of incoming requests. Collects every violation, so the caller can
-fix them all at once; never quotes the rejected value (it may be a BSN)."""
+fix them all at once; never quotes the rejected value (it may be a BSN). Every free-text
+field goes through gedeeld/tekst.py: too long, a control character (NUL, …) or a
+bidirectional override is refused with a field violation, never cut or cleaned."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from datetime import date
 
 from gedeeld.errors import FieldViolation, PreconditionError, ValidationError
 from gedeeld.identiteit.bsn import is_geldig_bsn, normaliseer_bsn
+from gedeeld.tekst import tekstfout
 from gedeeld.zvh.v1 import casus_pb2, common_pb2
 
 MAX_NAAM = 200
@@ -36,11 +39,16 @@ class _Verzamelaar:
     def fout(self, veld: str, tekst: str) -> None:
         self.fouten.append(FieldViolation(veld, tekst))
 
-    def tekst(self, veld: str, waarde: str, maximum: int, *, verplicht: bool) -> None:
+    def tekst(
+        self, veld: str, waarde: str, maximum: int, *, verplicht: bool, meerdere_regels: bool = False
+    ) -> None:
+        """Free text from a user: gedeeld/tekst.py's one rule (length, control and bidi characters)."""
         if verplicht and not waarde.strip():
             self.fout(veld, "is verplicht")
-        elif len(waarde) > maximum:
-            self.fout(veld, f"is te lang (maximaal {maximum} tekens)")
+            return
+        fout = tekstfout(waarde, maximum=maximum, meerdere_regels=meerdere_regels)
+        if fout is not None:
+            self.fout(veld, fout.reden)
 
     def klaar(self) -> None:
         if self.fouten:
@@ -119,7 +127,13 @@ def aanmelden(req: casus_pb2.AanmeldenRequest, vandaag: date) -> None:
     _enum(v, "orientatie", req.orientatie, casus_pb2.Orientatie)
     for veld, _ in CRITERIA:
         c: casus_pb2.Criterium = getattr(req.wgs_criteria, veld)
-        v.tekst(f"wgs_criteria.{veld}.toelichting", c.toelichting, MAX_TOELICHTING, verplicht=c.voldaan)
+        v.tekst(
+            f"wgs_criteria.{veld}.toelichting",
+            c.toelichting,
+            MAX_TOELICHTING,
+            verplicht=c.voldaan,
+            meerdere_regels=True,
+        )
     if not req.betrokkenen:
         v.fout("betrokkenen", "minstens één betrokkene is verplicht")
     elif len(req.betrokkenen) > MAX_BETROKKENEN:
@@ -136,15 +150,15 @@ def aanmelden(req: casus_pb2.AanmeldenRequest, vandaag: date) -> None:
         )
 
 
-def gebruiker(veld: str, waarde: str) -> None:
+def gebruiker(veld: str, waarde: str, *, verplicht: bool = True) -> None:
     v = _Verzamelaar()
-    v.tekst(veld, waarde, MAX_GEBRUIKER, verplicht=True)
+    v.tekst(veld, waarde, MAX_GEBRUIKER, verplicht=verplicht)
     v.klaar()
 
 
 def toelichting(waarde: str, *, verplicht: bool, reden: str = "") -> None:
     v = _Verzamelaar()
-    v.tekst("toelichting", waarde, MAX_TOELICHTING, verplicht=False)
+    v.tekst("toelichting", waarde, MAX_TOELICHTING, verplicht=False, meerdere_regels=True)
     if verplicht and not waarde.strip():
         v.fout("toelichting", f"is verplicht {reden}".strip())
     v.klaar()

@@ -16,7 +16,8 @@
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
 the user's token from ZVH_TOKEN. A node that serves TLS needs ``--ca`` (ZVH_CA); one that asks
-for client certificates (mTLS) also ``--cert`` and ``--key`` (ZVH_CERT, ZVH_KEY).
+for client certificates (mTLS) also ``--cert`` and ``--key`` (ZVH_CERT, ZVH_KEY): a user or
+application certificate of the node's own region (``zvhctl certs --gebruiker/--toepassing``).
 """
 
 from __future__ import annotations

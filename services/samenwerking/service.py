@@ -13,6 +13,7 @@ from gedeeld import paginering
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.rpc import Aanroep, BeveiligdeService, rpc, rpc_stroom
+from gedeeld.tekst import controleer_tekst
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
@@ -40,19 +41,23 @@ _TOKEN = re.compile(r"^v1\.(\d{1,18})$")
 VOLG_BATCH = 200
 # A stream re-reads the feed at least this often, in case a wake-up was lost (another process).
 VOLG_POLL = 5.0
+# Contactgegevens (a name, a phone number, an address) travel to the other region in the overleg.
+MAX_CONTACT = 200
 
 
 def _match_id(waarde: str) -> str:
     return validatie.uuid_id(waarde, "match_id", "match-id")
 
 
-def _tekst(veld: str, waarde: str, maximum: int) -> str:
+def _tekst(
+    veld: str, waarde: str, maximum: int, *, verplicht: bool = True, meerdere_regels: bool = False
+) -> str:
+    """Free text from a user, without surrounding white space: gedeeld/tekst.py's one rule
+    (too long, control or bidi characters: a field violation; never cut)."""
     waarde = waarde.strip()
-    if not waarde:
+    if verplicht and not waarde:
         raise ValidationError(FieldViolation(veld, "is verplicht"))
-    if len(waarde) > maximum:
-        raise ValidationError(FieldViolation(veld, f"ten hoogste {maximum} tekens"))
-    return waarde
+    return controleer_tekst(veld, waarde, maximum=maximum, meerdere_regels=meerdere_regels)
 
 
 def naar_proto(m: SwMatch, procesregisseur: str = "", berichten: list[SwBericht] | None = None) -> M.Match:
@@ -103,6 +108,7 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
         if request.zekerheid:
             stmt = stmt.where(SwMatch.zekerheid == request.zekerheid)
         if request.andere_regio:
+            _tekst("andere_regio", request.andere_regio, 32)
             stmt = stmt.where(SwMatch.andere_regio == request.andere_regio)
         if request.alleen_eigen:
             stmt = stmt.where(SwCasus.procesregisseur == aanroep.identiteit.gebruiker)
@@ -144,7 +150,7 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
     async def Voorstellen(self, request: M.VoorstellenRequest, aanroep: Aanroep) -> M.Match:
         _match_id(request.match_id)
         regie = _tekst("regievoerende_regio", request.regievoerende_regio, 32)
-        contact = request.contactgegevens.strip()[:200]
+        contact = _tekst("contactgegevens", request.contactgegevens, MAX_CONTACT, verplicht=False)
         regio = self._r.regio
 
         async def andere(m_id: str) -> str:
@@ -165,7 +171,7 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
     @rpc
     async def Akkoord(self, request: M.AkkoordRequest, aanroep: Aanroep) -> M.Match:
         _match_id(request.match_id)
-        contact = request.contactgegevens.strip()[:200]
+        contact = _tekst("contactgegevens", request.contactgegevens, MAX_CONTACT, verplicht=False)
         m = await self._r.stap(
             request.match_id,
             aanroep,
@@ -179,7 +185,7 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
     @rpc
     async def Afwijzen(self, request: M.AfwijzenRequest, aanroep: Aanroep) -> M.Match:
         _match_id(request.match_id)
-        reden = _tekst("reden", request.reden, 500)
+        reden = _tekst("reden", request.reden, 500, meerdere_regels=True)
         m = await self._r.stap(
             request.match_id,
             aanroep,
@@ -192,7 +198,7 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
     @rpc
     async def Bericht(self, request: M.BerichtRequest, aanroep: Aanroep) -> M.Match:
         _match_id(request.match_id)
-        tekst = _tekst("tekst", request.tekst, MAX_TEKST)
+        tekst = _tekst("tekst", request.tekst, MAX_TEKST, meerdere_regels=True)
 
         def controleer(t: L.Toestand) -> L.Toestand:
             L.mag_bericht(t)

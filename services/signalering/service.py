@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
+from gedeeld.tekst import controleer_tekst
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from gedeeld.zvh.v1 import vraag_pb2_grpc
 from services.casusregister import validatie
@@ -33,6 +34,8 @@ class VraagService(BeveiligdeService, vraag_pb2_grpc.VraagServiceServicer):
             validatie.uuid_id(request.betrokkene_id, "betrokkene_id", "betrokkene-id")
         if len(request.regios) > 64:
             raise ValidationError(FieldViolation("regios", "ten hoogste 64 regio's"))
+        for i, regio in enumerate(request.regios):
+            controleer_tekst(f"regios[{i}]", regio, maximum=32)
         if request.deadline_ms > MAX_DEADLINE_MS:
             raise ValidationError(
                 FieldViolation(

@@ -85,15 +85,16 @@ def _logs(map_: Path) -> str:
 
 
 class Regio:
-    """A region's gRPC API over mutual TLS, as its users' applications reach it."""
+    """A region's gRPC API over mutual TLS, as its users' application reaches it (with the
+    region's application certificate that ``opzetten`` issued)."""
 
     def __init__(self, map_: Path, code: str) -> None:
         opzet = json.loads((map_ / "opzet.json").read_text())
         certs = map_ / "certs"
         creds = grpc.ssl_channel_credentials(
             root_certificates=(certs / "ca.crt").read_bytes(),
-            private_key=(certs / code / "node.key").read_bytes(),
-            certificate_chain=(certs / code / "node.crt").read_bytes(),
+            private_key=(certs / code / "toepassing-casussysteem.key").read_bytes(),
+            certificate_chain=(certs / code / "toepassing-casussysteem.crt").read_bytes(),
         )
         self.kanaal = grpc.secure_channel(f"127.0.0.1:{opzet['poorten'][code]['grpc']}", creds)
         self.tokens = json.loads((map_ / code / "gebruikers.json").read_text())

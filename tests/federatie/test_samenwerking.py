@@ -7,6 +7,7 @@ import asyncio
 import grpc
 import pytest
 
+from gedeeld.grpc_fouten import field_violations
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.federatie.knooppunten import PR, Federatie, Regio, als
 from tests.voorbeelden import aanmelding, betrokkene
@@ -118,6 +119,84 @@ async def test_refusal_and_illegal_steps(federatie: Federatie) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await a.matchstub().Afwijzen(M.AfwijzenRequest(match_id=ma.match_id, reden=""), metadata=als(PR))
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Federatie) -> None:
+    """Contactgegevens, berichten and reasons go through gedeeld/tekst.py: over-long, control or
+    bidi characters are a field violation and the match does not move; nothing is cut."""
+    a, b = federatie["wvv"], federatie["arnhem"]
+    ma, mb = await _gematcht(federatie)
+    st = a.matchstub()
+    gevallen = [
+        (
+            st.Voorstellen(
+                M.VoorstellenRequest(
+                    match_id=ma.match_id, regievoerende_regio="arnhem", contactgegevens="x" * 201
+                ),
+                metadata=als(PR),
+            ),
+            "contactgegevens",
+            "te lang (maximaal 200 tekens)",
+        ),
+        (
+            st.Voorstellen(
+                M.VoorstellenRequest(
+                    match_id=ma.match_id,
+                    regievoerende_regio="arnhem",
+                    contactgegevens="Anna \u202e7654321-880",
+                ),
+                metadata=als(PR),
+            ),
+            "contactgegevens",
+            "leesrichting",
+        ),
+        (
+            st.Voorstellen(
+                M.VoorstellenRequest(match_id=ma.match_id, regievoerende_regio="arn\x00hem"), metadata=als(PR)
+            ),
+            "regievoerende_regio",
+            "besturingsteken",
+        ),
+        (
+            st.Afwijzen(
+                M.AfwijzenRequest(match_id=ma.match_id, reden="geen\x1b[2Jpersoon"), metadata=als(PR)
+            ),
+            "reden",
+            "besturingsteken",
+        ),
+        (
+            st.Lijst(M.LijstRequest(andere_regio="arnhem\x00"), metadata=als(PR)),
+            "andere_regio",
+            "besturingsteken",
+        ),
+    ]
+    for call, veld, reden in gevallen:
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await call
+        assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (veld, e.value.details())
+        fouten = dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+        assert reden in fouten[veld], fouten
+    assert (await _status(a, ma.match_id)).status == ST.MATCH_STATUS_NIEUW
+
+    # Exactly the maximum is accepted and arrives whole at the other region.
+    contact = "Anna de Vries, 088-1234567, " + "x" * 172
+    assert len(contact) == 200
+    await st.Voorstellen(
+        M.VoorstellenRequest(match_id=ma.match_id, regievoerende_regio="arnhem", contactgegevens=contact),
+        metadata=als(PR),
+    )
+    await b.matchstub().Akkoord(M.AkkoordRequest(match_id=mb.match_id), metadata=als(PR))
+    await federatie.rustig()
+    assert (await _status(b, mb.match_id)).contact_procesregisseur == contact
+    # A bericht may hold several lines, but no bidi override.
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await st.Bericht(M.BerichtRequest(match_id=ma.match_id, tekst="zie \u2066bijlage"), metadata=als(PR))
+    assert "tekst" in dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+    await st.Bericht(
+        M.BerichtRequest(match_id=ma.match_id, tekst="Dinsdag:\n10:00\tbellen"), metadata=als(PR)
+    )
+    await federatie.rustig()
+    assert [m.tekst for m in (await _status(b, mb.match_id)).berichten] == ["Dinsdag:\n10:00\tbellen"]
 
 
 @pytest.mark.parametrize(

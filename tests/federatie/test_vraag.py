@@ -124,6 +124,9 @@ async def test_no_free_lookups_and_clear_errors(federatie: Federatie) -> None:
         (V.VragenRequest(casus_id=onbekend, betrokkene_id="x"), "betrokkene_id"),
         (V.VragenRequest(casus_id=onbekend, regios=["wvv"]), "regios"),
         (V.VragenRequest(casus_id=onbekend, regios=["atlantis"]), "regios"),
+        # An unknown region is named back to the caller: first it must be plain text.
+        (V.VragenRequest(casus_id=onbekend, regios=["arnhem", "\u202enemhra"]), "regios[1]"),
+        (V.VragenRequest(casus_id=onbekend, regios=["arnhem\x00"]), "regios[0]"),
         (V.VragenRequest(casus_id=onbekend, deadline_ms=60_000), "deadline_ms"),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as e:
