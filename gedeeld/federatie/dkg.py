@@ -112,13 +112,15 @@ def start(
     *,
     epoch: int = 1,
     vorig_register: bytes = b"",
+    zonder: Sequence[str] = (),
     ronde_id: str | None = None,
     geldig: timedelta = timedelta(days=730),
     fase_seconden: int = 60,
     nu: datetime | None = None,
 ) -> bytes:
     """The beheerder's signed start of a round: a new key (no ``vorig_register``) or a resharing
-    of the key in ``vorig_register`` to ``regios`` (indices 1..n in the order given)."""
+    of the key in ``vorig_register`` to ``regios`` (indices 1..n in the order given), without the
+    old holders in ``zonder`` dealing."""
     if vorig_register:
         vorige = lees(vorig_register, beheerder.publiek, nu=nu)
         soort_, epoch, generatie = D.DKG_SOORT_HERVERDELING, vorige.epoch, vorige.generatie + 1
@@ -132,6 +134,7 @@ def start(
         drempel=drempel,
         vorig_register=vorig_register,
         fase_seconden=fase_seconden,
+        zonder=zonder,
     )
     s.geldig_tot.FromDatetime((nu or datetime.now(UTC)) + geldig)
     for i, r in enumerate(regios, start=1):
@@ -181,7 +184,7 @@ def lees_start(data: bytes, vertrouwde_beheerder: bytes, *, geldigheid: bool = T
         raise DkgFout("receiver indices must be distinct")
     vorige = None
     if start.soort == D.DKG_SOORT_NIEUW:
-        if start.epoch < 1 or start.generatie != 0 or start.vorig_register:
+        if start.epoch < 1 or start.generatie != 0 or start.vorig_register or start.zonder:
             raise DkgFout("a new key starts generation 0 of an epoch >= 1, without a previous registry")
         dealers = {c: Dealer(c, i, None) for c, i in ontvangers.items()}
     elif start.soort == D.DKG_SOORT_HERVERDELING:
@@ -192,7 +195,12 @@ def lees_start(data: bytes, vertrouwde_beheerder: bytes, *, geldigheid: bool = T
         if start.epoch != vorige.epoch or start.generatie != vorige.generatie + 1:
             raise DkgFout("a resharing keeps the epoch and takes the next generation")
         dealers = {}
+        zonder = set(start.zonder)
+        if not zonder <= set(vorige.regios) or zonder & set(ontvangers):
+            raise DkgFout("only holders of the previous registry that receive nothing can be left out")
         for r in vorige.regios.values():
+            if r.code in zonder:
+                continue
             if r.code in regios and regios[r.code].ondertekensleutel != r.ondertekensleutel:
                 raise DkgFout(f"{r.code} has another signing key than in the previous registry")
             regios[r.code] = Ondertekenaar(r.ondertekensleutel)

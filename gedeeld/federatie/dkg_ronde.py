@@ -35,6 +35,7 @@ from gedeeld.crypto.dkg import (
     controleer_pedersen,
 )
 from gedeeld.crypto.envelop import Ontsleutelsleutel, verzegel
+from gedeeld.crypto.groep import Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
 from gedeeld.errors import CryptoError
@@ -179,7 +180,11 @@ class Regiodeel:
         self._per_verzoek = per_verzoek
         self._wacht = wacht  # in all: regions may start before the beheerder opens the round
 
-    # Seams: what this dealer gives (and, when accused, reveals to) one receiver.
+    # Seams: the polynomials this dealer deals, and what it gives (and, when accused, reveals to)
+    # one receiver. Tests override them to play a cheating region.
+    def deling(self, drempel: int, geheim: Scalar | None) -> Deling:
+        return Deling.nieuw(drempel, geheim)
+
     def deel_voor(self, deling: Deling, ontvanger: str, index: int) -> OpenDeel:
         return deling.deel(index)
 
@@ -209,7 +214,7 @@ class Regiodeel:
             geheim = None
             if ronde.vorige is not None:
                 geheim = ronde.vorige.laad_sleuteldeel(code, self._sleutels.hpke, self._map).waarde
-            deling = Deling.nieuw(ronde.drempel, geheim)
+            deling = self.deling(ronde.drempel, geheim)
             deling_bericht = D.DkgDeling(
                 ronde_id=ronde.ronde_id, commitments=[c.data for c in deling.pedersen()]
             )

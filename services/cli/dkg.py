@@ -42,6 +42,12 @@ def voeg_toe(fed: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--transcript", type=Path, help="where to write the transcript (default: <uit>.transcript)"
     )
     s.add_argument("--vorig", type=Path, help="reshare the key of this registry instead of a new key")
+    s.add_argument(
+        "--zonder",
+        action="append",
+        default=[],
+        help="with --vorig: an old holder that must not deal (compromised)",
+    )
     s.add_argument("--epoch", type=int, default=1, help="epoch of a new key (ignored with --vorig)")
     s.add_argument("--ronde", help="round id to announce to the regions (default: random)")
     s.add_argument("--geldig-dagen", type=int, default=730)
@@ -111,6 +117,7 @@ async def _start(ns: argparse.Namespace) -> int:
         beheerder,
         epoch=ns.epoch,
         vorig_register=vorig,
+        zonder=ns.zonder,
         ronde_id=ns.ronde,
         geldig=timedelta(days=ns.geldig_dagen),
         fase_seconden=ns.fase_seconden,

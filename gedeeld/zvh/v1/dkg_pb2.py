@@ -25,41 +25,41 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10zvh/v1/dkg.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n\x0c\x44kgOntvanger\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x19\n\x11ondertekensleutel\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r\"\xf9\x01\n\x08\x44kgStart\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x1f\n\x05soort\x18\x02 \x01(\x0e\x32\x10.zvh.v1.DkgSoort\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x11\n\tgeneratie\x18\x04 \x01(\x04\x12\x0f\n\x07\x64rempel\x18\x05 \x01(\r\x12(\n\nontvangers\x18\x06 \x03(\x0b\x32\x14.zvh.v1.DkgOntvanger\x12\x16\n\x0evorig_register\x18\x07 \x01(\x0c\x12.\n\ngeldig_tot\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfase_seconden\x18\t \x01(\r\"V\n\x14\x44kgOndertekendeStart\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x19\n\x11\x62\x65heerder_sleutel\x18\x02 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x03 \x01(\x0c\"4\n\nDkgSleutel\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x14\n\x0chpke_sleutel\x18\x02 \x01(\x0c\"8\n\x12\x44kgVersleuteldDeel\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c\"]\n\tDkgDeling\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommitments\x18\x02 \x03(\x0c\x12)\n\x05\x64\x65len\x18\x03 \x03(\x0b\x32\x1a.zvh.v1.DkgVersleuteldDeel\".\n\x0b\x44kgKlachten\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\r\n\x05tegen\x18\x02 \x03(\t\"9\n\x0b\x44kgOpenDeel\x12\r\n\x05regio\x18\x01 \x01(\t\x12\t\n\x01s\x18\x02 \x01(\x0c\x12\x10\n\x08s_accent\x18\x03 \x01(\x0c\"E\n\rDkgOnthulling\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\"\n\x05\x64\x65len\x18\x02 \x03(\x0b\x32\x13.zvh.v1.DkgOpenDeel\"3\n\nDkgFeldman\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommitments\x18\x02 \x03(\x0c\"e\n\x0e\x44kgBevestiging\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x1a\n\x12sleutel_commitment\x18\x02 \x01(\x0c\x12%\n\x08klachten\x18\x03 \x03(\x0b\x32\x13.zvh.v1.DkgOpenDeel\"m\n\tDkgBundel\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x61se\x18\x02 \x01(\r\x12\x11\n\tberichten\x18\x03 \x03(\x0c\x12\r\n\x05start\x18\x04 \x01(\x0c\x12\x10\n\x08register\x18\x05 \x01(\x0c\x12\x0c\n\x04\x66out\x18\x06 \x01(\t\"=\n\x15\x44kgOndertekendeBundel\x12\x0e\n\x06\x62undel\x18\x01 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x02 \x01(\x0c\"B\n\rDkgTranscript\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\"\n\x07\x62undels\x18\x02 \x03(\x0b\x32\x11.zvh.v1.DkgBundel*S\n\x08\x44kgSoort\x12\x16\n\x12\x44KG_SOORT_ONBEKEND\x10\x00\x12\x13\n\x0f\x44KG_SOORT_NIEUW\x10\x01\x12\x1a\n\x16\x44KG_SOORT_HERVERDELING\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10zvh/v1/dkg.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"F\n\x0c\x44kgOntvanger\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x19\n\x11ondertekensleutel\x18\x02 \x01(\x0c\x12\r\n\x05index\x18\x03 \x01(\r\"\x89\x02\n\x08\x44kgStart\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x1f\n\x05soort\x18\x02 \x01(\x0e\x32\x10.zvh.v1.DkgSoort\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x11\n\tgeneratie\x18\x04 \x01(\x04\x12\x0f\n\x07\x64rempel\x18\x05 \x01(\r\x12(\n\nontvangers\x18\x06 \x03(\x0b\x32\x14.zvh.v1.DkgOntvanger\x12\x16\n\x0evorig_register\x18\x07 \x01(\x0c\x12.\n\ngeldig_tot\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rfase_seconden\x18\t \x01(\r\x12\x0e\n\x06zonder\x18\n \x03(\t\"V\n\x14\x44kgOndertekendeStart\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\x19\n\x11\x62\x65heerder_sleutel\x18\x02 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x03 \x01(\x0c\"4\n\nDkgSleutel\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x14\n\x0chpke_sleutel\x18\x02 \x01(\x0c\"8\n\x12\x44kgVersleuteldDeel\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c\"]\n\tDkgDeling\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommitments\x18\x02 \x03(\x0c\x12)\n\x05\x64\x65len\x18\x03 \x03(\x0b\x32\x1a.zvh.v1.DkgVersleuteldDeel\".\n\x0b\x44kgKlachten\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\r\n\x05tegen\x18\x02 \x03(\t\"9\n\x0b\x44kgOpenDeel\x12\r\n\x05regio\x18\x01 \x01(\t\x12\t\n\x01s\x18\x02 \x01(\x0c\x12\x10\n\x08s_accent\x18\x03 \x01(\x0c\"E\n\rDkgOnthulling\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\"\n\x05\x64\x65len\x18\x02 \x03(\x0b\x32\x13.zvh.v1.DkgOpenDeel\"3\n\nDkgFeldman\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ommitments\x18\x02 \x03(\x0c\"e\n\x0e\x44kgBevestiging\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x1a\n\x12sleutel_commitment\x18\x02 \x01(\x0c\x12%\n\x08klachten\x18\x03 \x03(\x0b\x32\x13.zvh.v1.DkgOpenDeel\"m\n\tDkgBundel\x12\x10\n\x08ronde_id\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x61se\x18\x02 \x01(\r\x12\x11\n\tberichten\x18\x03 \x03(\x0c\x12\r\n\x05start\x18\x04 \x01(\x0c\x12\x10\n\x08register\x18\x05 \x01(\x0c\x12\x0c\n\x04\x66out\x18\x06 \x01(\t\"=\n\x15\x44kgOndertekendeBundel\x12\x0e\n\x06\x62undel\x18\x01 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x02 \x01(\x0c\"B\n\rDkgTranscript\x12\r\n\x05start\x18\x01 \x01(\x0c\x12\"\n\x07\x62undels\x18\x02 \x03(\x0b\x32\x11.zvh.v1.DkgBundel*S\n\x08\x44kgSoort\x12\x16\n\x12\x44KG_SOORT_ONBEKEND\x10\x00\x12\x13\n\x0f\x44KG_SOORT_NIEUW\x10\x01\x12\x1a\n\x16\x44KG_SOORT_HERVERDELING\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zvh.v1.dkg_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DKGSOORT']._serialized_start=1256
-  _globals['_DKGSOORT']._serialized_end=1339
+  _globals['_DKGSOORT']._serialized_start=1272
+  _globals['_DKGSOORT']._serialized_end=1355
   _globals['_DKGONTVANGER']._serialized_start=61
   _globals['_DKGONTVANGER']._serialized_end=131
   _globals['_DKGSTART']._serialized_start=134
-  _globals['_DKGSTART']._serialized_end=383
-  _globals['_DKGONDERTEKENDESTART']._serialized_start=385
-  _globals['_DKGONDERTEKENDESTART']._serialized_end=471
-  _globals['_DKGSLEUTEL']._serialized_start=473
-  _globals['_DKGSLEUTEL']._serialized_end=525
-  _globals['_DKGVERSLEUTELDDEEL']._serialized_start=527
-  _globals['_DKGVERSLEUTELDDEEL']._serialized_end=583
-  _globals['_DKGDELING']._serialized_start=585
-  _globals['_DKGDELING']._serialized_end=678
-  _globals['_DKGKLACHTEN']._serialized_start=680
-  _globals['_DKGKLACHTEN']._serialized_end=726
-  _globals['_DKGOPENDEEL']._serialized_start=728
-  _globals['_DKGOPENDEEL']._serialized_end=785
-  _globals['_DKGONTHULLING']._serialized_start=787
-  _globals['_DKGONTHULLING']._serialized_end=856
-  _globals['_DKGFELDMAN']._serialized_start=858
-  _globals['_DKGFELDMAN']._serialized_end=909
-  _globals['_DKGBEVESTIGING']._serialized_start=911
-  _globals['_DKGBEVESTIGING']._serialized_end=1012
-  _globals['_DKGBUNDEL']._serialized_start=1014
-  _globals['_DKGBUNDEL']._serialized_end=1123
-  _globals['_DKGONDERTEKENDEBUNDEL']._serialized_start=1125
-  _globals['_DKGONDERTEKENDEBUNDEL']._serialized_end=1186
-  _globals['_DKGTRANSCRIPT']._serialized_start=1188
-  _globals['_DKGTRANSCRIPT']._serialized_end=1254
+  _globals['_DKGSTART']._serialized_end=399
+  _globals['_DKGONDERTEKENDESTART']._serialized_start=401
+  _globals['_DKGONDERTEKENDESTART']._serialized_end=487
+  _globals['_DKGSLEUTEL']._serialized_start=489
+  _globals['_DKGSLEUTEL']._serialized_end=541
+  _globals['_DKGVERSLEUTELDDEEL']._serialized_start=543
+  _globals['_DKGVERSLEUTELDDEEL']._serialized_end=599
+  _globals['_DKGDELING']._serialized_start=601
+  _globals['_DKGDELING']._serialized_end=694
+  _globals['_DKGKLACHTEN']._serialized_start=696
+  _globals['_DKGKLACHTEN']._serialized_end=742
+  _globals['_DKGOPENDEEL']._serialized_start=744
+  _globals['_DKGOPENDEEL']._serialized_end=801
+  _globals['_DKGONTHULLING']._serialized_start=803
+  _globals['_DKGONTHULLING']._serialized_end=872
+  _globals['_DKGFELDMAN']._serialized_start=874
+  _globals['_DKGFELDMAN']._serialized_end=925
+  _globals['_DKGBEVESTIGING']._serialized_start=927
+  _globals['_DKGBEVESTIGING']._serialized_end=1028
+  _globals['_DKGBUNDEL']._serialized_start=1030
+  _globals['_DKGBUNDEL']._serialized_end=1139
+  _globals['_DKGONDERTEKENDEBUNDEL']._serialized_start=1141
+  _globals['_DKGONDERTEKENDEBUNDEL']._serialized_end=1202
+  _globals['_DKGTRANSCRIPT']._serialized_start=1204
+  _globals['_DKGTRANSCRIPT']._serialized_end=1270
 # @@protoc_insertion_point(module_scope)

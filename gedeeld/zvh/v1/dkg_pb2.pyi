@@ -98,6 +98,7 @@ class DkgStart(_message.Message):
     VORIG_REGISTER_FIELD_NUMBER: _builtins.int
     GELDIG_TOT_FIELD_NUMBER: _builtins.int
     FASE_SECONDEN_FIELD_NUMBER: _builtins.int
+    ZONDER_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
     """Random round id; also part of the NATS subjects (zvh.dkg.<ronde_id>.…)."""
     soort: Global___DkgSoort.ValueType
@@ -119,6 +120,12 @@ class DkgStart(_message.Message):
     def geldig_tot(self) -> _timestamp_pb2.Timestamp:
         """Until when the resulting registry is valid."""
 
+    @_builtins.property
+    def zonder(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With HERVERDELING: holders of the previous registry that do not deal (compromised, or gone);
+        they are not waited for and their messages are refused.
+        """
+
     def __init__(
         self,
         *,
@@ -131,10 +138,11 @@ class DkgStart(_message.Message):
         vorig_register: _builtins.bytes = ...,
         geldig_tot: _timestamp_pb2.Timestamp | None = ...,
         fase_seconden: _builtins.int = ...,
+        zonder: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["geldig_tot", b"geldig_tot"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["drempel", b"drempel", "epoch", b"epoch", "fase_seconden", b"fase_seconden", "geldig_tot", b"geldig_tot", "generatie", b"generatie", "ontvangers", b"ontvangers", "ronde_id", b"ronde_id", "soort", b"soort", "vorig_register", b"vorig_register"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["drempel", b"drempel", "epoch", b"epoch", "fase_seconden", b"fase_seconden", "geldig_tot", b"geldig_tot", "generatie", b"generatie", "ontvangers", b"ontvangers", "ronde_id", b"ronde_id", "soort", b"soort", "vorig_register", b"vorig_register", "zonder", b"zonder"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
