@@ -7,12 +7,19 @@ import asyncio
 import sys
 from pathlib import Path
 
+from gedeeld import config as configuratie
 from gedeeld.crypto.groep import Element
+from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import Sleuteldeel, herstel
 from gedeeld.federatie import Federatie, laad
+from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.nats import verbind
+from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import dkg_pb2 as D
+from services.node import Node
+from tests.conftest import migreer, schrijf_tokens
 
 ZVHCTL = str(Path(sys.executable).parent / "zvhctl")
 REGIOS = ["wvv", "arnhem", "haaglanden", "ijsselland", "zeeland"]
@@ -158,3 +165,38 @@ async def test_dkg_refresh_verify_and_clean_up_from_the_command_line(
     )
     assert code == 0 and "sleuteldeel-e1-g0.key" in uit
     assert gedeelde_bestanden(tmp_path) == ["sleuteldeel-e1-g1.key"]
+
+    # Nodes load the DKG registry and their own share file, and serve it (as in production).
+    tokens = await node_tokens(tmp_path, nats_server.url, beheerder, "federatie-g1.reg")
+    assert tokens == [oprf(k, b"a"), oprf(k, b"b")]
+
+
+async def node_tokens(tmp: Path, url: str, beheerder: str, register: str) -> list[bytes]:
+    """Three regions run a node with ``register``; a fourth pseudonymises through them."""
+    nodes = []
+    schrijf_tokens(tmp / "tokens.toml")
+    try:
+        for r in REGIOS[:3]:
+            (tmp / f"{r}.toml").write_text(
+                f'regio = "{r}"\ndata_dir = "data/{r}"\n[nats]\nurl = "{url}"\n'
+                f'[auth]\ntokens = "tokens.toml"\n[casusregister]\nlisten = "127.0.0.1:0"\n'
+                f'[federatie]\nregister = "{register}"\nbeheerder_sleutel = "{beheerder}"\n'
+                f'sleutels = "sleutels/{r}"\n'
+            )
+            cfg = configuratie.laad(tmp / f"{r}.toml", env={})
+            cfg.data_dir.mkdir(parents=True)
+            node = Node(cfg)
+            await migreer(node.db)
+            await node.start()
+            nodes.append(node)
+        federatie = laad(tmp / register, bytes.fromhex(beheerder))
+        nc = await verbind(url, "zeeland", inbox_prefix=inbox_prefix("zeeland"))
+        try:
+            sleutels = RegioSleutels.lees(tmp / "sleutels" / "zeeland")
+            client = Pseudonimiseerder(nc, "zeeland", federatie, sleutels.ondertekening, per_houder=0.5)
+            return await client.tokens([b"a", b"b"])
+        finally:
+            await nc.close()
+    finally:
+        for node in nodes:
+            await node.stop(grace=1)
