@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
@@ -73,7 +74,9 @@ class DkgOpzet:
             for nc in verbindingen:
                 await nc.close()
         leider, *regios = uitkomsten
-        return leider, dict(zip(codes, regios, strict=True))
+        return cast(Resultaat | BaseException, leider), {
+            c: cast(Federatie | BaseException, r) for c, r in zip(codes, regios, strict=True)
+        }
 
 
 VIJF = CODES[:5]

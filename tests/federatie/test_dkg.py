@@ -20,10 +20,12 @@ from gedeeld.federatie import Federatie, RegisterFout, lees
 from gedeeld.federatie.dkg import DkgFout, herspeel, start
 from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
+from gedeeld.federatie.register import teken_register
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.zvh.v1 import dkg_pb2 as D
+from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.sleuteldeel.server import SleuteldeelServer
 from services.sleuteldeel.service import Sleuteldeelhouder
 from tests.federatie.dkg_opzet import VIJF, DkgOpzet
@@ -125,6 +127,13 @@ async def test_dkg_excludes_a_cheating_dealer_and_its_tokens_equal_single_key_to
     del t.bundels[2].berichten[0]
     with pytest.raises(DkgFout, match="hash"):
         herspeel(t.SerializeToString(), federatie)
+    # A registry the beheerder signed without one holder is consistent, but not what the round made.
+    env = F.OndertekendRegister.FromString(leider.register)
+    reg = F.Federatieregister.FromString(env.register)
+    del reg.regios[-1]
+    vervalst = lees(teken_register(reg, opzet.beheerder), opzet.beheerder.publiek)
+    with pytest.raises(DkgFout, match="does not match"):
+        herspeel(leider.transcript, vervalst)
 
 
 async def test_an_accused_dealer_that_reveals_the_right_share_stays(
