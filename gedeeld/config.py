@@ -73,6 +73,9 @@ class FederatieConfig:
     oprf_burst: float = 20_000.0  # burst, for a region onboarding its existing cases
     vraag_per_minuut: float = 30.0  # hit/no-hit queries answered per asking region, sustained
     vraag_burst: float = 60.0
+    # While the federation switches to a new key: the previous epoch's registry, served side by
+    # side with ``register`` until every region has switched (docs/sleutelceremonie.md).
+    vorig_register: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -275,8 +278,9 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             oprf_burst=_get(doc, "federatie.oprf_burst", float, FederatieConfig.oprf_burst),
             vraag_per_minuut=_get(doc, "federatie.vraag_per_minuut", float, FederatieConfig.vraag_per_minuut),
             vraag_burst=_get(doc, "federatie.vraag_burst", float, FederatieConfig.vraag_burst),
+            vorig_register=pad(vorig) if (vorig := _get(doc, "federatie.vorig_register", str, "")) else None,
         )
-        for naam in ("register", "sleutels"):
+        for naam in ("register", "sleutels", *(("vorig_register",) if federatie.vorig_register else ())):
             if not getattr(federatie, naam).exists():
                 raise ConfigError(f"federatie.{naam}", f"{getattr(federatie, naam)} does not exist")
         if federatie.oprf_per_seconde <= 0 or federatie.oprf_burst < 1:

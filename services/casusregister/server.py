@@ -87,6 +87,10 @@ class Casusregister:
             self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
         )
         port = await self.grpc.start(klaar=klaar)
+        if self.cfg.federatie is not None and self.cfg.federatie.vorig_register is not None:
+            # The federation switches keys: signalering re-pseudonymises every active casus.
+            aantal = await self.register.herpseudonimiseer()
+            log.info("active cases queued for re-pseudonymisation", extra={"casussen": aantal})
         self._taken = [
             asyncio.create_task(self.relay.draai(), name="outbox-relay"),
             asyncio.create_task(self._bewaartermijn_periodiek(), name="bewaartermijn"),

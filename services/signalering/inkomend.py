@@ -205,9 +205,12 @@ class Inkomend:
         """All checked signals of a batch in one transaction, in stream order: per signal the
         metrics and logs to emit once committed, and the treffers to send (None: a withdrawal)."""
         ctx = self.ctx
-        tokens = list(
-            {t.token for g in geldig if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF for t in g.signaal.tokens}
-        )
+        epochs = {
+            id(g): ctx.token_epochs(g.signaal.epoch, g.signaal.tokens)
+            for g in geldig
+            if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF
+        }
+        tokens = list({t for per in epochs.values() for t in per})
         uit: list[tuple[list[Callable[[], None]], list[tuple[str, list[str]]] | None]] = []
         async with ctx.db.transaction() as s:
             # Incoming signals never change the token index, so one lookup serves the whole batch.
@@ -215,7 +218,9 @@ class Inkomend:
             for begin in range(0, len(tokens), LOOKUP_PER_QUERY):
                 deel = tokens[begin : begin + LOOKUP_PER_QUERY]
                 rijen = await s.execute(
-                    select(TokenRij).where(TokenRij.token.in_(deel), TokenRij.epoch == ctx.federatie.epoch)
+                    select(TokenRij).where(
+                        TokenRij.token.in_(deel), TokenRij.epoch.in_(list(ctx.pseudonimiseerders))
+                    )
                 )
                 for rij in rijen.scalars():
                     index.setdefault(rij.token, []).append(rij)
@@ -231,8 +236,8 @@ class Inkomend:
                         )
                         uit.append((na, None))
                         continue
-                    soorten = {t.token: t.sleutel_type for t in g.signaal.tokens}
-                    treffers = [t for token in soorten for t in index.get(token, [])]
+                    per = epochs[id(g)]  # a token hits only rows of its own epoch
+                    treffers = [t for token, e in per.items() for t in index.get(token, []) if t.epoch == e]
                     uit.append(
                         (
                             na,
@@ -255,13 +260,14 @@ class Inkomend:
             raise Geweigerd("onleesbaar") from None
         if signaal.regio != geopend.afzender or not signaal.referentie or len(signaal.referentie) > 32:
             raise Geweigerd("onleesbaar")
-        if signaal.epoch != ctx.federatie.epoch:
-            raise Geweigerd("verkeerde_epoch")
         if signaal.soort == F.SIGNAAL_SOORT_ACTIEF:
             if signaal.verloopt_op.ToDatetime(tzinfo=UTC) <= ctx.klok.nu():
                 raise Geweigerd("verlopen")
             if not signaal.tokens or any(len(t.token) != 64 for t in signaal.tokens):
                 raise Geweigerd("onleesbaar")
+            # While keys switch, a signal carries tokens of two epochs: one this node serves will do.
+            if not ctx.token_epochs(signaal.epoch, signaal.tokens):
+                raise Geweigerd("verkeerde_epoch")
         elif signaal.soort != F.SIGNAAL_SOORT_INGETROKKEN:
             raise Geweigerd("onleesbaar")
         return signaal, geopend.afzender
@@ -271,19 +277,20 @@ class Inkomend:
     ) -> list[tuple[str, list[str]]]:
         """Record a match per own person the signal hits; returns (own referentie, key types) of each."""
         ctx = self.ctx
+        per = ctx.token_epochs(signaal.epoch, signaal.tokens)
         async with ctx.db.transaction() as s:
             treffers = (
                 (
                     await s.execute(
                         select(TokenRij).where(
-                            TokenRij.token.in_([t.token for t in signaal.tokens]),
-                            TokenRij.epoch == signaal.epoch,
+                            TokenRij.token.in_(list(per)), TokenRij.epoch.in_(list(ctx.pseudonimiseerders))
                         )
                     )
                 )
                 .scalars()
                 .all()
             )
+            treffers = [t for t in treffers if per.get(t.token) == t.epoch]
             return await self._leg_vast(s, signaal, afzender, trace, buitenland, treffers, None)
 
     async def _leg_vast(

@@ -130,6 +130,11 @@ class Signalering:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
+        open_ = await self.uitgaand.ruim_epochs_op()
+        log.info(
+            "key epochs served",
+            extra={"epochs": sorted(self.ctx.pseudonimiseerders), "zonder_nieuwste_epoch": open_},
+        )
         await zorg_voor_federatiestromen(self.ctx)
         await self.beantwoorder.start()
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
@@ -164,5 +169,8 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
         activiteiten=Activiteiten.standaard(cfg.regio),
         contact=federatie.regio(cfg.regio).contact,
     )
+    if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
+        oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)
+        ctx.vorige = (oud, Pseudonimiseerder(nc, cfg.regio, oud, sleutels.ondertekening))
     limiet = Limiet(cfg.federatie.vraag_per_minuut / 60, cfg.federatie.vraag_burst)
     return Signalering(ctx, nc, limiet)

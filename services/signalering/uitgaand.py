@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from gedeeld.errors import UnavailableError, ValidationError
 from gedeeld.federatie.bericht import onderteken
@@ -79,30 +79,43 @@ class Uitgaand:
     async def signaleer_veel(self, casussen: list[tuple[casus_pb2.Casus, TraceContext]]) -> Uitkomst:
         ctx = self.ctx
         ids = list({c.casus_id for c, _ in casussen})
+        bediend = frozenset(ctx.pseudonimiseerders)
         async with ctx.db.lezen() as s:
-            bestaand = {
-                (r.casus_id, r.betrokkene_id)
+            rijen = {
+                (r.casus_id, r.betrokkene_id): r
                 for r in (
-                    await s.execute(
-                        select(EigenSignaalRij).where(
-                            EigenSignaalRij.casus_id.in_(ids), EigenSignaalRij.epoch == ctx.federatie.epoch
-                        )
-                    )
+                    await s.execute(select(EigenSignaalRij).where(EigenSignaalRij.casus_id.in_(ids)))
                 ).scalars()
             }
-        nieuw: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]] = []
-        gezien: set[tuple[str, str]] = set(bestaand)
+            # The epochs each person has tokens of: while the federation switches keys, a person
+            # signalled before the switch still needs the new epoch's tokens.
+            heeft: dict[tuple[str, str], set[int]] = {}
+            for casus_id, betrokkene_id, epoch in (
+                await s.execute(
+                    select(TokenRij.casus_id, TokenRij.betrokkene_id, TokenRij.epoch)
+                    .where(TokenRij.casus_id.in_(ids))
+                    .distinct()
+                )
+            ).all():
+                heeft.setdefault((casus_id, betrokkene_id), set()).add(epoch)
+        nieuw: list[tuple[str, list[tuple[casus_pb2.Betrokkene, frozenset[int]]], TraceContext]] = []
+        gezien: set[tuple[str, str]] = set()
         for casus, trace in casussen:
             personen = []
             for b in casus.betrokkenen:
-                if (casus.casus_id, b.betrokkene_id) not in gezien:
-                    gezien.add((casus.casus_id, b.betrokkene_id))
-                    personen.append(b)
+                sleutel = (casus.casus_id, b.betrokkene_id)
+                rij = rijen.get(sleutel)
+                if sleutel in gezien or (rij is not None and rij.ingetrokken):
+                    continue
+                gezien.add(sleutel)
+                nodig = bediend - heeft.get(sleutel, set())
+                if nodig:
+                    personen.append((b, nodig))
             if personen:
                 nieuw.append((casus.casus_id, personen, trace))
         if nieuw:
             try:
-                await self._indexeer(nieuw)
+                await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
             except UnavailableError as exc:
                 PSEUDONIMISERING_MISLUKT.inc()
                 log.warning(
@@ -113,14 +126,20 @@ class Uitgaand:
         await self.publiceer_open({casus.casus_id: trace for casus, trace in casussen})
         return Uitkomst.KLAAR
 
-    async def _indexeer(self, casussen: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]]) -> None:
+    async def _indexeer(
+        self,
+        casussen: list[tuple[str, list[tuple[casus_pb2.Betrokkene, frozenset[int]]], TraceContext]],
+        bestaand: Mapping[tuple[str, str], str],
+    ) -> None:
+        """Tokens of the persons under the epochs they lack; a person signalled before keeps its
+        reference (so a match made under one epoch is the same match under the other)."""
         ctx = self.ctx
-        sleutels: list[tuple[str, casus_pb2.Betrokkene, str, bytes]] = []
+        sleutels: list[tuple[str, casus_pb2.Betrokkene, frozenset[int], str, bytes]] = []
         for casus_id, personen, trace in casussen:
-            for b in personen:
+            for b, nodig in personen:
                 try:
                     sleutels += [
-                        (casus_id, b, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))
+                        (casus_id, b, nodig, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))
                     ]
                 except ValidationError:
                     # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
@@ -131,25 +150,43 @@ class Uitgaand:
                         )
         if not sleutels:
             return
+        per_epoch: dict[int, list[int]] = {}
+        for i, (_, _, nodig, _, _) in enumerate(sleutels):
+            for epoch in nodig:
+                per_epoch.setdefault(epoch, []).append(i)
+        tokens: dict[int, list[bytes]] = {}
         # One casus: the key-share holders' audit records join its trace; a batch has many traces.
         with in_trace(casussen[0][2] if len(casussen) == 1 else None):
-            tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
+            for epoch, idx in per_epoch.items():
+                tokens[epoch] = await ctx.pseudonimiseerders[epoch].tokens([sleutels[i][4] for i in idx])
         nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
             referenties: dict[tuple[str, str], str] = {}
-            for (casus_id, b, type_, _), token in zip(sleutels, tokens, strict=True):
-                ref = referenties.setdefault((casus_id, b.betrokkene_id), uuid.uuid4().hex)
-                s.add(
-                    TokenRij(
-                        token=token,
-                        epoch=ctx.federatie.epoch,
-                        sleutel_type=type_,
-                        casus_id=casus_id,
-                        betrokkene_id=b.betrokkene_id,
-                        referentie=ref,
+            for epoch, idx in per_epoch.items():
+                for i, token in zip(idx, tokens[epoch], strict=True):
+                    casus_id, b, _, type_, _ = sleutels[i]
+                    k = (casus_id, b.betrokkene_id)
+                    ref = referenties.setdefault(k, bestaand.get(k) or uuid.uuid4().hex)
+                    s.add(
+                        TokenRij(
+                            token=token,
+                            epoch=epoch,
+                            sleutel_type=type_,
+                            casus_id=casus_id,
+                            betrokkene_id=b.betrokkene_id,
+                            referentie=ref,
+                        )
                     )
-                )
             for (casus_id, betrokkene_id), ref in referenties.items():
+                if (casus_id, betrokkene_id) in bestaand:
+                    # Signal again, with the tokens of every epoch, under a new id (JetStream would
+                    # drop a repeated one); receivers already know the reference.
+                    await s.execute(
+                        update(EigenSignaalRij)
+                        .where(EigenSignaalRij.referentie == ref)
+                        .values(signaal_id=str(uuid.uuid4()), epoch=ctx.federatie.epoch, gepubliceerd=False)
+                    )
+                    continue
                 s.add(
                     EigenSignaalRij(
                         referentie=ref,
@@ -174,7 +211,7 @@ class Uitgaand:
                     handeling=Handeling(
                         "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
                     ),
-                    details={"tokens": sum(1 for c, *_ in sleutels if c == casus_id)},
+                    details={"tokens": sum(len(n) for c, _, n, *_ in sleutels if c == casus_id)},
                 )
         for casus_id, _, trace in casussen:
             with in_trace(trace):
@@ -183,10 +220,26 @@ class Uitgaand:
                     extra={
                         "regio": ctx.regio,
                         "casus_id": casus_id,
-                        "tokens": sum(1 for c, *_ in sleutels if c == casus_id),
+                        "tokens": sum(len(n) for c, _, n, *_ in sleutels if c == casus_id),
                     },
                 )
         await ctx.index.gewijzigd()
+
+    async def ruim_epochs_op(self) -> int:
+        """Drop tokens of epochs this node no longer serves; returns how many own persons still
+        lack tokens of the newest epoch (re-pseudonymisation pending)."""
+        ctx = self.ctx
+        async with ctx.db.transaction() as s:
+            await s.execute(delete(TokenRij).where(TokenRij.epoch.not_in(list(ctx.pseudonimiseerders))))
+            met = select(TokenRij.referentie).where(TokenRij.epoch == ctx.federatie.epoch)
+            open_ = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(EigenSignaalRij)
+                    .where(EigenSignaalRij.ingetrokken.is_(False), EigenSignaalRij.referentie.not_in(met))
+                )
+            ).scalar_one()
+        return int(open_)
 
     async def publiceer_open(self, traces: Mapping[str, TraceContext] | None = None) -> int:
         """Publish every own signal not yet acknowledged (also after a crash).
@@ -252,7 +305,9 @@ class Uitgaand:
             regio=ctx.regio,
             epoch=r.epoch,
             referentie=r.referentie,
-            tokens=[F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token) for t in tokens],
+            tokens=[
+                F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token, epoch=t.epoch) for t in tokens
+            ],
             soort=soort,  # type: ignore[arg-type]
         )
         signaal.verloopt_op.FromDatetime(r.verloopt_op)

@@ -11,6 +11,7 @@ from nats.aio.subscription import Subscription
 
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
+from gedeeld.errors import ConfigError
 from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.klok import SysteemKlok
@@ -75,6 +76,14 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
     deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels)
+    vorige = None
+    if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
+        oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)
+        if oud.epoch == federatie.epoch:
+            raise ConfigError(
+                "federatie.vorig_register", f"holds the same epoch ({oud.epoch}) as federatie.register"
+            )
+        vorige = (oud, oud.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels))
     klok = SysteemKlok()
     logboek = Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok)
     activiteit = cfg.activiteiten.get(
@@ -99,6 +108,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
         sleutels.ondertekening,
         Limiet(cfg.federatie.oprf_per_seconde, cfg.federatie.oprf_burst),
         auditor=audit,
+        vorige=vorige,
     )
     server = SleuteldeelServer(nc, houder)
     await server.start()

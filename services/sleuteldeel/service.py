@@ -67,10 +67,13 @@ class Sleuteldeelhouder:
         *,
         auditor: Auditor | None = None,
         klok_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        vorige: tuple[Federatie, Sleuteldeel] | None = None,
     ) -> None:
         self.regio = regio
         self._federatie = federatie
         self._deel = deel
+        # While the federation switches keys, the previous epoch's share is served beside the new one.
+        self._delen = {federatie.epoch: deel, **({vorige[0].epoch: vorige[1]} if vorige else {})}
         self._sleutel = sleutel
         self._limieten = Limieten(limiet)
         self._auditor = auditor
@@ -92,6 +95,7 @@ class Sleuteldeelhouder:
                 raise _Geweigerd("onleesbaar", "not an OprfVerzoek") from None
             verzoek_id = verzoek.verzoek_id[:64]
             evaluatie = self._evalueer(aanvrager, verzoek)
+            epoch, deel = verzoek.epoch, self._delen[verzoek.epoch]
         except _Geweigerd as g:
             OPRF_GEWEIGERD.labels(g.reden).inc()
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
@@ -112,16 +116,18 @@ class Sleuteldeelhouder:
         return self._antwoord(
             F.OprfAntwoord(
                 verzoek_id=verzoek_id,
-                epoch=self._federatie.epoch,
-                sleuteldeel_index=self._deel.index,
+                epoch=epoch,
+                sleuteldeel_index=deel.index,
                 evaluaties=[e.data for e in evaluatie.evaluaties],
                 bewijs=evaluatie.bewijs,
             )
         )
 
     def _evalueer(self, aanvrager: str, verzoek: F.OprfVerzoek) -> DeelEvaluatie:
-        if verzoek.epoch != self._federatie.epoch:
-            raise _Geweigerd("verkeerde_epoch", f"this holder serves epoch {self._federatie.epoch}")
+        if verzoek.epoch not in self._delen:
+            raise _Geweigerd(
+                "verkeerde_epoch", f"this holder serves epoch {', '.join(map(str, self._delen))}"
+            )
         nu = self._klok_ms()
         if abs(nu - verzoek.tijdstip_ms) > VENSTER_MS:
             raise _Geweigerd("verlopen", "request time is more than a minute off")
@@ -140,7 +146,7 @@ class Sleuteldeelhouder:
         except CryptoError:
             raise _Geweigerd("ongeldig_element", "a blinded element is not a valid group element") from None
         self._gezien[sleutel] = nu + 2 * VENSTER_MS
-        return evalueer_deel(self._deel, elementen)
+        return evalueer_deel(self._delen[verzoek.epoch], elementen)
 
     def _antwoord(self, antwoord: F.OprfAntwoord) -> bytes:
         return onderteken(self._sleutel, self.regio, "oprf-antwoord", antwoord.SerializeToString())

@@ -441,19 +441,25 @@ class SignaalToken(_message.Message):
 
     SLEUTEL_TYPE_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     sleutel_type: _builtins.str
     """Which key type produced it ("bsn", "naam_datum", ...), so a hit knows its confidence."""
     token: _builtins.bytes
     """The 64-byte OPRF output."""
+    epoch: _builtins.int
+    """The key epoch of this token; 0: the epoch of the message it is in. While the federation
+    switches keys, a region sends each person's tokens of both epochs in one signal or query.
+    """
     def __init__(
         self,
         *,
         sleutel_type: _builtins.str = ...,
         token: _builtins.bytes = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sleutel_type", b"sleutel_type", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "sleutel_type", b"sleutel_type", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
