@@ -113,26 +113,29 @@ class Uitgaand:
                     personen.append((b, nodig))
             if personen:
                 nieuw.append((casus.casus_id, personen, trace))
+        mislukt: dict[int, str] = {}
         if nieuw:
-            try:
-                await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
-            except UnavailableError as exc:
-                PSEUDONIMISERING_MISLUKT.inc()
-                log.warning(
-                    "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
-                )
-                return Uitkomst.OPNIEUW
-        # Each casus' signals continue the trace of the event that caused them.
+            mislukt = await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
+        # Each casus' signals continue the trace of the event that caused them. While keys switch,
+        # a signal under the epoch that worked goes out now; the other epoch follows on a retry.
         await self.publiceer_open({casus.casus_id: trace for casus, trace in casussen})
+        if mislukt:
+            PSEUDONIMISERING_MISLUKT.inc()
+            log.warning(
+                "pseudonymisation unavailable; event will be retried",
+                extra={"epochs": sorted(mislukt), "error": "; ".join(mislukt.values())},
+            )
+            return Uitkomst.OPNIEUW
         return Uitkomst.KLAAR
 
     async def _indexeer(
         self,
         casussen: list[tuple[str, list[tuple[casus_pb2.Betrokkene, frozenset[int]]], TraceContext]],
         bestaand: Mapping[tuple[str, str], str],
-    ) -> None:
+    ) -> dict[int, str]:
         """Tokens of the persons under the epochs they lack; a person signalled before keeps its
-        reference (so a match made under one epoch is the same match under the other)."""
+        reference (so a match made under one epoch is the same match under the other). Returns
+        the epochs whose share holders could not be had (until t regions serve a new epoch)."""
         ctx = self.ctx
         sleutels: list[tuple[str, casus_pb2.Betrokkene, frozenset[int], str, bytes]] = []
         for casus_id, personen, trace in casussen:
@@ -149,16 +152,27 @@ class Uitgaand:
                             extra={"casus_id": casus_id, "betrokkene_id": b.betrokkene_id},
                         )
         if not sleutels:
-            return
+            return {}
         per_epoch: dict[int, list[int]] = {}
         for i, (_, _, nodig, _, _) in enumerate(sleutels):
             for epoch in nodig:
                 per_epoch.setdefault(epoch, []).append(i)
         tokens: dict[int, list[bytes]] = {}
+        mislukt: dict[int, str] = {}
         # One casus: the key-share holders' audit records join its trace; a batch has many traces.
         with in_trace(casussen[0][2] if len(casussen) == 1 else None):
             for epoch, idx in per_epoch.items():
-                tokens[epoch] = await ctx.pseudonimiseerders[epoch].tokens([sleutels[i][4] for i in idx])
+                try:
+                    tokens[epoch] = await ctx.pseudonimiseerders[epoch].tokens([sleutels[i][4] for i in idx])
+                except UnavailableError as exc:
+                    mislukt[epoch] = exc.message
+        per_epoch = {e: idx for e, idx in per_epoch.items() if e in tokens}
+        if not per_epoch:
+            return mislukt
+        aantal: dict[str, int] = {}  # tokens per casus
+        for idx in per_epoch.values():
+            for i in idx:
+                aantal[sleutels[i][0]] = aantal.get(sleutels[i][0], 0) + 1
         nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
             referenties: dict[tuple[str, str], str] = {}
@@ -211,7 +225,11 @@ class Uitgaand:
                     handeling=Handeling(
                         "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
                     ),
-                    details={"tokens": sum(len(n) for c, _, n, *_ in sleutels if c == casus_id)},
+                    details={
+                        "tokens": sum(
+                            1 for idx in per_epoch.values() for i in idx if sleutels[i][0] == casus_id
+                        )
+                    },
                 )
         for casus_id, _, trace in casussen:
             with in_trace(trace):
@@ -220,10 +238,11 @@ class Uitgaand:
                     extra={
                         "regio": ctx.regio,
                         "casus_id": casus_id,
-                        "tokens": sum(len(n) for c, _, n, *_ in sleutels if c == casus_id),
+                        "tokens": aantal.get(casus_id, 0),
                     },
                 )
         await ctx.index.gewijzigd()
+        return mislukt
 
     async def ruim_epochs_op(self) -> int:
         """Drop tokens of epochs this node no longer serves; returns how many own persons still
