@@ -171,6 +171,7 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
     assert cfg.federatie is not None
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
+    onboarding = _onboarding(cfg, federatie)
     klok = klok or SysteemKlok()
     ctx = Context(
         regio=cfg.regio,
@@ -186,7 +187,7 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
             federatie,
             sleutels.ondertekening,
             # The beheerder's signed onboarding window, read at start; holders check it.
-            onboarding=_onboarding(cfg, federatie),
+            onboarding=onboarding,
         ),
         klok=klok,
         log=Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gedeeld import migraties
-from gedeeld.db import Database
-
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
+from gedeeld.db import Database
 from gedeeld.federatie import Deelnemer, Federatie, ceremonie, lees
 from gedeeld.federatie.sleutels import RegioSleutels
 from services.sleuteldeel.store import Boekhouding

@@ -237,3 +237,175 @@ async def test_rate_limit_per_requesting_region(opstelling: Opstelling) -> None:
     assert beperkt.fout == F.OPRF_FOUT_LIMIET and beperkt.opnieuw_na > 0
     ander = await antwoord(opstelling, verzoek(tf, "zeeland", n=4))  # another region's own bucket
     assert ander.fout == F.OPRF_FOUT_GEEN
+
+
+def evaluaties(aanvrager: str) -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("zvh_oprf_evaluations_total", {"aanvrager": aanvrager}) or 0
+
+
+async def test_a_request_for_one_holder_is_refused_by_another(opstelling: Opstelling) -> None:
+    tf = opstelling.tf
+    voor = geweigerd("verkeerde_houder", "wvv")
+    voor_evaluaties = evaluaties("wvv")
+    # Signed by wvv for arnhem, forwarded to haaglanden.
+    a = await antwoord(opstelling, verzoek(tf, houder="arnhem"), houder="haaglanden")
+    assert a.fout == F.OPRF_FOUT_VERKEERDE_HOUDER and not a.evaluaties
+    leeg = await antwoord(opstelling, verzoek(tf, houder=""), houder="arnhem")  # names none
+    assert leeg.fout == F.OPRF_FOUT_VERKEERDE_HOUDER
+    assert geweigerd("verkeerde_houder", "wvv") - voor == 2
+    assert evaluaties("wvv") == voor_evaluaties
+    assert (await antwoord(opstelling, verzoek(tf, houder="arnhem"))).fout == F.OPRF_FOUT_GEEN
+
+
+async def test_a_replay_is_refused_by_another_instance_of_the_holder(opstelling: Opstelling) -> None:
+    """Two instances of arnhem's holder (one queue group, one database): once either answered a
+    request, both refuse it, also after a restart (the ids are in the database, not in memory)."""
+    tf = opstelling.tf
+    tweede = await opstelling.start_houder("arnhem", naam="arnhem-2")
+    eerste = opstelling.servers["arnhem"]._houder
+    data = verzoek(tf, n=2)
+
+    def lees(antw: bytes) -> F.OprfAntwoord:
+        return F.OprfAntwoord.FromString(open_bericht(antw, tf.federatie, "oprf-antwoord", 1 << 20).inhoud)
+
+    assert lees(await eerste.behandel(data)).fout == F.OPRF_FOUT_GEEN
+    assert lees(await tweede.behandel(data)).fout == F.OPRF_FOUT_HERHAALD
+    # Over NATS the queue group picks an instance; whichever it is refuses.
+    for _ in range(4):
+        assert (await antwoord(opstelling, data)).fout == F.OPRF_FOUT_HERHAALD
+    await opstelling.stop_houder("arnhem-2")
+    await opstelling.stop_houder("arnhem")
+    herstart = await opstelling.start_houder("arnhem")
+    assert lees(await herstart.behandel(data)).fout == F.OPRF_FOUT_HERHAALD
+
+
+async def test_the_daily_cap_holds_per_region_and_survives_a_restart(opstelling: Opstelling) -> None:
+    tf = opstelling.tf
+    plafond = Bescherming(dagplafond=10, verhouding=0)
+    await opstelling.stop_houder("arnhem")
+    await opstelling.start_houder("arnhem", bescherming=plafond)
+    voor = geweigerd("dagplafond", "wvv")
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_GEEN
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_GEEN
+    vol = await antwoord(opstelling, verzoek(tf, n=4))
+    assert vol.fout == F.OPRF_FOUT_DAGPLAFOND and not vol.evaluaties
+    assert 0 < vol.opnieuw_na <= 86_400 and "00:00 UTC" in vol.fout_uitleg
+    assert (await antwoord(opstelling, verzoek(tf, n=2))).fout == F.OPRF_FOUT_GEEN  # exactly 10
+    assert geweigerd("dagplafond", "wvv") - voor == 1
+
+    await opstelling.stop_houder("arnhem")
+    await opstelling.start_houder("arnhem", bescherming=plafond)
+    assert (await antwoord(opstelling, verzoek(tf, n=1))).fout == F.OPRF_FOUT_DAGPLAFOND
+    # Another region has its own count.
+    assert (await antwoord(opstelling, verzoek(tf, "zeeland", n=4))).fout == F.OPRF_FOUT_GEEN
+
+
+async def test_an_onboarding_window_signed_by_the_beheerder_adds_evaluations(opstelling: Opstelling) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gedeeld.federatie.onboarding import teken_onboarding
+
+    tf = opstelling.tf
+    await opstelling.stop_houder("arnhem")
+    await opstelling.start_houder("arnhem", bescherming=Bescherming(dagplafond=5, verhouding=0))
+    nu = datetime.now(UTC)
+    venster = teken_onboarding(tf.beheerder, "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=7))
+
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_GEEN
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_DAGPLAFOND
+    assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_GEEN
+    assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_GEEN
+    assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_DAGPLAFOND
+
+    vals = teken_onboarding(
+        Ondertekensleutel.nieuw(), "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=1)
+    )
+    ander = teken_onboarding(tf.beheerder, "zeeland", 10, nu - timedelta(hours=1), nu + timedelta(days=1))
+    te_lang = teken_onboarding(tf.beheerder, "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=60))
+    for doc in (vals, ander, te_lang, b"rommel"):
+        a = await antwoord(opstelling, verzoek(tf, n=1, onboarding=doc))
+        assert a.fout == F.OPRF_FOUT_ONGELDIGE_ONBOARDING, a.fout_uitleg
+    # A window that has ended gives nothing (the cap answers), and says so without blaming the file.
+    voorbij = teken_onboarding(tf.beheerder, "wvv", 10, nu - timedelta(days=3), nu - timedelta(days=1))
+    assert (await antwoord(opstelling, verzoek(tf, n=1, onboarding=voorbij))).fout == F.OPRF_FOUT_DAGPLAFOND
+
+
+async def test_evaluations_must_stay_in_proportion_to_the_signals_a_region_publishes(
+    opstelling: Opstelling,
+) -> None:
+    """The holder counts a region's signals on the SIGNALEN stream (subjects filter) and allows
+    basis + k x signals evaluations over the window."""
+    from nats.js.api import StreamConfig
+
+    from services.sleuteldeel.signalen import StroomSignaalTeller
+
+    tf = opstelling.tf
+    nc = await verbind(opstelling.url, "signalen")
+    opstelling.verbindingen.append(nc)
+    js = nc.jetstream()
+    await js.add_stream(StreamConfig(name="SIGNALEN", subjects=["zvh.signaal.>"]))
+    await js.publish("zvh.signaal.zeeland", b"x")  # another region's signal gives wvv nothing
+    await opstelling.stop_houder("arnhem")
+    houder = await opstelling.start_houder(
+        "arnhem", bescherming=Bescherming(dagplafond=0, verhouding=2, verhouding_basis=4)
+    )
+    houder._signalen = StroomSignaalTeller(js, cache_s=0)
+    voor = geweigerd("buiten_verhouding", "wvv")
+
+    assert (await antwoord(opstelling, verzoek(tf, n=4))).fout == F.OPRF_FOUT_GEEN
+    buiten = await antwoord(opstelling, verzoek(tf, n=1))
+    assert buiten.fout == F.OPRF_FOUT_BUITEN_VERHOUDING and buiten.opnieuw_na > 0
+    for _ in range(3):
+        await js.publish("zvh.signaal.wvv", b"x")
+    assert (await antwoord(opstelling, verzoek(tf, n=6))).fout == F.OPRF_FOUT_GEEN  # 4 + 2 x 3
+    assert (await antwoord(opstelling, verzoek(tf, n=1))).fout == F.OPRF_FOUT_BUITEN_VERHOUDING
+    assert geweigerd("buiten_verhouding", "wvv") - voor == 2
+
+
+async def test_the_client_reports_a_cap_as_rate_limited_without_asking_more_holders(
+    opstelling: Opstelling,
+) -> None:
+    from gedeeld.errors import RateLimitedError
+
+    for code in list(opstelling.servers):
+        await opstelling.stop_houder(code)
+    for code in opstelling.tf.regios:
+        await opstelling.start_houder(code, bescherming=Bescherming(dagplafond=5, verhouding=0))
+    client = await opstelling.client()
+    await client.tokens(SLEUTELS[:4])
+    voor = geweigerd("dagplafond", "wvv")
+
+    with pytest.raises(RateLimitedError) as exc:
+        await client.tokens(SLEUTELS[:4])
+    assert 0 < exc.value.retry_after <= 86_400 and "dagplafond" in exc.value.message
+    assert not any(client.fouten.values())  # no holder is taken for failing
+    # t+1 = 4 holders were asked, no replacement: at most 4 refusals for the batch.
+    assert 1 <= geweigerd("dagplafond", "wvv") - voor <= 4
+
+
+async def test_a_ping_checks_every_holder_without_an_evaluation(opstelling: Opstelling) -> None:
+    echt = opstelling.tf.deel("zeeland")
+    await opstelling.stop_houder("zeeland")
+    await opstelling.start_houder("zeeland", Sleuteldeel(echt.index, Scalar.willekeurig()))
+    client = await opstelling.client()
+    voor = evaluaties("wvv")
+    from prometheus_client import REGISTRY
+
+    pings_voor = REGISTRY.get_sample_value("zvh_oprf_pings_total", {"aanvrager": "wvv"}) or 0
+
+    peiling = await client.peil()
+
+    assert peiling == {
+        "wvv": "ok",
+        "arnhem": "ok",
+        "haaglanden": "ok",
+        "ijsselland": "ok",
+        "zeeland": "verkeerd_sleuteldeel",  # serves a share that is not the registry's
+    }
+    assert evaluaties("wvv") == voor
+    assert (REGISTRY.get_sample_value("zvh_oprf_pings_total", {"aanvrager": "wvv"}) or 0) - pings_voor == 5
+    # The detector works: one real evaluation moves the counter the pings leave alone.
+    await client.tokens(SLEUTELS[:1])
+    assert evaluaties("wvv") > voor
