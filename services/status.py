@@ -57,6 +57,7 @@ class StatusVerzamelaar:
         self.gestart = time.monotonic()
         self._recente_fouten = recente_fouten or list
         self._deelhouders_cache: tuple[float, dict[str, str]] | None = None
+        self.deelhouders_cache_s = DEELHOUDERS_CACHE_S
 
     async def verzamel(self) -> dict[str, Any]:
         node = self.node
@@ -195,7 +196,7 @@ class StatusVerzamelaar:
         unauthenticated, and asking it must cost the holders nothing that counts."""
         assert self.node.signalering is not None
         nu = time.monotonic()
-        if self._deelhouders_cache is not None and nu - self._deelhouders_cache[0] < DEELHOUDERS_CACHE_S:
+        if self._deelhouders_cache is not None and nu - self._deelhouders_cache[0] < self.deelhouders_cache_s:
             return dict(self._deelhouders_cache[1])
         try:
             uit = dict(
