@@ -230,7 +230,13 @@ class Sleuteldeelhouder:
             )
             verhouding = (b.verhouding_dagen, toegestaan)
         reden = await self._boekhouding.neem(
-            aanvrager, n, nu, dagplafond=b.dagplafond, verhouding=verhouding, onboarding=onboarding
+            aanvrager,
+            n,
+            nu,
+            dagplafond=b.dagplafond,
+            verhouding=verhouding,
+            onboarding=onboarding,
+            onboarding_grens=(b.onboarding_max, b.onboarding_max_dagen),
         )
         if reden == "dagplafond":
             raise _Geweigerd(

@@ -29,7 +29,8 @@ from gedeeld.migraties import registreer
 registreer("sleuteldeel", Path(__file__).parent / "migrations")
 
 OPRUIM_INTERVAL_S = 60.0
-DAGTELLING_BEWAREN = timedelta(days=62)  # longer than any ratio window; counts only, no personal data
+# Longer than any ratio or onboarding window; counts only, no personal data.
+DAGTELLING_BEWAREN = timedelta(days=62)
 
 
 class Base(DeclarativeBase):
@@ -123,10 +124,13 @@ class Boekhouding:
         dagplafond: int,
         verhouding: tuple[int, int] | None = None,
         onboarding: Onboarding | None = None,
+        onboarding_grens: tuple[int, int] | None = None,
     ) -> str | None:
         """Grant n evaluations, or return why not: ``buiten_verhouding`` (``verhouding`` is the
         (days, allowance) of the ratio check) or ``dagplafond`` (``dagplafond`` 0: no cap). An open
-        onboarding window adds its remaining extra evaluations on top of the daily cap."""
+        onboarding window adds its remaining extra evaluations on top of the daily cap, while all the
+        region's windows that ended less than ``onboarding_grens[1]`` days ago gave less than
+        ``onboarding_grens[0]``."""
         vandaag = dag(nu)
         async with self._db.transaction() as s:
             await s.execute(
@@ -152,6 +156,18 @@ class Boekhouding:
                 return None
             if onboarding is None:
                 return "dagplafond"
+            if onboarding_grens is not None:
+                # Every window the beheerder signs for a region shares one budget: one window's bound
+                # must not be multiplied by signing many.
+                maximum, dagen = onboarding_grens
+                sinds = nu - timedelta(days=dagen)
+                eerder = await s.execute(
+                    select(func.coalesce(func.sum(OnboardingGebruik.gebruikt), 0)).where(
+                        OnboardingGebruik.aanvrager == aanvrager, OnboardingGebruik.tot >= sinds
+                    )
+                )
+                if int(eerder.scalar_one()) + n > maximum:
+                    return "dagplafond"
             await s.execute(
                 self._insert(OnboardingGebruik)
                 .values(
@@ -184,7 +200,7 @@ class Boekhouding:
         async with self._db.transaction() as s:
             await s.execute(delete(GezienVerzoek).where(GezienVerzoek.verloopt_op < nu))
             await s.execute(delete(DagTelling).where(DagTelling.dag < dag(nu - DAGTELLING_BEWAREN)))
-            await s.execute(delete(OnboardingGebruik).where(OnboardingGebruik.tot < nu - timedelta(days=1)))
+            await s.execute(delete(OnboardingGebruik).where(OnboardingGebruik.tot < nu - DAGTELLING_BEWAREN))
 
     async def aantal_gezien(self) -> int:
         async with self._db.lezen() as s:

@@ -309,7 +309,9 @@ async def test_an_onboarding_window_signed_by_the_beheerder_adds_evaluations(ops
 
     tf = opstelling.tf
     await opstelling.stop_houder("arnhem")
-    await opstelling.start_houder("arnhem", bescherming=Bescherming(dagplafond=5, verhouding=0))
+    await opstelling.start_houder(
+        "arnhem", bescherming=Bescherming(dagplafond=5, verhouding=0, onboarding_max=12)
+    )
     nu = datetime.now(UTC)
     venster = teken_onboarding(tf.beheerder, "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=7))
 
@@ -318,6 +320,10 @@ async def test_an_onboarding_window_signed_by_the_beheerder_adds_evaluations(ops
     assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_GEEN
     assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_GEEN
     assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=venster))).fout == F.OPRF_FOUT_DAGPLAFOND
+    # A second window for the same region shares the holder's bound (12): signing many multiplies nothing.
+    tweede = teken_onboarding(tf.beheerder, "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=7), "b")
+    assert (await antwoord(opstelling, verzoek(tf, n=4, onboarding=tweede))).fout == F.OPRF_FOUT_GEEN
+    assert (await antwoord(opstelling, verzoek(tf, n=1, onboarding=tweede))).fout == F.OPRF_FOUT_DAGPLAFOND
 
     vals = teken_onboarding(
         Ondertekensleutel.nieuw(), "wvv", 10, nu - timedelta(hours=1), nu + timedelta(days=1)
