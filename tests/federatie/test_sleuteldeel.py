@@ -415,3 +415,60 @@ async def test_a_ping_checks_every_holder_without_an_evaluation(opstelling: Opst
     # The detector works: one real evaluation moves the counter the pings leave alone.
     await client.tokens(SLEUTELS[:1])
     assert evaluaties("wvv") > voor
+
+
+async def test_two_instances_share_the_counts_exactly(database_url: str) -> None:
+    """Two holder instances (each its own engine) over one database: a request id is taken once,
+    and concurrent batches never take more than the cap between them."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from gedeeld import migraties
+    from services.sleuteldeel.store import Boekhouding
+
+    eerste, tweede = Database(database_url), Database(database_url)
+    try:
+        await migraties.upgrade(eerste, "sleuteldeel")
+        a, b = Boekhouding(eerste), Boekhouding(tweede)
+        nu = datetime.now(UTC)
+        later = nu + timedelta(minutes=2)
+        genomen = await asyncio.gather(*(x.markeer("wvv", "r-1", later, nu) for x in (a, b, a, b)))
+        assert sorted(genomen) == [False, False, False, True]
+
+        uitkomsten = await asyncio.gather(*(x.neem("wvv", 1, nu, dagplafond=10) for x in [a, b] * 7))
+        assert uitkomsten.count(None) == 10 and uitkomsten.count("dagplafond") == 4
+        assert await a.gebruik("wvv", nu, 14) == (10, 10)
+        assert await b.gebruik("arnhem", nu, 14) == (0, 0)
+    finally:
+        await eerste.close()
+        await tweede.close()
+
+
+def test_the_holders_limits_are_configuration(tmp_path: Path) -> None:
+    from gedeeld import config as configuratie
+    from gedeeld.errors import ConfigError
+    from services.sleuteldeel.server import bescherming
+
+    tf = maak_federatie(3, 2)
+    (tmp_path / "federatie.reg").write_bytes(tf.data)
+    tf.regios["wvv"].schrijf(tmp_path / "sleutels")
+
+    def laad(extra: str = "") -> configuratie.NodeConfig:
+        (tmp_path / "node.toml").write_text(
+            f'regio = "wvv"\ndata_dir = "data"\n[federatie]\nregister = "federatie.reg"\n'
+            f'beheerder_sleutel = "{tf.beheerder.publiek.hex()}"\nsleutels = "sleutels"\n{extra}'
+        )
+        return configuratie.laad(tmp_path / "node.toml", env={})
+
+    assert bescherming(laad()) == Bescherming()
+    assert Bescherming().dagplafond == 2000  # the documented default (docs/crypto.md)
+    eigen = bescherming(laad("oprf_dagplafond = 500\noprf_verhouding = 0\noprf_verhouding_basis = 10\n"))
+    assert (eigen.dagplafond, eigen.verhouding, eigen.verhouding_basis) == (500, 0.0, 10)
+    for fout, setting in (
+        ("oprf_dagplafond = -1\n", "federatie.oprf_dagplafond"),
+        ("oprf_verhouding_dagen = 0\n", "federatie.oprf_verhouding_dagen"),
+        ('onboarding = "ontbreekt.bin"\n', "federatie.onboarding"),
+    ):
+        with pytest.raises(ConfigError) as e:
+            laad(fout)
+        assert e.value.setting == setting
