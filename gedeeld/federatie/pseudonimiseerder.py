@@ -24,8 +24,10 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
 import nats.errors
+from google.protobuf.message import Message
 from nats.aio.client import Client
 
 from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek
@@ -41,6 +43,8 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 
 log = logging.getLogger("zvh.pseudonimiseerder")
 
+_A = TypeVar("_A", bound=Message)
+
 MAX_BATCH = 256
 # Refusals that concern this region, not the holder: asking another holder would not help.
 BEPERKINGEN = frozenset({"limiet", "dagplafond", "buiten_verhouding"})
@@ -51,6 +55,11 @@ class OngeldigAntwoord(Exception):
         super().__init__(reden)
         self.reden = reden
         self.opnieuw_na = opnieuw_na
+
+
+def _weigering(fout: F.OprfFout.ValueType, opnieuw_na: float) -> OngeldigAntwoord:
+    """A holder's refusal, by its reason label (``dagplafond``, ``herhaald``, …)."""
+    return OngeldigAntwoord(F.OprfFout.Name(fout).removeprefix("OPRF_FOUT_").lower(), opnieuw_na)
 
 
 def commitment_vingerafdruk(commitment: Element) -> bytes:
@@ -141,21 +150,28 @@ class Pseudonimiseerder:
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None
-        try:
-            geopend = open_bericht(antwoord.data, self._federatie, "oprf-levensteken", 4096)
-            a = F.OprfLevensteken.FromString(geopend.inhoud)
-        except (BerichtFout, Exception) as exc:
-            raise OngeldigAntwoord(getattr(exc, "reden", "onleesbaar")) from None
-        if geopend.afzender != regio.code:
-            raise OngeldigAntwoord("verkeerde_afzender")
+        a = self._open(regio, antwoord.data, "oprf-levensteken", 4096, F.OprfLevensteken)
         if a.fout:
-            raise OngeldigAntwoord(F.OprfFout.Name(a.fout).removeprefix("OPRF_FOUT_").lower())
+            raise _weigering(a.fout, a.opnieuw_na)
         if a.verzoek_id != verzoek_id or a.regio != regio.code or a.sleuteldeel_index != regio.index:
             raise OngeldigAntwoord("verkeerd_antwoord")
         if a.epoch != self._federatie.epoch:
             raise OngeldigAntwoord("verkeerde_epoch")
         if a.commitment_vingerafdruk != commitment_vingerafdruk(regio.commitment):
             raise OngeldigAntwoord("verkeerd_sleuteldeel")
+
+    def _open(self, regio: Regio, data: bytes, soort: str, max_grootte: int, soort_cls: type[_A]) -> _A:
+        """The content of a holder's signed answer; raises OngeldigAntwoord."""
+        try:
+            geopend = open_bericht(data, self._federatie, soort, max_grootte)
+            inhoud = soort_cls.FromString(geopend.inhoud)
+        except BerichtFout as exc:
+            raise OngeldigAntwoord(exc.reden) from None
+        except Exception:
+            raise OngeldigAntwoord("onleesbaar") from None
+        if geopend.afzender != regio.code:
+            raise OngeldigAntwoord("verkeerde_afzender")
+        return inhoud
 
     async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
         t = self._federatie.drempel
@@ -228,15 +244,9 @@ class Pseudonimiseerder:
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None
-        try:
-            geopend = open_bericht(antwoord.data, self._federatie, "oprf-antwoord", 64 * 1024)
-            a = F.OprfAntwoord.FromString(geopend.inhoud)
-        except (BerichtFout, Exception) as exc:
-            raise OngeldigAntwoord(getattr(exc, "reden", "onleesbaar")) from None
-        if geopend.afzender != regio.code:
-            raise OngeldigAntwoord("verkeerde_afzender")
+        a = self._open(regio, antwoord.data, "oprf-antwoord", 64 * 1024, F.OprfAntwoord)
         if a.fout:
-            raise OngeldigAntwoord(F.OprfFout.Name(a.fout).removeprefix("OPRF_FOUT_").lower(), a.opnieuw_na)
+            raise _weigering(a.fout, a.opnieuw_na)
         if (
             a.verzoek_id != verzoek_id
             or a.epoch != self._federatie.epoch
