@@ -120,6 +120,7 @@ class Sleuteldeelhouder:
         self._auditor = auditor
         self._klok_ms = klok_ms
         self._vingerafdruk = commitment_vingerafdruk(Element.basis_maal(deel.waarde))
+        self._laatste_weigering: dict[tuple[str, str], int] = {}  # (region, reason) -> ms of its audit
 
     async def behandel(self, data: bytes) -> bytes:
         """Answer one request or ping; never raises."""
@@ -146,7 +147,7 @@ class Sleuteldeelhouder:
         except _Geweigerd as g:
             self._tel_weigering(g.reden, aanvrager)
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
-            if aanvrager:
+            if aanvrager and self._audit_weigering(aanvrager, g.reden):
                 await self._audit(aanvrager, 0, g.reden)
             return self._antwoord(
                 F.OprfAntwoord(
@@ -169,6 +170,16 @@ class Sleuteldeelhouder:
                 bewijs=evaluatie.bewijs,
             )
         )
+
+    def _audit_weigering(self, aanvrager: str, reden: str) -> bool:
+        """At most one audit record per (region, reason) a minute for refusals: nothing was processed,
+        and a region resending signed requests must not be able to fill the audit log. The metric
+        counts every refusal."""
+        nu = self._klok_ms()
+        if nu - self._laatste_weigering.get((aanvrager, reden), -VENSTER_MS) < VENSTER_MS:
+            return False
+        self._laatste_weigering[aanvrager, reden] = nu
+        return True
 
     def _tel_weigering(self, reden: str, aanvrager: str) -> None:
         # Only registry codes as label values: a forged sender name must not grow the series.

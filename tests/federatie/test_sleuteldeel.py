@@ -472,3 +472,25 @@ def test_the_holders_limits_are_configuration(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as e:
             laad(fout)
         assert e.value.setting == setting
+
+
+async def test_replays_do_not_fill_the_audit_log(opstelling: Opstelling) -> None:
+    """Refusals are counted each, but audited at most once per region and reason a minute."""
+    tf = opstelling.tf
+    boek, db = await boekhouding(opstelling.tmp / "audit.db")
+    opstelling.databases.append(db)
+    records: list[tuple[str, int, str]] = []
+
+    async def auditor(aanvrager: str, aantal: int, resultaat: str) -> None:
+        records.append((aanvrager, aantal, resultaat))
+
+    houder = Sleuteldeelhouder(
+        "arnhem", tf.federatie, tf.deel("arnhem"), tf.regios["arnhem"].ondertekening, RUIM,
+        boekhouding=boek, bescherming=ONBEPERKT, auditor=auditor,
+    )  # fmt: skip
+    data = verzoek(tf, n=2)
+    voor = geweigerd("herhaald", "wvv")
+    for _ in range(6):
+        await houder.behandel(data)
+    assert geweigerd("herhaald", "wvv") - voor == 5
+    assert records == [("wvv", 2, "ok"), ("wvv", 0, "herhaald")]
