@@ -35,6 +35,7 @@ from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import CryptoError, RateLimitedError, UnavailableError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.federatie.onboarding import lees_onboarding
 from gedeeld.federatie.register import Federatie, Regio
 from gedeeld.metrics import OPRF_HOUDER_FOUT
 from gedeeld.tracing import HEADER, huidig
@@ -85,7 +86,11 @@ class Pseudonimiseerder:
         self._sleutel = sleutel
         self._deadline = deadline
         self._per_houder = per_houder
-        self._onboarding = onboarding or b""  # the beheerder's signed window; holders check it
+        # The beheerder's signed onboarding window (holders check it), attached until it ends.
+        self._onboarding = onboarding or b""
+        self._onboarding_tot = (
+            lees_onboarding(onboarding, federatie.beheerder_sleutel).tot.timestamp() if onboarding else 0.0
+        )
         self.fouten: Counter[str] = Counter()  # holder code -> failures (recent ones weigh first)
         self._rotatie = itertools.count()
 
@@ -115,7 +120,7 @@ class Pseudonimiseerder:
             epoch=self._federatie.epoch,
             geblindeerd=[e.data for e in verzoek.geblindeerd],
             tijdstip_ms=int(time.time() * 1000),
-            onboarding=self._onboarding,
+            onboarding=self._onboarding if time.time() < self._onboarding_tot else b"",
         )
         return verzoek, inhoud
 

@@ -494,3 +494,26 @@ async def test_replays_do_not_fill_the_audit_log(opstelling: Opstelling) -> None
         await houder.behandel(data)
     assert geweigerd("herhaald", "wvv") - voor == 5
     assert records == [("wvv", 2, "ok"), ("wvv", 0, "herhaald")]
+
+
+async def test_the_client_attaches_its_onboarding_window(opstelling: Opstelling) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gedeeld.errors import RateLimitedError
+    from gedeeld.federatie.onboarding import teken_onboarding
+
+    tf = opstelling.tf
+    for code in list(opstelling.servers):
+        await opstelling.stop_houder(code)
+    for code in tf.regios:
+        await opstelling.start_houder(code, bescherming=Bescherming(dagplafond=5, verhouding=0))
+    nu = datetime.now(UTC)
+    venster = teken_onboarding(tf.beheerder, "wvv", 100, nu - timedelta(hours=1), nu + timedelta(days=1))
+    nc = await verbind(opstelling.url, "client-onboarding")
+    opstelling.verbindingen.append(nc)
+    zonder = Pseudonimiseerder(nc, "wvv", tf.federatie, tf.regios["wvv"].ondertekening)
+    met = Pseudonimiseerder(nc, "wvv", tf.federatie, tf.regios["wvv"].ondertekening, onboarding=venster)
+
+    with pytest.raises(RateLimitedError):
+        await zonder.tokens(SLEUTELS[:8])  # 8 > the cap of 5
+    assert await met.tokens(SLEUTELS[:8]) == [oprf(opstelling.sleutel(), x) for x in SLEUTELS[:8]]
