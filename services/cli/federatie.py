@@ -5,18 +5,21 @@ zvhctl federatie sleutels --map DIR             a region's key pairs; prints the
 zvhctl federatie init --regios regios.toml --drempel 3 --beheerder DIR/beheerder.key --uit federatie.reg
 zvhctl federatie verify --register federatie.reg [--beheerder HEX]
 zvhctl federatie hub-wacht --log HUBLOG [--log …] --listen ADDR   what the hub refused, per region
+zvhctl federatie onboarding --beheerder DIR/beheerder.key --register federatie.reg --regio wvv \
+    --extra 20000 --van 2026-12-01 --tot 2026-12-08 --uit wvv-onboarding.bin
 """
 
 from __future__ import annotations
 
 import argparse
 import tomllib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, RegisterFout, ceremonie, laad
+from gedeeld.federatie.onboarding import lees_onboarding, teken_onboarding
 from gedeeld.federatie.sleutels import RegioSleutels
 from services.cli import hubwacht, natsconfig_cli
 
@@ -40,6 +43,18 @@ def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     v = fed.add_parser("verify", help="check a registry's signature and consistency")
     v.add_argument("--register", type=Path, required=True)
     v.add_argument("--beheerder", help="expected beheerder public key (hex)")
+    o = fed.add_parser(
+        "onboarding",
+        help="sign an onboarding window: one region may exceed the share holders' daily OPRF cap",
+    )
+    o.add_argument("--beheerder", type=Path, required=True, help="the beheerder's key file")
+    o.add_argument("--register", type=Path, required=True, help="federatie.reg (checks the region and key)")
+    o.add_argument("--regio", required=True, help="the region that onboards")
+    o.add_argument("--extra", type=int, required=True, help="extra evaluations at each holder, whole window")
+    o.add_argument("--van", required=True, help="start, UTC (YYYY-MM-DD or ISO 8601)")
+    o.add_argument("--tot", required=True, help="end (exclusive), UTC (YYYY-MM-DD or ISO 8601)")
+    o.add_argument("--reden", default="", help="why, for the audit trail (no personal data)")
+    o.add_argument("--uit", type=Path, required=True, help="where to write the signed window")
     natsconfig_cli.voeg_toe(fed)  # nats, nats-stromen: the hub cluster and leaf nodes (docs/nats.md)
     hubwacht.voeg_toe(fed)  # hub-wacht: what the hub refused, counted per region
 
@@ -62,11 +77,46 @@ def _deelnemers(pad: Path) -> list[Deelnemer]:
         raise ConfigError("--regios", f"{pad}: {type(exc).__name__}: {exc}") from None
 
 
+def _moment(tekst: str, optie: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(tekst)
+    except ValueError:
+        raise ConfigError(optie, f"{tekst!r} is not a date (YYYY-MM-DD) or ISO 8601 time") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _onboarding(ns: argparse.Namespace) -> int:
+    try:
+        beheerder = Ondertekensleutel.lees(ns.beheerder.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ConfigError("--beheerder", f"cannot read the beheerder key: {exc}") from None
+    # The registry's own beheerder key: holders accept only windows signed by it.
+    fed = laad(ns.register, beheerder.publiek)
+    if ns.regio not in fed.regios:
+        raise ConfigError("--regio", f"{ns.regio} is not in the registry ({', '.join(sorted(fed.regios))})")
+    if ns.extra < 1:
+        raise ConfigError("--extra", "must be at least 1")
+    van, tot = _moment(ns.van, "--van"), _moment(ns.tot, "--tot")
+    if tot <= van:
+        raise ConfigError("--tot", "must be after --van")
+    data = teken_onboarding(beheerder, ns.regio, ns.extra, van, tot, ns.reden)
+    venster = lees_onboarding(data, beheerder.publiek)
+    ns.uit.write_bytes(data)
+    print(
+        f"wrote {ns.uit}: region {venster.regio} may take {venster.extra} extra evaluations at each holder "
+        f"from {venster.van:%Y-%m-%d %H:%M} to {venster.tot:%Y-%m-%d %H:%M} UTC; "
+        f"set federatie.onboarding on that region's node to this file"
+    )
+    return 0
+
+
 def uitvoeren(ns: argparse.Namespace) -> int:
     if ns.sub in ("nats", "nats-stromen"):
         return natsconfig_cli.uitvoeren(ns)
     if ns.sub == "hub-wacht":
         return hubwacht.uitvoeren(ns)
+    if ns.sub == "onboarding":
+        return _onboarding(ns)
     if ns.sub == "beheerder":
         sleutel = Ondertekensleutel.nieuw()
         ns.map.mkdir(parents=True, exist_ok=True)

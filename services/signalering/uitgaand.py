@@ -16,7 +16,7 @@ from datetime import date
 
 from sqlalchemy import delete, select, update
 
-from gedeeld.errors import UnavailableError, ValidationError
+from gedeeld.errors import RateLimitedError, UnavailableError, ValidationError
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
 from gedeeld.jetstream import Uitkomst
@@ -107,6 +107,14 @@ class Uitgaand:
                 PSEUDONIMISERING_MISLUKT.inc()
                 log.warning(
                     "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
+                )
+                return Uitkomst.OPNIEUW
+            except RateLimitedError as exc:
+                # Over this region's cap at the holders: the event waits (redelivered later), lost nothing.
+                PSEUDONIMISERING_MISLUKT.inc()
+                log.warning(
+                    "pseudonymisation refused by the key-share holders' limits; event will be retried",
+                    extra={"error": exc.message, "retry_after": round(exc.retry_after)},
                 )
                 return Uitkomst.OPNIEUW
         # Each casus' signals continue the trace of the event that caused them.
