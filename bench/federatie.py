@@ -413,7 +413,14 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
     nats = NatsServer(map_ / "nats")
     url = await nats.start()
     with fasen("keys, ceremony, databases"):
-        fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=ns.drempel)
+        fed = await lokaal.maak(
+            map_,
+            url,
+            map_ / "tokens.toml",
+            codes=codes,
+            drempel=ns.drempel,
+            federatie_extra=lokaal.ZONDER_PLAFOND,
+        )
     processen = Processen(fed)
     gen = Generator(random.Random(ns.seed), aandeel_zonder_bsn=0.0)
     try:

@@ -76,20 +76,28 @@ async def over_nats(n: int) -> float:
     from gedeeld.natsserver import NatsServer
     from gedeeld.snelheidslimiet import Limiet
     from services.sleuteldeel.server import SleuteldeelServer
-    from services.sleuteldeel.service import Sleuteldeelhouder
-    from tests.federatie.opzet import maak_federatie
+    from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
+    from tests.federatie.opzet import boekhouding, maak_federatie
 
     tf = maak_federatie(N, T)
     with tempfile.TemporaryDirectory() as tmp:
         server = NatsServer(Path(tmp))
         await server.start()
-        verbindingen, servers = [], []
+        verbindingen, servers, databases = [], [], []
         try:
             for code in tf.regios:
                 nc = await verbind(server.url, code)
                 verbindingen.append(nc)
+                boek, db = await boekhouding(Path(tmp) / f"{code}.db")
+                databases.append(db)
                 houder = Sleuteldeelhouder(
-                    code, tf.federatie, tf.deel(code), tf.regios[code].ondertekening, Limiet(1e9, 1e9)
+                    code,
+                    tf.federatie,
+                    tf.deel(code),
+                    tf.regios[code].ondertekening,
+                    Limiet(1e9, 1e9),
+                    boekhouding=boek,
+                    bescherming=Bescherming(dagplafond=0, verhouding=0),  # throughput, not the caps
                 )
                 servers.append(SleuteldeelServer(nc, houder))
                 await servers[-1].start()
@@ -105,6 +113,8 @@ async def over_nats(n: int) -> float:
                 await s.stop()
             for c in verbindingen:
                 await c.close()
+            for db in databases:
+                await db.close()
             await server.stop()
 
 

@@ -55,7 +55,9 @@ async def schaal(n: int, herhalingen: int, seed: int, fasen: Fasen) -> dict[str,
     url = await nats.start()
     codes = [f"r{i:02d}" for i in range(1, n + 1)]
     with fasen(f"{n} regions: keys, ceremony, databases"):
-        fed = await lokaal.maak(map_, url, map_ / "tokens.toml", codes=codes, drempel=3)
+        fed = await lokaal.maak(
+            map_, url, map_ / "tokens.toml", codes=codes, drempel=3, federatie_extra=lokaal.ZONDER_PLAFOND
+        )
     processen = Processen(fed)
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.0)
     try:
@@ -104,7 +106,12 @@ async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
     nieuw = codes[-1]
     with fasen("onboarding: keys, ceremony, databases"):
         fed = await lokaal.maak(
-            map_, url, map_ / "tokens.toml", codes=codes, drempel=3, federatie_extra="oprf_burst = 1000000\n"
+            map_,
+            url,
+            map_ / "tokens.toml",
+            codes=codes,
+            drempel=3,
+            federatie_extra="oprf_burst = 1000000\n" + lokaal.ZONDER_PLAFOND,
         )
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.1)
     # The joining region's existing cases, as case events on its region-local stream.

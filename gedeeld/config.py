@@ -71,6 +71,14 @@ class FederatieConfig:
     sleutels: Path  # directory with this region's ondertekening.key and hpke.key
     oprf_per_seconde: float = 50.0  # sustained evaluations per requesting region
     oprf_burst: float = 20_000.0  # burst, for a region onboarding its existing cases
+    # What one requesting region may take from this node's share holder (docs/crypto.md: the arithmetic).
+    oprf_dagplafond: int = 2_000  # evaluations per UTC day; 0 switches the cap off (tests only)
+    oprf_verhouding: float = 20.0  # evaluations per signal the region published ...
+    oprf_verhouding_basis: int = 1_000  # ... on top of this, over the last oprf_verhouding_dagen days
+    oprf_verhouding_dagen: int = 14  # 0 for oprf_verhouding switches the ratio check off (tests only)
+    oprf_onboarding_max: int = 50_000  # the most extra evaluations a signed onboarding window may give
+    oprf_onboarding_max_dagen: int = 31  # the longest onboarding window this holder accepts
+    onboarding: Path | None = None  # this region's signed onboarding window (zvhctl federatie onboarding)
     vraag_per_minuut: float = 30.0  # hit/no-hit queries answered per asking region, sustained
     vraag_burst: float = 60.0
     # While the federation switches to a new key: the previous epoch's registry, served side by
@@ -279,10 +287,30 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             vraag_per_minuut=_get(doc, "federatie.vraag_per_minuut", float, FederatieConfig.vraag_per_minuut),
             vraag_burst=_get(doc, "federatie.vraag_burst", float, FederatieConfig.vraag_burst),
             vorig_register=pad(vorig) if (vorig := _get(doc, "federatie.vorig_register", str, "")) else None,
+            **{
+                naam: _get(doc, f"federatie.{naam}", type(standaard), standaard)
+                for naam, standaard in (
+                    ("oprf_dagplafond", FederatieConfig.oprf_dagplafond),
+                    ("oprf_verhouding", FederatieConfig.oprf_verhouding),
+                    ("oprf_verhouding_basis", FederatieConfig.oprf_verhouding_basis),
+                    ("oprf_verhouding_dagen", FederatieConfig.oprf_verhouding_dagen),
+                    ("oprf_onboarding_max", FederatieConfig.oprf_onboarding_max),
+                    ("oprf_onboarding_max_dagen", FederatieConfig.oprf_onboarding_max_dagen),
+                )
+            },
+            onboarding=pad(o) if (o := _get(doc, "federatie.onboarding", str, "")) else None,
         )
         for naam in ("register", "sleutels", *(("vorig_register",) if federatie.vorig_register else ())):
             if not getattr(federatie, naam).exists():
                 raise ConfigError(f"federatie.{naam}", f"{getattr(federatie, naam)} does not exist")
+        if federatie.onboarding is not None and not federatie.onboarding.exists():
+            raise ConfigError("federatie.onboarding", f"{federatie.onboarding} does not exist")
+        for naam in ("oprf_dagplafond", "oprf_verhouding", "oprf_verhouding_basis", "oprf_onboarding_max"):
+            if getattr(federatie, naam) < 0:
+                raise ConfigError(f"federatie.{naam}", "must be 0 or more")
+        for naam in ("oprf_verhouding_dagen", "oprf_onboarding_max_dagen"):
+            if getattr(federatie, naam) < 1:
+                raise ConfigError(f"federatie.{naam}", "must be at least 1 day")
         if federatie.oprf_per_seconde <= 0 or federatie.oprf_burst < 1:
             raise ConfigError("federatie.oprf_per_seconde", "rate must be positive and burst at least 1")
         if federatie.vraag_per_minuut <= 0 or federatie.vraag_burst < 1:

@@ -23,7 +23,16 @@ OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events publi
 OPRF_EVALUATIES = Counter(
     "zvh_oprf_evaluations_total", "Blinded elements evaluated with this region's key share", ["aanvrager"]
 )
-OPRF_GEWEIGERD = Counter("zvh_oprf_rejected_total", "OPRF requests refused, by reason", ["reden"])
+OPRF_GEWEIGERD = Counter(
+    "zvh_oprf_rejected_total",
+    "OPRF requests and pings refused, by reason and requesting region ('onbekend' when not in the registry)",
+    ["reden", "aanvrager"],
+)
+OPRF_PINGS = Counter(
+    "zvh_oprf_pings_total",
+    "Liveness pings answered by this region's share holder (no evaluation)",
+    ["aanvrager"],
+)
 OPRF_HOUDER_FOUT = Counter(
     "zvh_oprf_holder_failures_total", "Share holders that did not answer validly", ["houder", "reden"]
 )

@@ -98,6 +98,11 @@ class LokaleFederatie:
         await self.wacht(klaar, timeout)
 
 
+# [federatie] lines that switch the holders' daily cap and ratio check off: for benchmarks, which
+# pseudonymise far more in minutes than a region does in a month (docs/crypto.md).
+ZONDER_PLAFOND = "oprf_dagplafond = 0\noprf_verhouding = 0\n"
+
+
 def schrijf(
     map_: Path, nats_url: str, tokens: Path, codes: Sequence[str], drempel: int, federatie_extra: str = ""
 ) -> tuple[dict[str, Path], str]:

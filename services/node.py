@@ -49,7 +49,7 @@ from services.status import StatusVerzamelaar, zonder_wachtwoord
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "sleuteldeel")
 DIENSTEN = ("casusregister", "sleuteldeel", "signalering", "samenwerking")
 
 

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 GROEN, ORANJE, ROOD = "green", "amber", "red"
 _ERNST = {GROEN: 0, ORANJE: 1, ROOD: 2}
 REGISTER_WAARSCHUWING = timedelta(days=30)
+# Holders are pinged (no evaluation) at most this often, however often /status is asked.
+DEELHOUDERS_CACHE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class StatusVerzamelaar:
         self.per_controle = per_controle
         self.gestart = time.monotonic()
         self._recente_fouten = recente_fouten or list
+        self._deelhouders_cache: tuple[float, dict[str, str]] | None = None
+        self.deelhouders_cache_s = DEELHOUDERS_CACHE_S
 
     async def verzamel(self) -> dict[str, Any]:
         node = self.node
@@ -188,13 +192,20 @@ class StatusVerzamelaar:
         return Controle("hub", GROEN, f"federation streams on {waar} reachable")
 
     async def _deelhouders(self) -> dict[str, str]:
+        """Each holder's liveness (a signed ping, no evaluation), cached for a few seconds: /status is
+        unauthenticated, and asking it must cost the holders nothing that counts."""
         assert self.node.signalering is not None
+        nu = time.monotonic()
+        if self._deelhouders_cache is not None and nu - self._deelhouders_cache[0] < self.deelhouders_cache_s:
+            return dict(self._deelhouders_cache[1])
         try:
-            return dict(
+            uit = dict(
                 await _begrensd(self.node.signalering.ctx.pseudonimiseerder.peil(), self.per_controle + 1)
             )
         except TimeoutError:
-            return {}
+            uit = {}
+        self._deelhouders_cache = (time.monotonic(), uit)
+        return dict(uit)
 
     def _deelhouder_controle(self, deelhouders: dict[str, str]) -> Controle:
         assert self.node.signalering is not None

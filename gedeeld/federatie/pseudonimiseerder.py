@@ -6,27 +6,36 @@ commitment), and combines the first t valid answers. A holder that is down,
 slow or lying is reported and replaced by the next one, so pseudonymisation
 keeps working while up to n-t holders fail. Holders that failed recently are
 asked last. The whole batch honours one deadline.
+
+Each request names its holder (signed), so it cannot be forwarded to another.
+A holder that refuses because this region is over its rate limit, daily cap or
+evaluations-to-signals ratio is no failing holder: no replacement is asked (every
+holder keeps the same counts, and asking more would only spend more), and the
+caller gets a ``RateLimitedError`` with the holder's retry advice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 import logging
-import secrets
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
 import nats.errors
+from google.protobuf.message import Message
 from nats.aio.client import Client
 
 from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import CryptoError, UnavailableError
+from gedeeld.errors import CryptoError, RateLimitedError, UnavailableError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.federatie.onboarding import lees_onboarding
 from gedeeld.federatie.register import Federatie, Regio
 from gedeeld.metrics import OPRF_HOUDER_FOUT
 from gedeeld.tracing import HEADER, huidig
@@ -35,13 +44,28 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 
 log = logging.getLogger("zvh.pseudonimiseerder")
 
+_A = TypeVar("_A", bound=Message)
+
 MAX_BATCH = 256
+# Refusals that concern this region, not the holder: asking another holder would not help.
+BEPERKINGEN = frozenset({"limiet", "dagplafond", "buiten_verhouding"})
 
 
 class OngeldigAntwoord(Exception):
-    def __init__(self, reden: str) -> None:
+    def __init__(self, reden: str, opnieuw_na: float = 0.0) -> None:
         super().__init__(reden)
         self.reden = reden
+        self.opnieuw_na = opnieuw_na
+
+
+def _weigering(fout: F.OprfFout.ValueType, opnieuw_na: float) -> OngeldigAntwoord:
+    """A holder's refusal, by its reason label (``dagplafond``, ``herhaald``, …)."""
+    return OngeldigAntwoord(F.OprfFout.Name(fout).removeprefix("OPRF_FOUT_").lower(), opnieuw_na)
+
+
+def commitment_vingerafdruk(commitment: Element) -> bytes:
+    """SHA-256 of a commitment k_i·G, as a holder's liveness answer carries it."""
+    return hashlib.sha256(b"zvh-sleuteldeel-commitment-v1\x00" + commitment.data).digest()
 
 
 class Pseudonimiseerder:
@@ -54,6 +78,7 @@ class Pseudonimiseerder:
         *,
         deadline: float = 5.0,
         per_houder: float = 2.0,
+        onboarding: bytes | None = None,
     ) -> None:
         self._verzoeker = Verzoeker(nc, regio)
         self._regio = regio
@@ -61,6 +86,11 @@ class Pseudonimiseerder:
         self._sleutel = sleutel
         self._deadline = deadline
         self._per_houder = per_houder
+        # The beheerder's signed onboarding window (holders check it), attached until it ends.
+        self._onboarding = onboarding or b""
+        self._onboarding_tot = (
+            lees_onboarding(onboarding, federatie.beheerder_sleutel).tot.timestamp() if onboarding else 0.0
+        )
         self.fouten: Counter[str] = Counter()  # holder code -> failures (recent ones weigh first)
         self._rotatie = itertools.count()
 
@@ -83,25 +113,31 @@ class Pseudonimiseerder:
         geroteerd = regios[start:] + regios[:start]
         return sorted(geroteerd, key=lambda r: self.fouten[r.code])  # stable: healthy first
 
-    def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, str, bytes]:
+    def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, F.OprfVerzoek]:
         verzoek = Verzoek.maak(invoer)
         inhoud = F.OprfVerzoek(
             verzoek_id=str(uuid.uuid4()),
             epoch=self._federatie.epoch,
             geblindeerd=[e.data for e in verzoek.geblindeerd],
             tijdstip_ms=int(time.time() * 1000),
+            onboarding=self._onboarding if time.time() < self._onboarding_tot else b"",
         )
-        bericht = onderteken(self._sleutel, self._regio, "oprf-verzoek", inhoud.SerializeToString())
-        return verzoek, inhoud.verzoek_id, bericht
+        return verzoek, inhoud
+
+    def _voor(self, inhoud: F.OprfVerzoek, houder: str) -> bytes:
+        """The request signed for one holder: it names that holder, so no other holder answers it."""
+        eigen = F.OprfVerzoek()
+        eigen.CopyFrom(inhoud)
+        eigen.houder = houder
+        return onderteken(self._sleutel, self._regio, "oprf-verzoek", eigen.SerializeToString())
 
     async def peil(self) -> dict[str, str]:
-        """Ask every share holder to evaluate one random element (and check its proof): ``ok`` or
-        the reason it failed, per holder. For ``zvhctl status``; costs each holder one evaluation."""
-        verzoek, verzoek_id, bericht = self._verzoek([secrets.token_bytes(32)])
+        """Ping every share holder: ``ok`` or the reason it failed, per holder. For ``zvhctl status``;
+        a ping is answered without any evaluation (its region, epoch, index and share fingerprint)."""
 
         async def een(regio: Regio) -> str:
             try:
-                await self._vraag(regio, bericht, verzoek_id, verzoek)
+                await self._ping(regio)
             except OngeldigAntwoord as exc:
                 return exc.reden
             return "ok"
@@ -109,22 +145,67 @@ class Pseudonimiseerder:
         regios = sorted(self._federatie.regios.values(), key=lambda r: r.index)
         return dict(zip((r.code for r in regios), await asyncio.gather(*map(een, regios)), strict=True))
 
+    async def _ping(self, regio: Regio) -> None:
+        verzoek_id = str(uuid.uuid4())
+        ping = F.OprfPing(verzoek_id=verzoek_id, houder=regio.code, tijdstip_ms=int(time.time() * 1000))
+        bericht = onderteken(self._sleutel, self._regio, "oprf-ping", ping.SerializeToString())
+        try:
+            antwoord = await self._verzoeker.vraag(
+                regio.code, f"zvh.oprf.{regio.code}", bericht, timeout=self._per_houder
+            )
+        except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+            raise OngeldigAntwoord("geen_antwoord") from None
+        a = self._open(regio, antwoord.data, "oprf-levensteken", 4096, F.OprfLevensteken)
+        if a.fout:
+            raise _weigering(a.fout, a.opnieuw_na)
+        if a.verzoek_id != verzoek_id or a.regio != regio.code or a.sleuteldeel_index != regio.index:
+            raise OngeldigAntwoord("verkeerd_antwoord")
+        if a.epoch != self._federatie.epoch:
+            raise OngeldigAntwoord("verkeerde_epoch")
+        if a.commitment_vingerafdruk != commitment_vingerafdruk(regio.commitment):
+            raise OngeldigAntwoord("verkeerd_sleuteldeel")
+
+    def _open(self, regio: Regio, data: bytes, soort: str, max_grootte: int, soort_cls: type[_A]) -> _A:
+        """The content of a holder's signed answer; raises OngeldigAntwoord."""
+        try:
+            geopend = open_bericht(data, self._federatie, soort, max_grootte)
+            inhoud = soort_cls.FromString(geopend.inhoud)
+        except BerichtFout as exc:
+            raise OngeldigAntwoord(exc.reden) from None
+        except Exception:
+            raise OngeldigAntwoord("onleesbaar") from None
+        if geopend.afzender != regio.code:
+            raise OngeldigAntwoord("verkeerde_afzender")
+        return inhoud
+
     async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
         t = self._federatie.drempel
-        verzoek, verzoek_id, bericht = self._verzoek(invoer)
+        verzoek, inhoud = self._verzoek(invoer)
         wachtrij = self._volgorde()
         lopend: dict[asyncio.Task[DeelEvaluatie], Regio] = {}
         geldig: dict[int, DeelEvaluatie] = {}
+        beperkt: list[OngeldigAntwoord] = []
 
         def start_volgende() -> None:
             regio = wachtrij.pop(0)
-            taak = asyncio.create_task(self._vraag(regio, bericht, verzoek_id, verzoek))
+            taak = asyncio.create_task(
+                self._vraag(regio, self._voor(inhoud, regio.code), inhoud.verzoek_id, verzoek)
+            )
             lopend[taak] = regio
 
         for _ in range(min(t + 1, len(wachtrij))):
             start_volgende()
         try:
             while len(geldig) < t:
+                if len(geldig) + len(lopend) < t and beperkt:
+                    # Over a limit at one holder: asking further holders would only spend more.
+                    wacht = max(b.opnieuw_na for b in beperkt)
+                    redenen = ", ".join(sorted({b.reden for b in beperkt}))
+                    raise RateLimitedError(
+                        "de sleuteldeelhouders geven deze regio nu geen pseudoniemen meer "
+                        f"({redenen}); opnieuw over {wacht:.0f} seconden",
+                        retry_after=wacht,
+                    )
                 if len(geldig) + len(lopend) < t and wachtrij:
                     start_volgende()
                     continue
@@ -137,6 +218,14 @@ class Pseudonimiseerder:
                         geldig[regio.index] = taak.result()
                         self.fouten[regio.code] = max(0, self.fouten[regio.code] - 1)
                     except OngeldigAntwoord as exc:
+                        if exc.reden in BEPERKINGEN:
+                            beperkt.append(exc)
+                            OPRF_HOUDER_FOUT.labels(regio.code, exc.reden).inc()
+                            log.info(
+                                "key-share holder refused: over a limit",
+                                extra={"houder": regio.code, "reden": exc.reden},
+                            )
+                            continue
                         self.fouten[regio.code] += 1
                         OPRF_HOUDER_FOUT.labels(regio.code, exc.reden).inc()
                         log.warning(
@@ -160,15 +249,9 @@ class Pseudonimiseerder:
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None
-        try:
-            geopend = open_bericht(antwoord.data, self._federatie, "oprf-antwoord", 64 * 1024)
-            a = F.OprfAntwoord.FromString(geopend.inhoud)
-        except (BerichtFout, Exception) as exc:
-            raise OngeldigAntwoord(getattr(exc, "reden", "onleesbaar")) from None
-        if geopend.afzender != regio.code:
-            raise OngeldigAntwoord("verkeerde_afzender")
+        a = self._open(regio, antwoord.data, "oprf-antwoord", 64 * 1024, F.OprfAntwoord)
         if a.fout:
-            raise OngeldigAntwoord(F.OprfFout.Name(a.fout).removeprefix("OPRF_FOUT_").lower())
+            raise _weigering(a.fout, a.opnieuw_na)
         if (
             a.verzoek_id != verzoek_id
             or a.epoch != self._federatie.epoch

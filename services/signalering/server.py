@@ -15,7 +15,9 @@ from sqlalchemy import select, update
 
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.federatie import laad
+from gedeeld.errors import ConfigError
+from gedeeld.federatie import Federatie, laad
+from gedeeld.federatie.onboarding import OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.jetstream import StroomLezer, Uitkomst
@@ -120,6 +122,14 @@ class Signalering:
             try:
                 await self.uitgaand.publiceer_open()
                 await self.vernieuw()
+                if self.ctx.vorige is not None:  # the operators' cue to end the old epoch
+                    log.info(
+                        "key epochs served",
+                        extra={
+                            "epochs": sorted(self.ctx.pseudonimiseerders),
+                            "zonder_nieuwste_epoch": await self.uitgaand.ruim_epochs_op(),
+                        },
+                    )
             except Exception as exc:
                 log.warning("signal upkeep failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(3600)
@@ -149,11 +159,32 @@ class Signalering:
                 await t
 
 
+def _onboarding(cfg: NodeConfig, federatie: Federatie) -> bytes | None:
+    """This region's signed onboarding window, checked now so a wrong file stops the node with its name."""
+    if cfg.federatie is None or cfg.federatie.onboarding is None:
+        return None
+    data = cfg.federatie.onboarding.read_bytes()
+    try:
+        venster = lees_onboarding(data, federatie.beheerder_sleutel)
+    except OnboardingFout as exc:
+        raise ConfigError("federatie.onboarding", exc.message) from None
+    if venster.regio != cfg.regio:
+        raise ConfigError(
+            "federatie.onboarding", f"the window is for region {venster.regio}, not {cfg.regio}"
+        )
+    log.info(
+        "onboarding window attached to OPRF requests",
+        extra={"extra": venster.extra, "van": venster.van.isoformat(), "tot": venster.tot.isoformat()},
+    )
+    return data
+
+
 def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None) -> Signalering:
     """Build (not start): the node adds the VraagService to its gRPC server before it serves."""
     assert cfg.federatie is not None
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
+    onboarding = _onboarding(cfg, federatie)
     klok = klok or SysteemKlok()
     ctx = Context(
         regio=cfg.regio,
@@ -163,7 +194,14 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
         hub_domein=cfg.nats.hub_domein,
         federatie=federatie,
         sleutels=sleutels,
-        pseudonimiseerder=Pseudonimiseerder(nc, cfg.regio, federatie, sleutels.ondertekening),
+        pseudonimiseerder=Pseudonimiseerder(
+            nc,
+            cfg.regio,
+            federatie,
+            sleutels.ondertekening,
+            # The beheerder's signed onboarding window, read at start; holders check it.
+            onboarding=onboarding,
+        ),
         klok=klok,
         log=Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
         activiteiten=Activiteiten.standaard(cfg.regio),

@@ -16,7 +16,7 @@ from datetime import date
 
 from sqlalchemy import delete, func, select, update
 
-from gedeeld.errors import UnavailableError, ValidationError
+from gedeeld.errors import RateLimitedError, UnavailableError, ValidationError
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
 from gedeeld.jetstream import Uitkomst
@@ -115,7 +115,16 @@ class Uitgaand:
                 nieuw.append((casus.casus_id, personen, trace))
         mislukt: dict[int, str] = {}
         if nieuw:
-            mislukt = await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
+            try:
+                mislukt = await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
+            except RateLimitedError as exc:
+                # Over this region's cap at the holders: the event waits (redelivered later), lost nothing.
+                PSEUDONIMISERING_MISLUKT.inc()
+                log.warning(
+                    "pseudonymisation refused by the key-share holders' limits; event will be retried",
+                    extra={"error": exc.message, "retry_after": round(exc.retry_after)},
+                )
+                return Uitkomst.OPNIEUW
         # Each casus' signals continue the trace of the event that caused them. While keys switch,
         # a signal under the epoch that worked goes out now; the other epoch follows on a retry.
         await self.publiceer_open({casus.casus_id: trace for casus, trace in casussen})

@@ -20,7 +20,9 @@ from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, huidig, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
 from services.casusregister.server import lees_of_maak_sleutel
-from services.sleuteldeel.service import Sleuteldeelhouder
+from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
+from services.sleuteldeel.signalen import StroomSignaalTeller
+from services.sleuteldeel.store import Boekhouding
 
 log = logging.getLogger("zvh.sleuteldeel")
 
@@ -70,6 +72,20 @@ class SleuteldeelServer:
             await asyncio.wait(self._taken, timeout=5)
 
 
+def bescherming(cfg: NodeConfig) -> Bescherming:
+    if cfg.federatie is None:
+        return Bescherming()
+    f = cfg.federatie
+    return Bescherming(
+        dagplafond=f.oprf_dagplafond,
+        verhouding=f.oprf_verhouding,
+        verhouding_basis=f.oprf_verhouding_basis,
+        verhouding_dagen=f.oprf_verhouding_dagen,
+        onboarding_max=f.oprf_onboarding_max,
+        onboarding_max_dagen=f.oprf_onboarding_max_dagen,
+    )
+
+
 async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> SleuteldeelServer:
     """Load the registry and this region's share, and serve zvh.oprf.<regio>."""
     assert cfg.federatie is not None
@@ -101,12 +117,17 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
                 details={"elementen": aantal},
             )
 
+    f = cfg.federatie
     houder = Sleuteldeelhouder(
         cfg.regio,
         federatie,
         deel,
         sleutels.ondertekening,
-        Limiet(cfg.federatie.oprf_per_seconde, cfg.federatie.oprf_burst),
+        Limiet(f.oprf_per_seconde, f.oprf_burst),
+        boekhouding=Boekhouding(db),
+        bescherming=bescherming(cfg),
+        # The signals each region published, counted on the hub's SIGNALEN stream (the ratio check).
+        signalen=StroomSignaalTeller(nc.jetstream(domain=cfg.nats.hub_domein or None)),
         auditor=audit,
         vorige=vorige,
     )

@@ -1,11 +1,14 @@
 """The share holder: evaluates blinded elements with this region's key share.
 
 Every request is a signed ``OprfVerzoek`` from a region in the registry. It is
-refused (with a signed ``OprfAntwoord`` naming the reason, and counted) when it
-is oversized, unreadable, from an unknown region, badly signed, for another
-epoch, stale or replayed, too large a batch, over the region's rate limit, or
-holds an invalid group element. Nothing about the inputs is logged: they are
-blinded, and even so only counts are recorded.
+refused (with a signed ``OprfAntwoord`` naming the reason, and counted per reason
+and requesting region) when it is oversized, unreadable, from an unknown region,
+badly signed, for another epoch, for another holder, stale, replayed (checked in
+the database, so across instances), too large a batch, over the region's rate
+limit, over its daily cap, too far ahead of the signals it publishes, carries a
+bad onboarding window, or holds an invalid group element. A signed ``OprfPing``
+is answered with a signed liveness answer and no evaluation. Nothing about the
+inputs is logged: they are blinded, and even so only counts are recorded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import DecodeError
 
@@ -23,16 +27,22 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
 from gedeeld.errors import CryptoError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.federatie.onboarding import Onboarding, OnboardingFout, lees_onboarding
+from gedeeld.federatie.pseudonimiseerder import commitment_vingerafdruk
 from gedeeld.federatie.register import Federatie
-from gedeeld.metrics import OPRF_EVALUATIES, OPRF_GEWEIGERD
+from gedeeld.metrics import OPRF_EVALUATIES, OPRF_GEWEIGERD, OPRF_PINGS
 from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.sleuteldeel.signalen import SignaalTeller
+from services.sleuteldeel.store import Boekhouding
 
 log = logging.getLogger("zvh.sleuteldeel")
 
 MAX_BATCH = 256
 MAX_GROOTTE = 64 * 1024
 VENSTER_MS = 60_000
+PING_LIMIET = Limiet(per_seconde=1.0, burst=30)  # per requesting region; status pages cache their pings
+VERHOUDING_OPNIEUW_S = 3600.0
 
 # reason label -> protobuf error code
 _CODES = {
@@ -44,9 +54,31 @@ _CODES = {
     "verlopen": F.OPRF_FOUT_VERLOPEN,
     "limiet": F.OPRF_FOUT_LIMIET,
     "ongeldig_element": F.OPRF_FOUT_ONGELDIG_ELEMENT,
+    "verkeerde_houder": F.OPRF_FOUT_VERKEERDE_HOUDER,
+    "herhaald": F.OPRF_FOUT_HERHAALD,
+    "dagplafond": F.OPRF_FOUT_DAGPLAFOND,
+    "buiten_verhouding": F.OPRF_FOUT_BUITEN_VERHOUDING,
+    "ongeldige_onboarding": F.OPRF_FOUT_ONGELDIGE_ONBOARDING,
 }
 
 Auditor = Callable[[str, int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Bescherming:
+    """What one requesting region may take from this holder (docs/crypto.md has the arithmetic).
+
+    ``dagplafond``: evaluations per UTC day (0: no cap; for tests only). ``verhouding``: evaluations
+    allowed per signal the region published in the last ``verhouding_dagen`` days, on top of
+    ``verhouding_basis`` (0: no ratio check). An onboarding window adds at most ``onboarding_max``
+    evaluations over at most ``onboarding_max_dagen`` days."""
+
+    dagplafond: int = 2_000
+    verhouding: float = 20.0
+    verhouding_basis: int = 1_000
+    verhouding_dagen: int = 14
+    onboarding_max: int = 50_000
+    onboarding_max_dagen: int = 31
 
 
 @dataclass
@@ -54,6 +86,11 @@ class _Geweigerd(Exception):
     reden: str
     uitleg: str
     opnieuw_na: float = 0.0
+
+
+def _tot_middernacht(nu: datetime) -> float:
+    morgen = (nu + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (morgen - nu).total_seconds())
 
 
 class Sleuteldeelhouder:
@@ -65,6 +102,9 @@ class Sleuteldeelhouder:
         sleutel: Ondertekensleutel,
         limiet: Limiet,
         *,
+        boekhouding: Boekhouding,
+        bescherming: Bescherming | None = None,
+        signalen: SignaalTeller | None = None,
         auditor: Auditor | None = None,
         klok_ms: Callable[[], int] = lambda: int(time.time() * 1000),
         vorige: tuple[Federatie, Sleuteldeel] | None = None,
@@ -76,12 +116,24 @@ class Sleuteldeelhouder:
         self._delen = {federatie.epoch: deel, **({vorige[0].epoch: vorige[1]} if vorige else {})}
         self._sleutel = sleutel
         self._limieten = Limieten(limiet)
+        self._pings = Limieten(PING_LIMIET)
+        self._boekhouding = boekhouding
+        self.bescherming = bescherming or Bescherming()
+        self._signalen = signalen
         self._auditor = auditor
         self._klok_ms = klok_ms
-        self._gezien: dict[tuple[str, str], int] = {}  # (region, request id) -> expiry, against replays
+        self._vingerafdruk = commitment_vingerafdruk(Element.basis_maal(deel.waarde))
+        self._laatste_weigering: dict[tuple[str, str], int] = {}  # (region, reason) -> ms of its audit
 
     async def behandel(self, data: bytes) -> bytes:
-        """Answer one request; never raises."""
+        """Answer one request or ping; never raises."""
+        if len(data) <= MAX_GROOTTE:
+            try:
+                soort = F.Ondertekend.FromString(data).soort
+            except DecodeError:
+                soort = ""
+            if soort == "oprf-ping":
+                return await self._ping(data)
         verzoek_id, aanvrager = "", ""
         try:
             try:
@@ -94,12 +146,12 @@ class Sleuteldeelhouder:
             except DecodeError:
                 raise _Geweigerd("onleesbaar", "not an OprfVerzoek") from None
             verzoek_id = verzoek.verzoek_id[:64]
-            evaluatie = self._evalueer(aanvrager, verzoek)
+            evaluatie = await self._evalueer(aanvrager, verzoek)
             epoch, deel = verzoek.epoch, self._delen[verzoek.epoch]
         except _Geweigerd as g:
-            OPRF_GEWEIGERD.labels(g.reden).inc()
+            self._tel_weigering(g.reden, aanvrager)
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
-            if aanvrager:
+            if aanvrager and self._audit_weigering(aanvrager, g.reden):
                 await self._audit(aanvrager, 0, g.reden)
             return self._antwoord(
                 F.OprfAntwoord(
@@ -123,30 +175,138 @@ class Sleuteldeelhouder:
             )
         )
 
-    def _evalueer(self, aanvrager: str, verzoek: F.OprfVerzoek) -> DeelEvaluatie:
-        if verzoek.epoch not in self._delen:
+    def _audit_weigering(self, aanvrager: str, reden: str) -> bool:
+        """At most one audit record per (region, reason) a minute for refusals: nothing was processed,
+        and a region resending signed requests must not be able to fill the audit log. The metric
+        counts every refusal."""
+        nu = self._klok_ms()
+        if nu - self._laatste_weigering.get((aanvrager, reden), -VENSTER_MS) < VENSTER_MS:
+            return False
+        self._laatste_weigering[aanvrager, reden] = nu
+        return True
+
+    def _tel_weigering(self, reden: str, aanvrager: str) -> None:
+        # Only registry codes as label values: a forged sender name must not grow the series.
+        OPRF_GEWEIGERD.labels(reden, aanvrager if aanvrager in self._federatie.regios else "onbekend").inc()
+
+    async def _evalueer(self, aanvrager: str, verzoek: F.OprfVerzoek) -> DeelEvaluatie:
+        if verzoek.epoch not in self._delen:  # two epochs side by side while keys switch
             raise _Geweigerd(
                 "verkeerde_epoch", f"this holder serves epoch {', '.join(map(str, self._delen))}"
             )
-        nu = self._klok_ms()
-        if abs(nu - verzoek.tijdstip_ms) > VENSTER_MS:
+        if verzoek.houder != self.regio:
+            raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}; a request names its holder")
+        nu_ms = self._klok_ms()
+        if abs(nu_ms - verzoek.tijdstip_ms) > VENSTER_MS:
             raise _Geweigerd("verlopen", "request time is more than a minute off")
-        self._gezien = {k: v for k, v in self._gezien.items() if v > nu}
-        sleutel = (aanvrager, verzoek.verzoek_id)
-        if not verzoek.verzoek_id or sleutel in self._gezien:
-            raise _Geweigerd("verlopen", "request id missing or already used (replay)")
+        if not verzoek.verzoek_id:
+            raise _Geweigerd("verlopen", "request id missing")
         n = len(verzoek.geblindeerd)
         if not 1 <= n <= MAX_BATCH:
             raise _Geweigerd("te_groot", f"a batch holds 1 to {MAX_BATCH} elements")
-        wacht = self._limieten.neem(aanvrager, n)
-        if wacht:
-            raise _Geweigerd("limiet", "rate limit for your region reached", opnieuw_na=min(wacht, 3600.0))
         try:
             elementen = [Element.lees(b) for b in verzoek.geblindeerd]
         except CryptoError:
             raise _Geweigerd("ongeldig_element", "a blinded element is not a valid group element") from None
-        self._gezien[sleutel] = nu + 2 * VENSTER_MS
+        wacht = self._limieten.neem(aanvrager, n)
+        if wacht:
+            raise _Geweigerd("limiet", "rate limit for your region reached", opnieuw_na=min(wacht, 3600.0))
+        nu = datetime.fromtimestamp(nu_ms / 1000, UTC)
+        verloopt = datetime.fromtimestamp((nu_ms + 2 * VENSTER_MS) / 1000, UTC)
+        if not await self._boekhouding.markeer(aanvrager, verzoek.verzoek_id[:64], verloopt, nu):
+            raise _Geweigerd("herhaald", "this request was answered already (replay)")
+        onboarding = self._onboarding(aanvrager, verzoek.onboarding, nu)
+        await self._neem(aanvrager, n, nu, onboarding)
         return evalueer_deel(self._delen[verzoek.epoch], elementen)
+
+    def _onboarding(self, aanvrager: str, data: bytes, nu: datetime) -> Onboarding | None:
+        if not data:
+            return None
+        try:
+            o = lees_onboarding(data, self._federatie.beheerder_sleutel)
+        except OnboardingFout as exc:
+            raise _Geweigerd("ongeldige_onboarding", exc.message) from None
+        b = self.bescherming
+        if o.regio != aanvrager:
+            raise _Geweigerd("ongeldige_onboarding", "the onboarding window is for another region")
+        if o.extra > b.onboarding_max or o.tot - o.van > timedelta(days=b.onboarding_max_dagen):
+            raise _Geweigerd(
+                "ongeldige_onboarding",
+                f"this holder allows at most {b.onboarding_max} extra evaluations "
+                f"over at most {b.onboarding_max_dagen} days",
+            )
+        return o if o.open_op(nu) else None  # a closed window simply gives nothing
+
+    async def _neem(self, aanvrager: str, n: int, nu: datetime, onboarding: Onboarding | None) -> None:
+        b = self.bescherming
+        verhouding: tuple[int, int] | None = None
+        if b.verhouding:
+            signalen = await self._signalen.aantal(aanvrager) if self._signalen is not None else 0
+            toegestaan = (
+                b.verhouding_basis + int(b.verhouding * signalen) + (onboarding.extra if onboarding else 0)
+            )
+            verhouding = (b.verhouding_dagen, toegestaan)
+        reden = await self._boekhouding.neem(
+            aanvrager,
+            n,
+            nu,
+            dagplafond=b.dagplafond,
+            verhouding=verhouding,
+            onboarding=onboarding,
+            onboarding_grens=(b.onboarding_max, b.onboarding_max_dagen),
+        )
+        if reden == "dagplafond":
+            raise _Geweigerd(
+                "dagplafond",
+                f"your region's {b.dagplafond} evaluations for this UTC day at this holder are used up; "
+                "retry after 00:00 UTC, or ask the beheerder for an onboarding window",
+                opnieuw_na=_tot_middernacht(nu),
+            )
+        if reden == "buiten_verhouding":
+            raise _Geweigerd(
+                "buiten_verhouding",
+                f"your region's evaluations in the last {b.verhouding_dagen} days run too far ahead of "
+                "the signals it published; retry later, or ask the beheerder for an onboarding window",
+                opnieuw_na=VERHOUDING_OPNIEUW_S,
+            )
+
+    async def _ping(self, data: bytes) -> bytes:
+        """A liveness answer: region, epoch, index and the fingerprint of k_i·G; no evaluation."""
+        verzoek_id, aanvrager = "", ""
+        try:
+            try:
+                geopend = open_bericht(data, self._federatie, "oprf-ping", 4096)
+            except BerichtFout as exc:
+                raise _Geweigerd(exc.reden, exc.message) from None
+            aanvrager = geopend.afzender
+            try:
+                ping = F.OprfPing.FromString(geopend.inhoud)
+            except DecodeError:
+                raise _Geweigerd("onleesbaar", "not an OprfPing") from None
+            verzoek_id = ping.verzoek_id[:64]
+            if ping.houder != self.regio:
+                raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}")
+            if abs(self._klok_ms() - ping.tijdstip_ms) > VENSTER_MS:
+                raise _Geweigerd("verlopen", "ping time is more than a minute off")
+            wacht = self._pings.neem(aanvrager)
+            if wacht:
+                raise _Geweigerd("limiet", "ping rate limit for your region reached", opnieuw_na=wacht)
+        except _Geweigerd as g:
+            self._tel_weigering(g.reden, aanvrager)
+            antwoord = F.OprfLevensteken(
+                verzoek_id=verzoek_id, regio=self.regio, fout=_CODES[g.reden], fout_uitleg=g.uitleg,
+                opnieuw_na=g.opnieuw_na,
+            )  # fmt: skip
+        else:
+            OPRF_PINGS.labels(aanvrager).inc()
+            antwoord = F.OprfLevensteken(
+                verzoek_id=verzoek_id,
+                regio=self.regio,
+                epoch=self._federatie.epoch,
+                sleuteldeel_index=self._deel.index,
+                commitment_vingerafdruk=self._vingerafdruk,
+            )
+        return onderteken(self._sleutel, self.regio, "oprf-levensteken", antwoord.SerializeToString())
 
     def _antwoord(self, antwoord: F.OprfAntwoord) -> bytes:
         return onderteken(self._sleutel, self.regio, "oprf-antwoord", antwoord.SerializeToString())

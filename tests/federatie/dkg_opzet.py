@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+import itertools
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -15,7 +17,12 @@ from gedeeld.federatie.dkg import lees_start
 from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat, leid
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.nats import verbind
-from tests.federatie.opzet import CODES, deelnemer
+from gedeeld.snelheidslimiet import Limiet
+from services.sleuteldeel.server import SleuteldeelServer
+from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
+from tests.federatie.opzet import CODES, boekhouding, deelnemer
+
+_db = itertools.count()
 
 
 @dataclass
@@ -38,6 +45,39 @@ class DkgOpzet:
 
     def deel(self, federatie: Federatie, code: str) -> Sleuteldeel:
         return federatie.laad_sleuteldeel(code, self.regios[code].hpke, self.map_ / code)
+
+    @contextlib.asynccontextmanager
+    async def houders(
+        self, federatie: Federatie, delen: Mapping[str, Sleuteldeel] | None = None
+    ) -> AsyncIterator[None]:
+        """Every holder of ``federatie`` serving its share (or the one in ``delen``) with the
+        production holder code, without limits, each over its own database."""
+        verbindingen, servers, databases = [], [], []
+        try:
+            for code in delen or federatie.regios:
+                nc = await verbind(self.url, f"sleuteldeel-{code}")
+                verbindingen.append(nc)
+                boek, db = await boekhouding(self.map_ / f"houder-{code}-{next(_db)}.db")
+                databases.append(db)
+                houder = Sleuteldeelhouder(
+                    code,
+                    federatie,
+                    (delen or {}).get(code) or self.deel(federatie, code),
+                    self.regios[code].ondertekening,
+                    Limiet(1000, 1000),
+                    boekhouding=boek,
+                    bescherming=Bescherming(dagplafond=0, verhouding=0),
+                )
+                servers.append(SleuteldeelServer(nc, houder))
+                await servers[-1].start()
+            yield
+        finally:
+            for server in servers:
+                await server.stop()
+            for nc in verbindingen:
+                await nc.close()
+            for db in databases:
+                await db.close()
 
     async def ronde(
         self,

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
+from gedeeld import migraties
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
+from gedeeld.db import Database
 from gedeeld.federatie import Deelnemer, Federatie, ceremonie, lees
 from gedeeld.federatie.sleutels import RegioSleutels
+from services.sleuteldeel.store import Boekhouding
 
 CODES = ["wvv", "arnhem", "haaglanden", "ijsselland", "zeeland", "fryslan", "drenthe"]
 
@@ -38,3 +42,10 @@ def maak_federatie(n: int, t: int, epoch: int = 1) -> ProefFederatie:
     beheerder = Ondertekensleutel.nieuw()
     data = ceremonie([deelnemer(c, r) for c, r in regios.items()], t, beheerder, epoch=epoch)
     return ProefFederatie(regios, beheerder, data, lees(data, beheerder.publiek))
+
+
+async def boekhouding(pad: Path) -> tuple[Boekhouding, Database]:
+    """A share holder's counts in its own migrated SQLite database (close the database after)."""
+    db = Database(f"sqlite:///{pad}")
+    await migraties.upgrade(db, "sleuteldeel")
+    return Boekhouding(db), db

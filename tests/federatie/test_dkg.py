@@ -23,11 +23,8 @@ from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import teken_register
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
-from gedeeld.snelheidslimiet import Limiet
 from gedeeld.zvh.v1 import dkg_pb2 as D
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.sleuteldeel.server import SleuteldeelServer
-from services.sleuteldeel.service import Sleuteldeelhouder
 from tests.federatie.dkg_opzet import VIJF, DkgOpzet
 
 INVOER = [f"zvh-matchsleutel-v1\x00bsn\x00{n:09d}".encode() for n in range(12)]
@@ -66,29 +63,13 @@ def gedeelde_bestanden(map_: Path) -> list[str]:
 
 async def tokens_via_nats(url: str, opzet: DkgOpzet, federatie: Federatie, client: str) -> list[bytes]:
     """Every holder serves its share with the production holder code; ``client`` pseudonymises."""
-    verbindingen, servers = [], []
-    try:
-        for code in federatie.regios:
-            nc = await verbind(url, f"sleuteldeel-{code}")
-            verbindingen.append(nc)
-            houder = Sleuteldeelhouder(
-                code,
-                federatie,
-                opzet.deel(federatie, code),
-                opzet.regios[code].ondertekening,
-                Limiet(1000, 1000),
-            )
-            servers.append(SleuteldeelServer(nc, houder))
-            await servers[-1].start()
+    async with opzet.houders(federatie):
         nc = await verbind(url, f"client-{client}")
-        verbindingen.append(nc)
-        return await Pseudonimiseerder(nc, client, federatie, opzet.regios[client].ondertekening).tokens(
-            INVOER
-        )
-    finally:
-        for s in servers:
-            await s.stop()
-        for nc in verbindingen:
+        try:
+            return await Pseudonimiseerder(nc, client, federatie, opzet.regios[client].ondertekening).tokens(
+                INVOER
+            )
+        finally:
             await nc.close()
 
 

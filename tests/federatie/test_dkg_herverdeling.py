@@ -12,7 +12,7 @@ from gedeeld.crypto.dkg import Deling
 from gedeeld.crypto.drempel import Verzoek, evalueer_deel
 from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.oprf import oprf
-from gedeeld.crypto.shamir import herstel
+from gedeeld.crypto.shamir import Sleuteldeel, herstel
 from gedeeld.errors import UnavailableError
 from gedeeld.federatie import Federatie, lees
 from gedeeld.federatie.dkg import start
@@ -20,9 +20,6 @@ from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
-from gedeeld.snelheidslimiet import Limiet
-from services.sleuteldeel.server import SleuteldeelServer
-from services.sleuteldeel.service import Sleuteldeelhouder
 from tests.federatie.dkg_opzet import VIJF, DkgOpzet
 from tests.federatie.test_dkg import INVOER, tokens_via_nats
 
@@ -118,33 +115,18 @@ async def test_a_holder_dealing_another_value_is_dropped_and_the_key_stays(
     assert await tokens_via_nats(nats_server.url, opzet, fed1, "arnhem") == [oprf(k, x) for x in INVOER]
 
 
-async def old_share_is_refused(url: str, opzet: DkgOpzet, federatie: Federatie, oud: object) -> int:
+async def old_share_is_refused(url: str, opzet: DkgOpzet, federatie: Federatie, oud: Sleuteldeel) -> int:
     """wvv serves its old share beside two honest holders: the client's proof check refuses it,
     so only 2 of the 3 needed answers are valid. Returns wvv's failure count at the client."""
-    verbindingen, servers = [], []
-    try:
-        for code, deel in (("wvv", oud), ("haaglanden", None), ("zeeland", None)):
-            nc = await verbind(url, f"sleuteldeel-{code}")
-            verbindingen.append(nc)
-            houder = Sleuteldeelhouder(
-                code,
-                federatie,
-                deel or opzet.deel(federatie, code),  # type: ignore[arg-type]
-                opzet.regios[code].ondertekening,
-                Limiet(1000, 1000),
-            )
-            servers.append(SleuteldeelServer(nc, houder))
-            await servers[-1].start()
+    delen = {"wvv": oud, **{c: opzet.deel(federatie, c) for c in ("haaglanden", "zeeland")}}
+    async with opzet.houders(federatie, delen):
         nc = await verbind(url, "client-fryslan")
-        verbindingen.append(nc)
-        client = Pseudonimiseerder(
-            nc, "fryslan", federatie, opzet.regios["fryslan"].ondertekening, per_houder=2
-        )
-        with pytest.raises(UnavailableError):
-            await client.tokens(INVOER[:2])
-        return client.fouten["wvv"]
-    finally:
-        for s in servers:
-            await s.stop()
-        for nc in verbindingen:
+        try:
+            client = Pseudonimiseerder(
+                nc, "fryslan", federatie, opzet.regios["fryslan"].ondertekening, per_houder=2
+            )
+            with pytest.raises(UnavailableError):
+                await client.tokens(INVOER[:2])
+            return client.fouten["wvv"]
+        finally:
             await nc.close()

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gedeeld import config as configuratie
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import herstel
@@ -109,3 +111,43 @@ async def test_nodes_serve_their_share_for_the_federation(tmp_path: Path, nats_s
     finally:
         for node in nodes:
             await node.stop(grace=1)
+
+
+def test_the_beheerder_signs_an_onboarding_window_and_a_node_checks_it(tmp_path: Path) -> None:
+    from gedeeld.errors import ConfigError
+    from gedeeld.federatie.onboarding import lees_onboarding
+    from services.signalering.server import bouw_signalering
+
+    beheerder = ceremonie(tmp_path)
+    argumenten = ["--beheerder", "beheer/beheerder.key", "--register", "federatie.reg", "--extra", "20000"]
+    r = zvhctl(
+        "federatie", "onboarding", *argumenten, "--regio", "wvv", "--van", "2026-12-01", "--tot",
+        "2026-12-08", "--reden", "aansluiting", "--uit", "wvv.onboarding", cwd=tmp_path,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "region wvv may take 20000 extra evaluations" in r.stdout
+    venster = lees_onboarding((tmp_path / "wvv.onboarding").read_bytes(), bytes.fromhex(beheerder))
+    assert (venster.regio, venster.extra, venster.reden) == ("wvv", 20000, "aansluiting")
+    assert (venster.tot - venster.van).days == 7
+
+    onbekend = zvhctl(
+        "federatie", "onboarding", *argumenten, "--regio", "atlantis", "--van", "2026-12-01", "--tot",
+        "2026-12-08", "--uit", "x", cwd=tmp_path,
+    )  # fmt: skip
+    assert onbekend.returncode == 2 and "not in the registry" in onbekend.stderr
+    omgekeerd = zvhctl(
+        "federatie", "onboarding", *argumenten, "--regio", "wvv", "--van", "2026-12-08", "--tot",
+        "2026-12-01", "--uit", "x", cwd=tmp_path,
+    )  # fmt: skip
+    assert omgekeerd.returncode == 2 and "--tot" in omgekeerd.stderr
+
+    # A node configured with another region's window refuses to start, naming the setting.
+    schrijf_tokens(tmp_path / "tokens.toml")
+    (tmp_path / "arnhem.toml").write_text(
+        f'regio = "arnhem"\ndata_dir = "data/arnhem"\n[nats]\nurl = "nats://127.0.0.1:1"\n'
+        f'[auth]\ntokens = "tokens.toml"\n[federatie]\nregister = "federatie.reg"\n'
+        f'beheerder_sleutel = "{beheerder}"\nsleutels = "sleutels/arnhem"\nonboarding = "wvv.onboarding"\n'
+    )
+    cfg = configuratie.laad(tmp_path / "arnhem.toml", env={})
+    with pytest.raises(ConfigError, match="for region wvv, not arnhem"):
+        bouw_signalering(cfg, None, None)  # type: ignore[arg-type]

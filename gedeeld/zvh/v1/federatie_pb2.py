@@ -25,23 +25,23 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16zvh/v1/federatie.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0bOndertekend\x12\x0e\n\x06versie\x18\x01 \x01(\r\x12\x10\n\x08\x61\x66zender\x18\x02 \x01(\t\x12\r\n\x05soort\x18\x03 \x01(\t\x12\x0e\n\x06inhoud\x18\x04 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x05 \x01(\x0c\"\xda\x01\n\x11RegioInschrijving\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04naam\x18\x02 \x01(\t\x12\x19\n\x11ondertekensleutel\x18\x03 \x01(\x0c\x12\x14\n\x0chpke_sleutel\x18\x04 \x01(\x0c\x12\x0f\n\x07\x63ontact\x18\x05 \x01(\t\x12\x19\n\x11sleuteldeel_index\x18\x06 \x01(\r\x12\x1e\n\x16sleuteldeel_commitment\x18\x07 \x01(\x0c\x12\x1f\n\x17versleuteld_sleuteldeel\x18\x08 \x01(\x0c\x12\x0b\n\x03oin\x18\t \x01(\t\"\xa1\x02\n\x11\x46\x65\x64\x65ratieregister\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x0f\n\x07\x64rempel\x18\x02 \x01(\r\x12)\n\x06regios\x18\x03 \x03(\x0b\x32\x19.zvh.v1.RegioInschrijving\x12\x31\n\raangemaakt_op\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ngeldig_tot\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cvorige_epoch\x18\x06 \x01(\x04\x12\x11\n\tgeneratie\x18\x07 \x01(\x04\x12\x1a\n\x12sleutel_commitment\x18\x08 \x01(\x0c\x12\x19\n\x11transcript_sha256\x18\t \x01(\x0c\"X\n\x13OndertekendRegister\x12\x10\n\x08register\x18\x01 \x01(\x0c\x12\x19\n\x11\x62\x65heerder_sleutel\x18\x02 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x03 \x01(\x0c\"Z\n\x0bOprfVerzoek\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x13\n\x0bgeblindeerd\x18\x03 \x03(\x0c\x12\x13\n\x0btijdstip_ms\x18\x04 \x01(\x03\"\xb9\x01\n\x0cOprfAntwoord\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x19\n\x11sleuteldeel_index\x18\x03 \x01(\r\x12\x12\n\nevaluaties\x18\x04 \x03(\x0c\x12\x0e\n\x06\x62\x65wijs\x18\x05 \x01(\x0c\x12\x1e\n\x04\x66out\x18\x06 \x01(\x0e\x32\x10.zvh.v1.OprfFout\x12\x13\n\x0b\x66out_uitleg\x18\x07 \x01(\t\x12\x12\n\nopnieuw_na\x18\x08 \x01(\x01\"B\n\x0cSignaalToken\x12\x14\n\x0csleutel_type\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\x0c\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\"\xf9\x01\n\x07Signaal\x12\x12\n\nsignaal_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x12\n\nreferentie\x18\x04 \x01(\t\x12$\n\x06tokens\x18\x05 \x03(\x0b\x32\x14.zvh.v1.SignaalToken\x12/\n\x0bverloopt_op\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05soort\x18\x07 \x01(\x0e\x32\x14.zvh.v1.SignaalSoort\x12,\n\x08tijdstip\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\rTrefferInhoud\x12\x12\n\nsignaal_id\x18\x01 \x01(\t\x12\x1c\n\x14referentie_ontvanger\x18\x02 \x01(\t\x12\r\n\x05regio\x18\x03 \x01(\t\x12\x12\n\nreferentie\x18\x04 \x01(\t\x12\x15\n\rsleutel_types\x18\x05 \x03(\t\x12$\n\tzekerheid\x18\x06 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\r\n\x05\x65poch\x18\x08 \x01(\x04\"-\n\x07Treffer\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c\"\xa5\x01\n\x0cVraagVerzoek\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x11\n\tontvanger\x18\x03 \x01(\t\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12$\n\x06tokens\x18\x05 \x03(\x0b\x32\x14.zvh.v1.SignaalToken\x12\x13\n\x0btijdstip_ms\x18\x06 \x01(\x03\x12\x17\n\x0f\x64oel_referentie\x18\x07 \x01(\t\"\x8e\x01\n\x0cVraagUitslag\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x0f\n\x07treffer\x18\x03 \x01(\x08\x12$\n\tzekerheid\x18\x04 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x15\n\rsleutel_types\x18\x05 \x03(\t\x12\x0f\n\x07\x63ontact\x18\x06 \x01(\t\"z\n\rVraagAntwoord\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\x11\n\tontvanger\x18\x02 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x03 \x01(\x0c\x12\x1f\n\x04\x66out\x18\x04 \x01(\x0e\x32\x11.zvh.v1.VraagFout\x12\x12\n\nopnieuw_na\x18\x05 \x01(\x01\"\xfd\x01\n\rOverlegInhoud\x12\x12\n\nbericht_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x1b\n\x13referentie_afzender\x18\x03 \x01(\t\x12\x1c\n\x14referentie_ontvanger\x18\x04 \x01(\t\x12#\n\x05soort\x18\x05 \x01(\x0e\x32\x14.zvh.v1.OverlegSoort\x12\x1b\n\x13regievoerende_regio\x18\x06 \x01(\t\x12\r\n\x05tekst\x18\x07 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x08 \x01(\t\x12,\n\x08tijdstip\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"-\n\x07Overleg\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c*\x82\x02\n\x08OprfFout\x12\x12\n\x0eOPRF_FOUT_GEEN\x10\x00\x12\x18\n\x14OPRF_FOUT_ONLEESBAAR\x10\x01\x12\x1d\n\x19OPRF_FOUT_ONBEKENDE_REGIO\x10\x02\x12$\n OPRF_FOUT_ONGELDIGE_HANDTEKENING\x10\x03\x12\x16\n\x12OPRF_FOUT_TE_GROOT\x10\x04\x12\x1d\n\x19OPRF_FOUT_VERKEERDE_EPOCH\x10\x05\x12\x14\n\x10OPRF_FOUT_LIMIET\x10\x06\x12\x1e\n\x1aOPRF_FOUT_ONGELDIG_ELEMENT\x10\x07\x12\x16\n\x12OPRF_FOUT_VERLOPEN\x10\x08*c\n\x0cSignaalSoort\x12\x1a\n\x16SIGNAAL_SOORT_ONBEKEND\x10\x00\x12\x18\n\x14SIGNAAL_SOORT_ACTIEF\x10\x01\x12\x1d\n\x19SIGNAAL_SOORT_INGETROKKEN\x10\x02*V\n\tZekerheid\x12\x16\n\x12ZEKERHEID_ONBEKEND\x10\x00\x12\x13\n\x0fZEKERHEID_ZEKER\x10\x01\x12\x1c\n\x18ZEKERHEID_WAARSCHIJNLIJK\x10\x02*p\n\tVraagFout\x12\x13\n\x0fVRAAG_FOUT_GEEN\x10\x00\x12\x15\n\x11VRAAG_FOUT_LIMIET\x10\x01\x12\x17\n\x13VRAAG_FOUT_ONGELDIG\x10\x02\x12\x1e\n\x1aVRAAG_FOUT_VERKEERDE_EPOCH\x10\x03*\xb4\x01\n\x0cOverlegSoort\x12\x1a\n\x16OVERLEG_SOORT_ONBEKEND\x10\x00\x12\x1a\n\x16OVERLEG_SOORT_VOORSTEL\x10\x01\x12\x19\n\x15OVERLEG_SOORT_AKKOORD\x10\x02\x12\x1b\n\x17OVERLEG_SOORT_AFWIJZING\x10\x03\x12\x19\n\x15OVERLEG_SOORT_BERICHT\x10\x04\x12\x19\n\x15OVERLEG_SOORT_CONTACT\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16zvh/v1/federatie.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x0bOndertekend\x12\x0e\n\x06versie\x18\x01 \x01(\r\x12\x10\n\x08\x61\x66zender\x18\x02 \x01(\t\x12\r\n\x05soort\x18\x03 \x01(\t\x12\x0e\n\x06inhoud\x18\x04 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x05 \x01(\x0c\"\xda\x01\n\x11RegioInschrijving\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04naam\x18\x02 \x01(\t\x12\x19\n\x11ondertekensleutel\x18\x03 \x01(\x0c\x12\x14\n\x0chpke_sleutel\x18\x04 \x01(\x0c\x12\x0f\n\x07\x63ontact\x18\x05 \x01(\t\x12\x19\n\x11sleuteldeel_index\x18\x06 \x01(\r\x12\x1e\n\x16sleuteldeel_commitment\x18\x07 \x01(\x0c\x12\x1f\n\x17versleuteld_sleuteldeel\x18\x08 \x01(\x0c\x12\x0b\n\x03oin\x18\t \x01(\t\"\xa1\x02\n\x11\x46\x65\x64\x65ratieregister\x12\r\n\x05\x65poch\x18\x01 \x01(\x04\x12\x0f\n\x07\x64rempel\x18\x02 \x01(\r\x12)\n\x06regios\x18\x03 \x03(\x0b\x32\x19.zvh.v1.RegioInschrijving\x12\x31\n\raangemaakt_op\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ngeldig_tot\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cvorige_epoch\x18\x06 \x01(\x04\x12\x11\n\tgeneratie\x18\x07 \x01(\x04\x12\x1a\n\x12sleutel_commitment\x18\x08 \x01(\x0c\x12\x19\n\x11transcript_sha256\x18\t \x01(\x0c\"X\n\x13OndertekendRegister\x12\x10\n\x08register\x18\x01 \x01(\x0c\x12\x19\n\x11\x62\x65heerder_sleutel\x18\x02 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x03 \x01(\x0c\"~\n\x0bOprfVerzoek\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x13\n\x0bgeblindeerd\x18\x03 \x03(\x0c\x12\x13\n\x0btijdstip_ms\x18\x04 \x01(\x03\x12\x0e\n\x06houder\x18\x05 \x01(\t\x12\x12\n\nonboarding\x18\x06 \x01(\x0c\"\xb9\x01\n\x0cOprfAntwoord\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\r\n\x05\x65poch\x18\x02 \x01(\x04\x12\x19\n\x11sleuteldeel_index\x18\x03 \x01(\r\x12\x12\n\nevaluaties\x18\x04 \x03(\x0c\x12\x0e\n\x06\x62\x65wijs\x18\x05 \x01(\x0c\x12\x1e\n\x04\x66out\x18\x06 \x01(\x0e\x32\x10.zvh.v1.OprfFout\x12\x13\n\x0b\x66out_uitleg\x18\x07 \x01(\t\x12\x12\n\nopnieuw_na\x18\x08 \x01(\x01\"C\n\x08OprfPing\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\x0e\n\x06houder\x18\x02 \x01(\t\x12\x13\n\x0btijdstip_ms\x18\x03 \x01(\x03\"\xc8\x01\n\x0fOprfLevensteken\x12\x12\n\nverzoek_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x19\n\x11sleuteldeel_index\x18\x04 \x01(\r\x12\x1f\n\x17\x63ommitment_vingerafdruk\x18\x05 \x01(\x0c\x12\x1e\n\x04\x66out\x18\x06 \x01(\x0e\x32\x10.zvh.v1.OprfFout\x12\x13\n\x0b\x66out_uitleg\x18\x07 \x01(\t\x12\x12\n\nopnieuw_na\x18\x08 \x01(\x01\"\x9d\x01\n\x11OnboardingVenster\x12\r\n\x05regio\x18\x01 \x01(\t\x12\x18\n\x10\x65xtra_evaluaties\x18\x02 \x01(\x04\x12\'\n\x03van\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03tot\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05reden\x18\x05 \x01(\t\"Y\n\x15OndertekendOnboarding\x12\x0f\n\x07venster\x18\x01 \x01(\x0c\x12\x19\n\x11\x62\x65heerder_sleutel\x18\x02 \x01(\x0c\x12\x14\n\x0chandtekening\x18\x03 \x01(\x0c\"B\n\x0cSignaalToken\x12\x14\n\x0csleutel_type\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\x0c\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\"\xf9\x01\n\x07Signaal\x12\x12\n\nsignaal_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\r\n\x05\x65poch\x18\x03 \x01(\x04\x12\x12\n\nreferentie\x18\x04 \x01(\t\x12$\n\x06tokens\x18\x05 \x03(\x0b\x32\x14.zvh.v1.SignaalToken\x12/\n\x0bverloopt_op\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12#\n\x05soort\x18\x07 \x01(\x0e\x32\x14.zvh.v1.SignaalSoort\x12,\n\x08tijdstip\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc1\x01\n\rTrefferInhoud\x12\x12\n\nsignaal_id\x18\x01 \x01(\t\x12\x1c\n\x14referentie_ontvanger\x18\x02 \x01(\t\x12\r\n\x05regio\x18\x03 \x01(\t\x12\x12\n\nreferentie\x18\x04 \x01(\t\x12\x15\n\rsleutel_types\x18\x05 \x03(\t\x12$\n\tzekerheid\x18\x06 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x0f\n\x07\x63ontact\x18\x07 \x01(\t\x12\r\n\x05\x65poch\x18\x08 \x01(\x04\"-\n\x07Treffer\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c\"\xa5\x01\n\x0cVraagVerzoek\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x11\n\tontvanger\x18\x03 \x01(\t\x12\r\n\x05\x65poch\x18\x04 \x01(\x04\x12$\n\x06tokens\x18\x05 \x03(\x0b\x32\x14.zvh.v1.SignaalToken\x12\x13\n\x0btijdstip_ms\x18\x06 \x01(\x03\x12\x17\n\x0f\x64oel_referentie\x18\x07 \x01(\t\"\x8e\x01\n\x0cVraagUitslag\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x0f\n\x07treffer\x18\x03 \x01(\x08\x12$\n\tzekerheid\x18\x04 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x15\n\rsleutel_types\x18\x05 \x03(\t\x12\x0f\n\x07\x63ontact\x18\x06 \x01(\t\"z\n\rVraagAntwoord\x12\x10\n\x08vraag_id\x18\x01 \x01(\t\x12\x11\n\tontvanger\x18\x02 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x03 \x01(\x0c\x12\x1f\n\x04\x66out\x18\x04 \x01(\x0e\x32\x11.zvh.v1.VraagFout\x12\x12\n\nopnieuw_na\x18\x05 \x01(\x01\"\xfd\x01\n\rOverlegInhoud\x12\x12\n\nbericht_id\x18\x01 \x01(\t\x12\r\n\x05regio\x18\x02 \x01(\t\x12\x1b\n\x13referentie_afzender\x18\x03 \x01(\t\x12\x1c\n\x14referentie_ontvanger\x18\x04 \x01(\t\x12#\n\x05soort\x18\x05 \x01(\x0e\x32\x14.zvh.v1.OverlegSoort\x12\x1b\n\x13regievoerende_regio\x18\x06 \x01(\t\x12\r\n\x05tekst\x18\x07 \x01(\t\x12\x0f\n\x07\x63ontact\x18\x08 \x01(\t\x12,\n\x08tijdstip\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"-\n\x07Overleg\x12\x11\n\tontvanger\x18\x01 \x01(\t\x12\x0f\n\x07\x65nvelop\x18\x02 \x01(\x0c*\x99\x03\n\x08OprfFout\x12\x12\n\x0eOPRF_FOUT_GEEN\x10\x00\x12\x18\n\x14OPRF_FOUT_ONLEESBAAR\x10\x01\x12\x1d\n\x19OPRF_FOUT_ONBEKENDE_REGIO\x10\x02\x12$\n OPRF_FOUT_ONGELDIGE_HANDTEKENING\x10\x03\x12\x16\n\x12OPRF_FOUT_TE_GROOT\x10\x04\x12\x1d\n\x19OPRF_FOUT_VERKEERDE_EPOCH\x10\x05\x12\x14\n\x10OPRF_FOUT_LIMIET\x10\x06\x12\x1e\n\x1aOPRF_FOUT_ONGELDIG_ELEMENT\x10\x07\x12\x16\n\x12OPRF_FOUT_VERLOPEN\x10\x08\x12\x1e\n\x1aOPRF_FOUT_VERKEERDE_HOUDER\x10\t\x12\x16\n\x12OPRF_FOUT_HERHAALD\x10\n\x12\x18\n\x14OPRF_FOUT_DAGPLAFOND\x10\x0b\x12\x1f\n\x1bOPRF_FOUT_BUITEN_VERHOUDING\x10\x0c\x12\"\n\x1eOPRF_FOUT_ONGELDIGE_ONBOARDING\x10\r*c\n\x0cSignaalSoort\x12\x1a\n\x16SIGNAAL_SOORT_ONBEKEND\x10\x00\x12\x18\n\x14SIGNAAL_SOORT_ACTIEF\x10\x01\x12\x1d\n\x19SIGNAAL_SOORT_INGETROKKEN\x10\x02*V\n\tZekerheid\x12\x16\n\x12ZEKERHEID_ONBEKEND\x10\x00\x12\x13\n\x0fZEKERHEID_ZEKER\x10\x01\x12\x1c\n\x18ZEKERHEID_WAARSCHIJNLIJK\x10\x02*p\n\tVraagFout\x12\x13\n\x0fVRAAG_FOUT_GEEN\x10\x00\x12\x15\n\x11VRAAG_FOUT_LIMIET\x10\x01\x12\x17\n\x13VRAAG_FOUT_ONGELDIG\x10\x02\x12\x1e\n\x1aVRAAG_FOUT_VERKEERDE_EPOCH\x10\x03*\xb4\x01\n\x0cOverlegSoort\x12\x1a\n\x16OVERLEG_SOORT_ONBEKEND\x10\x00\x12\x1a\n\x16OVERLEG_SOORT_VOORSTEL\x10\x01\x12\x19\n\x15OVERLEG_SOORT_AKKOORD\x10\x02\x12\x1b\n\x17OVERLEG_SOORT_AFWIJZING\x10\x03\x12\x19\n\x15OVERLEG_SOORT_BERICHT\x10\x04\x12\x19\n\x15OVERLEG_SOORT_CONTACT\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zvh.v1.federatie_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OPRFFOUT']._serialized_start=2356
-  _globals['_OPRFFOUT']._serialized_end=2614
-  _globals['_SIGNAALSOORT']._serialized_start=2616
-  _globals['_SIGNAALSOORT']._serialized_end=2715
-  _globals['_ZEKERHEID']._serialized_start=2717
-  _globals['_ZEKERHEID']._serialized_end=2803
-  _globals['_VRAAGFOUT']._serialized_start=2805
-  _globals['_VRAAGFOUT']._serialized_end=2917
-  _globals['_OVERLEGSOORT']._serialized_start=2920
-  _globals['_OVERLEGSOORT']._serialized_end=3100
+  _globals['_OPRFFOUT']._serialized_start=2915
+  _globals['_OPRFFOUT']._serialized_end=3324
+  _globals['_SIGNAALSOORT']._serialized_start=3326
+  _globals['_SIGNAALSOORT']._serialized_end=3425
+  _globals['_ZEKERHEID']._serialized_start=3427
+  _globals['_ZEKERHEID']._serialized_end=3513
+  _globals['_VRAAGFOUT']._serialized_start=3515
+  _globals['_VRAAGFOUT']._serialized_end=3627
+  _globals['_OVERLEGSOORT']._serialized_start=3630
+  _globals['_OVERLEGSOORT']._serialized_end=3810
   _globals['_ONDERTEKEND']._serialized_start=67
   _globals['_ONDERTEKEND']._serialized_end=167
   _globals['_REGIOINSCHRIJVING']._serialized_start=170
@@ -51,25 +51,33 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ONDERTEKENDREGISTER']._serialized_start=682
   _globals['_ONDERTEKENDREGISTER']._serialized_end=770
   _globals['_OPRFVERZOEK']._serialized_start=772
-  _globals['_OPRFVERZOEK']._serialized_end=862
-  _globals['_OPRFANTWOORD']._serialized_start=865
-  _globals['_OPRFANTWOORD']._serialized_end=1050
-  _globals['_SIGNAALTOKEN']._serialized_start=1052
-  _globals['_SIGNAALTOKEN']._serialized_end=1118
-  _globals['_SIGNAAL']._serialized_start=1121
-  _globals['_SIGNAAL']._serialized_end=1370
-  _globals['_TREFFERINHOUD']._serialized_start=1373
-  _globals['_TREFFERINHOUD']._serialized_end=1566
-  _globals['_TREFFER']._serialized_start=1568
-  _globals['_TREFFER']._serialized_end=1613
-  _globals['_VRAAGVERZOEK']._serialized_start=1616
-  _globals['_VRAAGVERZOEK']._serialized_end=1781
-  _globals['_VRAAGUITSLAG']._serialized_start=1784
-  _globals['_VRAAGUITSLAG']._serialized_end=1926
-  _globals['_VRAAGANTWOORD']._serialized_start=1928
-  _globals['_VRAAGANTWOORD']._serialized_end=2050
-  _globals['_OVERLEGINHOUD']._serialized_start=2053
-  _globals['_OVERLEGINHOUD']._serialized_end=2306
-  _globals['_OVERLEG']._serialized_start=2308
-  _globals['_OVERLEG']._serialized_end=2353
+  _globals['_OPRFVERZOEK']._serialized_end=898
+  _globals['_OPRFANTWOORD']._serialized_start=901
+  _globals['_OPRFANTWOORD']._serialized_end=1086
+  _globals['_OPRFPING']._serialized_start=1088
+  _globals['_OPRFPING']._serialized_end=1155
+  _globals['_OPRFLEVENSTEKEN']._serialized_start=1158
+  _globals['_OPRFLEVENSTEKEN']._serialized_end=1358
+  _globals['_ONBOARDINGVENSTER']._serialized_start=1361
+  _globals['_ONBOARDINGVENSTER']._serialized_end=1518
+  _globals['_ONDERTEKENDONBOARDING']._serialized_start=1520
+  _globals['_ONDERTEKENDONBOARDING']._serialized_end=1609
+  _globals['_SIGNAALTOKEN']._serialized_start=1611
+  _globals['_SIGNAALTOKEN']._serialized_end=1677
+  _globals['_SIGNAAL']._serialized_start=1680
+  _globals['_SIGNAAL']._serialized_end=1929
+  _globals['_TREFFERINHOUD']._serialized_start=1932
+  _globals['_TREFFERINHOUD']._serialized_end=2125
+  _globals['_TREFFER']._serialized_start=2127
+  _globals['_TREFFER']._serialized_end=2172
+  _globals['_VRAAGVERZOEK']._serialized_start=2175
+  _globals['_VRAAGVERZOEK']._serialized_end=2340
+  _globals['_VRAAGUITSLAG']._serialized_start=2343
+  _globals['_VRAAGUITSLAG']._serialized_end=2485
+  _globals['_VRAAGANTWOORD']._serialized_start=2487
+  _globals['_VRAAGANTWOORD']._serialized_end=2609
+  _globals['_OVERLEGINHOUD']._serialized_start=2612
+  _globals['_OVERLEGINHOUD']._serialized_end=2865
+  _globals['_OVERLEG']._serialized_start=2867
+  _globals['_OVERLEG']._serialized_end=2912
 # @@protoc_insertion_point(module_scope)

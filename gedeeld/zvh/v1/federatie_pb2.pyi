@@ -40,6 +40,16 @@ class _OprfFoutEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OprfFout.Val
     OPRF_FOUT_LIMIET: _OprfFout.ValueType  # 6
     OPRF_FOUT_ONGELDIG_ELEMENT: _OprfFout.ValueType  # 7
     OPRF_FOUT_VERLOPEN: _OprfFout.ValueType  # 8
+    OPRF_FOUT_VERKEERDE_HOUDER: _OprfFout.ValueType  # 9
+    """The request names another holder (houder)."""
+    OPRF_FOUT_HERHAALD: _OprfFout.ValueType  # 10
+    """This (region, request id) was answered already, by this holder or another instance of it."""
+    OPRF_FOUT_DAGPLAFOND: _OprfFout.ValueType  # 11
+    """The requesting region's evaluations for this UTC day are used up; opnieuw_na: until 00:00 UTC."""
+    OPRF_FOUT_BUITEN_VERHOUDING: _OprfFout.ValueType  # 12
+    """The region's evaluations run too far ahead of the signals it publishes (see docs/crypto.md)."""
+    OPRF_FOUT_ONGELDIGE_ONBOARDING: _OprfFout.ValueType  # 13
+    """The attached onboarding window is not signed by the beheerder, not for this region, or too large."""
 
 class OprfFout(_OprfFout, metaclass=_OprfFoutEnumTypeWrapper):
     """Why a share holder refused a request."""
@@ -53,6 +63,16 @@ OPRF_FOUT_VERKEERDE_EPOCH: OprfFout.ValueType  # 5
 OPRF_FOUT_LIMIET: OprfFout.ValueType  # 6
 OPRF_FOUT_ONGELDIG_ELEMENT: OprfFout.ValueType  # 7
 OPRF_FOUT_VERLOPEN: OprfFout.ValueType  # 8
+OPRF_FOUT_VERKEERDE_HOUDER: OprfFout.ValueType  # 9
+"""The request names another holder (houder)."""
+OPRF_FOUT_HERHAALD: OprfFout.ValueType  # 10
+"""This (region, request id) was answered already, by this holder or another instance of it."""
+OPRF_FOUT_DAGPLAFOND: OprfFout.ValueType  # 11
+"""The requesting region's evaluations for this UTC day are used up; opnieuw_na: until 00:00 UTC."""
+OPRF_FOUT_BUITEN_VERHOUDING: OprfFout.ValueType  # 12
+"""The region's evaluations run too far ahead of the signals it publishes (see docs/crypto.md)."""
+OPRF_FOUT_ONGELDIGE_ONBOARDING: OprfFout.ValueType  # 13
+"""The attached onboarding window is not signed by the beheerder, not for this region, or too large."""
 Global___OprfFout: _TypeAlias = OprfFout  # noqa: Y015
 
 class _SignaalSoort:
@@ -355,12 +375,22 @@ class OprfVerzoek(_message.Message):
     EPOCH_FIELD_NUMBER: _builtins.int
     GEBLINDEERD_FIELD_NUMBER: _builtins.int
     TIJDSTIP_MS_FIELD_NUMBER: _builtins.int
+    HOUDER_FIELD_NUMBER: _builtins.int
+    ONBOARDING_FIELD_NUMBER: _builtins.int
     verzoek_id: _builtins.str
     """Random id (UUID) chosen by the requester; echoed in the answer."""
     epoch: _builtins.int
     """The epoch whose key share must be used."""
     tijdstip_ms: _builtins.int
     """Requester's clock (ms since epoch); requests older than a minute are refused."""
+    houder: _builtins.str
+    """Region code of the one holder this request is for (signed with the rest): a holder refuses a
+    request naming another, so a captured request cannot be forwarded to a second holder.
+    """
+    onboarding: _builtins.bytes
+    """Optional: an OndertekendOnboarding (the beheerder's signed onboarding window for the requesting
+    region), attached while the window is open; holders then allow its extra evaluations.
+    """
     @_builtins.property
     def geblindeerd(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
         """Blinded elements r·H(x), 32 bytes each; at most the holder's batch limit."""
@@ -372,10 +402,12 @@ class OprfVerzoek(_message.Message):
         epoch: _builtins.int = ...,
         geblindeerd: _abc.Iterable[_builtins.bytes] | None = ...,
         tijdstip_ms: _builtins.int = ...,
+        houder: _builtins.str = ...,
+        onboarding: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "geblindeerd", b"geblindeerd", "tijdstip_ms", b"tijdstip_ms", "verzoek_id", b"verzoek_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "geblindeerd", b"geblindeerd", "houder", b"houder", "onboarding", b"onboarding", "tijdstip_ms", b"tijdstip_ms", "verzoek_id", b"verzoek_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -408,7 +440,7 @@ class OprfAntwoord(_message.Message):
     fout_uitleg: _builtins.str
     """Human-readable reason (English, no input values)."""
     opnieuw_na: _builtins.float
-    """With OPRF_FOUT_LIMIET: seconds until a retry can succeed."""
+    """With OPRF_FOUT_LIMIET, _DAGPLAFOND or _BUITEN_VERHOUDING: seconds until a retry can succeed."""
     @_builtins.property
     def evaluaties(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
         """k_i·B for each blinded element, in order."""
@@ -432,6 +464,164 @@ class OprfAntwoord(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OprfAntwoord: _TypeAlias = OprfAntwoord  # noqa: Y015
+
+@_typing.final
+class OprfPing(_message.Message):
+    """A liveness check of one share holder on zvh.oprf.<region> (inside Ondertekend, soort "oprf-ping"):
+    answered without any evaluation, under its own rate limit, so status pages spend no evaluations.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERZOEK_ID_FIELD_NUMBER: _builtins.int
+    HOUDER_FIELD_NUMBER: _builtins.int
+    TIJDSTIP_MS_FIELD_NUMBER: _builtins.int
+    verzoek_id: _builtins.str
+    """Random id (UUID), echoed in the answer."""
+    houder: _builtins.str
+    """Region code of the holder asked."""
+    tijdstip_ms: _builtins.int
+    """Requester's clock (ms since epoch); pings more than a minute off are refused."""
+    def __init__(
+        self,
+        *,
+        verzoek_id: _builtins.str = ...,
+        houder: _builtins.str = ...,
+        tijdstip_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["houder", b"houder", "tijdstip_ms", b"tijdstip_ms", "verzoek_id", b"verzoek_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OprfPing: _TypeAlias = OprfPing  # noqa: Y015
+
+@_typing.final
+class OprfLevensteken(_message.Message):
+    """A holder's answer to a ping (inside Ondertekend, soort "oprf-levensteken")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERZOEK_ID_FIELD_NUMBER: _builtins.int
+    REGIO_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
+    SLEUTELDEEL_INDEX_FIELD_NUMBER: _builtins.int
+    COMMITMENT_VINGERAFDRUK_FIELD_NUMBER: _builtins.int
+    FOUT_FIELD_NUMBER: _builtins.int
+    FOUT_UITLEG_FIELD_NUMBER: _builtins.int
+    OPNIEUW_NA_FIELD_NUMBER: _builtins.int
+    verzoek_id: _builtins.str
+    """The ping's id."""
+    regio: _builtins.str
+    """The holder's region code."""
+    epoch: _builtins.int
+    """The epoch the holder serves."""
+    sleuteldeel_index: _builtins.int
+    """The holder's Shamir index."""
+    commitment_vingerafdruk: _builtins.bytes
+    """SHA-256 of k_i·G computed from the share the holder loaded: equals the registry commitment's
+    when the holder serves the right share.
+    """
+    fout: Global___OprfFout.ValueType
+    """Set when the ping was refused (stale, wrong holder, rate limit)."""
+    fout_uitleg: _builtins.str
+    """Human-readable reason (English)."""
+    opnieuw_na: _builtins.float
+    """With OPRF_FOUT_LIMIET: seconds until a retry can succeed."""
+    def __init__(
+        self,
+        *,
+        verzoek_id: _builtins.str = ...,
+        regio: _builtins.str = ...,
+        epoch: _builtins.int = ...,
+        sleuteldeel_index: _builtins.int = ...,
+        commitment_vingerafdruk: _builtins.bytes = ...,
+        fout: Global___OprfFout.ValueType = ...,
+        fout_uitleg: _builtins.str = ...,
+        opnieuw_na: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["commitment_vingerafdruk", b"commitment_vingerafdruk", "epoch", b"epoch", "fout", b"fout", "fout_uitleg", b"fout_uitleg", "opnieuw_na", b"opnieuw_na", "regio", b"regio", "sleuteldeel_index", b"sleuteldeel_index", "verzoek_id", b"verzoek_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OprfLevensteken: _TypeAlias = OprfLevensteken  # noqa: Y015
+
+@_typing.final
+class OnboardingVenster(_message.Message):
+    """An onboarding window: the beheerder allows one region extra OPRF evaluations for a period, so it can
+    pseudonymise its existing cases (joining the federation, or a new epoch) above the daily cap.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REGIO_FIELD_NUMBER: _builtins.int
+    EXTRA_EVALUATIES_FIELD_NUMBER: _builtins.int
+    VAN_FIELD_NUMBER: _builtins.int
+    TOT_FIELD_NUMBER: _builtins.int
+    REDEN_FIELD_NUMBER: _builtins.int
+    regio: _builtins.str
+    """Region code of the region that onboards."""
+    extra_evaluaties: _builtins.int
+    """Extra evaluations at each holder over the whole window, on top of the daily cap."""
+    reden: _builtins.str
+    """Why (free text for the audit trail; no personal data)."""
+    @_builtins.property
+    def van(self) -> _timestamp_pb2.Timestamp:
+        """Start of the window."""
+
+    @_builtins.property
+    def tot(self) -> _timestamp_pb2.Timestamp:
+        """End of the window (exclusive)."""
+
+    def __init__(
+        self,
+        *,
+        regio: _builtins.str = ...,
+        extra_evaluaties: _builtins.int = ...,
+        van: _timestamp_pb2.Timestamp | None = ...,
+        tot: _timestamp_pb2.Timestamp | None = ...,
+        reden: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tot", b"tot", "van", b"van"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["extra_evaluaties", b"extra_evaluaties", "reden", b"reden", "regio", b"regio", "tot", b"tot", "van", b"van"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OnboardingVenster: _TypeAlias = OnboardingVenster  # noqa: Y015
+
+@_typing.final
+class OndertekendOnboarding(_message.Message):
+    """An onboarding window with the beheerder's signature (file made by `zvhctl federatie onboarding`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VENSTER_FIELD_NUMBER: _builtins.int
+    BEHEERDER_SLEUTEL_FIELD_NUMBER: _builtins.int
+    HANDTEKENING_FIELD_NUMBER: _builtins.int
+    venster: _builtins.bytes
+    """The serialised OnboardingVenster."""
+    beheerder_sleutel: _builtins.bytes
+    """Ed25519 public key of the beheerder (must be the registry's)."""
+    handtekening: _builtins.bytes
+    """Ed25519 over "zvh-onboarding-v1" 0x00 venster."""
+    def __init__(
+        self,
+        *,
+        venster: _builtins.bytes = ...,
+        beheerder_sleutel: _builtins.bytes = ...,
+        handtekening: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beheerder_sleutel", b"beheerder_sleutel", "handtekening", b"handtekening", "venster", b"venster"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OndertekendOnboarding: _TypeAlias = OndertekendOnboarding  # noqa: Y015
 
 @_typing.final
 class SignaalToken(_message.Message):
