@@ -209,6 +209,9 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
     )
     if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
         oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)
-        ctx.vorige = (oud, Pseudonimiseerder(nc, cfg.regio, oud, sleutels.ondertekening))
+        ctx.vorige = (
+            oud,
+            Pseudonimiseerder(nc, cfg.regio, oud, sleutels.ondertekening, onboarding=onboarding),
+        )
     limiet = Limiet(cfg.federatie.vraag_per_minuut / 60, cfg.federatie.vraag_burst)
     return Signalering(ctx, nc, limiet)
