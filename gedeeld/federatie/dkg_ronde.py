@@ -93,7 +93,7 @@ async def leid(
             fase = int((msg.headers or {}).get(FASE_HEADER, ""))
         except ValueError:
             return
-        if not 0 <= fase < len(FASEN):
+        if not 0 <= fase < len(FASEN) or afzender not in ronde.deelnemers:
             return
         if msg.data and fase == b.fase and fase not in bundels and afzender in b.verwacht():
             try:
@@ -112,7 +112,7 @@ async def leid(
             return
         if fase in bundels:
             await nc.publish(msg.reply, bundels[fase])
-        else:
+        elif len(wachtend[fase]) < 4 * len(ronde.deelnemers):  # retries, bounded
             wachtend[fase].append(msg.reply)
 
     sub = await nc.subscribe(onderwerpen.dkg_alle(ronde.ronde_id), cb=bij_bericht)
