@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from gedeeld import config as configuratie
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.oprf import oprf
@@ -106,14 +108,20 @@ def gedeelde_bestanden(tmp: Path) -> list[str]:
     return sorted(p.name for p in (tmp / "sleutels" / "wvv").glob("sleuteldeel-*"))
 
 
+@pytest.mark.timeout(360)  # some 20 zvhctl processes and three nodes: slow on a loaded machine
 async def test_dkg_refresh_verify_and_clean_up_from_the_command_line(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     code, beheerder = await zvhctl("federatie", "beheerder", "--map", "beheer", cwd=tmp_path)
     beheerder = beheerder.strip()
-    publiek = {
-        r: (await zvhctl("federatie", "sleutels", "--map", f"sleutels/{r}", cwd=tmp_path))[1] for r in REGIOS
-    }
+    publiek = {}  # the regions' own keys (`zvhctl federatie sleutels`, tested elsewhere), in-process
+    for r in REGIOS:
+        sleutels = RegioSleutels.nieuw()
+        sleutels.schrijf(tmp_path / "sleutels" / r)
+        publiek[r] = (
+            f'ondertekensleutel = "{sleutels.ondertekening.publiek.hex()}"\n'
+            f'hpke_sleutel = "{sleutels.hpke.publiek.hex()}"\n'
+        )
     schrijf_regios(tmp_path, publiek)
 
     uitkomsten = await ronde(tmp_path, nats_server.url, beheerder, "e1-eerste", "federatie.reg")
