@@ -179,6 +179,7 @@ class Inkomend:
     def _controleer(self, index: int, msg: Msg, afzender: str, trace: TraceContext) -> _Geldig:
         """Check one message (raises ``Geweigerd``) and count it as received."""
         signaal = self._lees_signaal(msg.data, afzender)
+        afzender = signaal.regio  # the signer (the subject's sender, unless a test turned that off)
         soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
         SIGNALEN_ONTVANGEN.labels(soort).inc()
         buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
