@@ -57,3 +57,9 @@ PSEUDONIMISERING_MISLUKT = Counter(
     "zvh_pseudonymisation_unavailable_total",
     "Case events whose pseudonymisation failed (too few key-share holders); retried later",
 )
+# Served by ``zvhctl federatie hub-wacht`` next to the hub, not by the node.
+HUB_OVERTREDINGEN = Counter(
+    "zvh_hub_violations_total",
+    "What the federation hub's nats-servers refused, by kind and region (from their logs)",
+    ["soort", "regio"],
+)

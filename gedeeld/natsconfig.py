@@ -1,19 +1,28 @@
-"""nats-server configuration for the federation hub: one user per region whose
-permissions are exactly the architecture's table.
+"""nats-server configuration for the federation hub: an account per region, and one account
+(``FED``) that holds the federation's streams and consumers.
 
-| subject                                  | publish          | subscribe        |
-|------------------------------------------|------------------|------------------|
-| zvh.signaal.<own>                        | own region only  | all regions      |
-| zvh.treffer.<r> / zvh.overleg.<r>        | any region       | region r only    |
-| zvh.oprf.<r> / zvh.vraag.<r>             | any (request)    | region r only    |
-| _INBOX.<own>.>                           | —                | own region only  |
+A region can hurt another only through what crosses between accounts, and nothing crosses that is
+not named here (nats-server enforces it; interest, subscriptions and loop-detection subjects stay
+inside their account)::
 
-JetStream would let a consumer read around subscribe permissions, so each
-region may only use the JetStream API on its own inbound streams
-(``TREFFER_<R>``, ``OVERLEG_<R>``) and its own durable consumer on the shared
-``SIGNALEN`` stream; streams are created by the hub's ``beheer`` user. Replies
-to requests are allowed through ``allow_responses``. Clients must connect with
-``inbox_prefix="_INBOX.<own>"``.
+    region account R exports (service)    zvh.oprf.R, zvh.vraag.R        to every other region
+    FED exports (service) to R only       zvh.signaal.R                  R publishes its own signals
+                                          zvh.treffer.*.R, zvh.overleg.*.R   R sends as itself
+                                          $JS.API.CONSUMER.MSG.NEXT.<stream>.R  fetch from R's consumers
+                                          $JS.API.CONSUMER.INFO.<stream>.R      their state (lag)
+                                          $JS.ACK.<stream>.R.>                  ack/nak/term R's messages
+                                          $JS.API.STREAM.INFO.<stream>          SIGNALEN, R's inbound streams
+    FED exports (service) to every region $JS.API.STREAM.INFO.SIGNALEN
+
+Everything else on the hub's JetStream (creating, changing, deleting, resetting streams or
+consumers, reading messages directly) is reserved to FED's ``beheer`` user:
+``zvhctl federatie nats-stromen`` creates the streams *and* every region's durable consumers from
+``gedeeld.onderwerpen``. The JetStream subjects name the sending region and a region can only
+send under its own code, so a receiver learns who sent a message from where it arrived.
+
+On top, each region's user has publish/subscribe permissions listing exactly the subjects above:
+anything else it tries is refused by nats-server and logged there as a permissions violation
+(``zvhctl federatie hub-wacht`` counts them per region), instead of vanishing silently.
 """
 
 from __future__ import annotations
@@ -27,59 +36,149 @@ from urllib.parse import quote
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from gedeeld import onderwerpen
+from gedeeld.onderwerpen import SIGNALEN, stroom
+
+__all__ = ["stroom"]
+
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+FED = "FED"  # the account of the federation's streams and consumers, and of the beheer user
+
+
+def account(regio: str) -> str:
+    """The hub account of a region: ``REGIO_WVV``."""
+    return "REGIO_" + regio.upper().replace("-", "_")
 
 
 def inbox_prefix(regio: str) -> str:
     return f"_INBOX.{regio}"
 
 
-def stroom(soort: str, regio: str) -> str:
-    return f"{soort.upper()}_{regio.upper().replace('-', '_')}"
+def _js_api_voor(regio: str) -> list[str]:
+    """The JetStream API subjects (without the ``$JS.API.`` prefix) a region may use: fetch from and
+    look at its own durable consumers, and look at the streams they are on."""
+    api: list[str] = []
+    for c in onderwerpen.consumenten(regio):
+        api += [f"CONSUMER.MSG.NEXT.{c.stroom}.{c.durable}", f"CONSUMER.INFO.{c.stroom}.{c.durable}"]
+    api += [f"STREAM.INFO.{c.stroom}" for c in onderwerpen.consumenten(regio)]
+    return api
 
 
-def permissies(regio: str) -> dict[str, object]:
-    own_streams = [stroom("treffer", regio), stroom("overleg", regio)]
-    js_api = [
-        "$JS.API.INFO",
-        "$JS.API.STREAM.INFO.SIGNALEN",
-        f"$JS.API.CONSUMER.CREATE.SIGNALEN.{regio}.>",
-        f"$JS.API.CONSUMER.DURABLE.CREATE.SIGNALEN.{regio}",
-        f"$JS.API.CONSUMER.INFO.SIGNALEN.{regio}",
-        f"$JS.API.CONSUMER.MSG.NEXT.SIGNALEN.{regio}",
-        f"$JS.ACK.SIGNALEN.{regio}.>",
-    ]
-    for s in own_streams:
-        js_api += [
-            f"$JS.API.STREAM.INFO.{s}",
-            f"$JS.API.CONSUMER.CREATE.{s}.>",
-            f"$JS.API.CONSUMER.DURABLE.CREATE.{s}.>",
-            f"$JS.API.CONSUMER.INFO.{s}.>",
-            f"$JS.API.CONSUMER.MSG.NEXT.{s}.>",
-            f"$JS.ACK.{s}.>",
-        ]
+def _acks_voor(regio: str) -> list[str]:
+    return [f"$JS.ACK.{c.stroom}.{c.durable}.>" for c in onderwerpen.consumenten(regio)]
+
+
+def _verzendt(regio: str) -> list[str]:
+    """What a region may put into the federation's streams: only under its own code."""
+    return [onderwerpen.signaal(regio), f"zvh.treffer.*.{regio}", f"zvh.overleg.*.{regio}"]
+
+
+def permissies(regio: str, domein: str = "") -> dict[str, object]:
+    """The region user's permissions: exactly what crosses its account's boundary, with the
+    JetStream API under ``$JS.<domein>.API`` (a leaf node reaches a hub in another domain that way)
+    or ``$JS.API`` without a domain."""
+    prefix = f"$JS.{domein}.API." if domein else "$JS.API."
     return {
         "publish": {
             "allow": [
-                f"zvh.signaal.{regio}",
-                "zvh.treffer.*",
-                "zvh.overleg.*",
+                *_verzendt(regio),
                 "zvh.oprf.*",
                 "zvh.vraag.*",
-                *js_api,
+                *(prefix + s for s in _js_api_voor(regio)),
+                *_acks_voor(regio),
+                # Answers to requests from other regions: nats-server gives each request that
+                # crossed into this account a private reply subject under _R_.
+                "_R_.>",
+                # Answers addressed through a leaf node (see antwoord_inbox).
+                antwoord_inbox("*", regio) + ".>",
             ]
         },
         "subscribe": {
             "allow": [
-                "zvh.signaal.*",
-                f"zvh.treffer.{regio}",
-                f"zvh.overleg.{regio}",
-                f"zvh.oprf.{regio}",
-                f"zvh.vraag.{regio}",
+                onderwerpen.oprf(regio),
+                onderwerpen.vraag(regio),
                 f"{inbox_prefix(regio)}.>",
             ]
         },
         "allow_responses": {"max": 1, "expires": "1m"},
+    }
+
+
+def _gebruiker(
+    regio: str, wachtwoord: str | None, certificaat_dn: str | None, domein: str
+) -> dict[str, object]:
+    if certificaat_dn is not None:
+        # The user is the leaf certificate's subject: no password; only a leaf node (over the
+        # leaf node port's verify_and_map) can log in as it, not a client.
+        return {
+            "user": certificaat_dn,
+            "permissions": permissies(regio, domein),
+            "allowed_connection_types": ["LEAFNODE"],
+        }
+    return {"user": regio, "password": wachtwoord, "permissions": permissies(regio, domein)}
+
+
+def accounts(
+    regios: Sequence[str],
+    *,
+    beheer_wachtwoord: str,
+    domein: str = "",
+    wachtwoorden: Mapping[str, str] | None = None,
+    leaf_certificaten: Mapping[str, str] | None = None,
+) -> dict[str, object]:
+    """The ``accounts`` block: FED (JetStream, the beheer user, the exports above) and one account
+    per region with its one user (by password, or by its leaf certificate's DN)."""
+    if (wachtwoorden is None) == (leaf_certificaten is None):
+        raise ValueError("give each region either a password or a leaf certificate subject")
+    fed_exports: list[dict[str, object]] = [
+        {"service": f"$JS.API.STREAM.INFO.{SIGNALEN}", "accounts": [account(r) for r in regios]}
+    ]
+    blokken: dict[str, object] = {}
+    for r in regios:
+        eigen = [account(r)]
+        fed_exports += [{"service": s, "accounts": eigen} for s in _verzendt(r)]
+        fed_exports += [
+            {"service": "$JS.API." + s, "accounts": eigen}
+            for s in _js_api_voor(r)
+            if s != f"STREAM.INFO.{SIGNALEN}"
+        ]
+        fed_exports += [{"service": s, "accounts": eigen} for s in _acks_voor(r)]
+        anderen = [account(q) for q in regios if q != r]
+        imports: list[dict[str, object]] = [{"service": {"account": FED, "subject": s}} for s in _verzendt(r)]
+        imports += [{"service": {"account": FED, "subject": "$JS.API." + s}} for s in _js_api_voor(r)]
+        imports += [{"service": {"account": FED, "subject": s}} for s in _acks_voor(r)]
+        for q in regios:
+            if q != r:
+                imports += [
+                    {"service": {"account": account(q), "subject": onderwerpen.oprf(q)}},
+                    {"service": {"account": account(q), "subject": onderwerpen.vraag(q)}},
+                ]
+        blokken[account(r)] = {
+            "users": [
+                _gebruiker(
+                    r,
+                    None if wachtwoorden is None else wachtwoorden[r],
+                    None if leaf_certificaten is None else leaf_certificaten[r],
+                    domein,
+                )
+            ],
+            "exports": (
+                [
+                    {"service": onderwerpen.oprf(r), "accounts": anderen},
+                    {"service": onderwerpen.vraag(r), "accounts": anderen},
+                ]
+                if anderen
+                else []
+            ),
+            "imports": imports,
+        }
+    return {
+        FED: {
+            "jetstream": "enabled",
+            "users": [{"user": "beheer", "password": beheer_wachtwoord}],
+            "exports": fed_exports,
+        },
+        **blokken,
     }
 
 
@@ -90,20 +189,20 @@ def hub_config(
     store_dir: str,
     beheer_wachtwoord: str,
     max_payload: int = 256 * 1024,
+    luister: str = "127.0.0.1",
+    poort: int = 4222,
 ) -> str:
-    """A single-server hub config (the cluster variant adds cluster/leafnode blocks)."""
+    """A single-server hub (no cluster, no JetStream domain): the same accounts as the cluster."""
     for r in regios:
         if not _CODE.match(r):
             raise ValueError(f"invalid region code {r!r}")
-    users = [
-        {"user": "beheer", "password": beheer_wachtwoord},
-        *({"user": r, "password": wachtwoorden[r], "permissions": permissies(r)} for r in regios),
-    ]
-    # nats-server's config format accepts JSON for values; keys are written plainly.
-    return (
-        f"jetstream {{ store_dir: {json.dumps(store_dir)} }}\n"
-        f"max_payload: {max_payload}\n"
-        f"authorization {{ users: {json.dumps(users, indent=2)} }}\n"
+    return _als_config(
+        {
+            "listen": f"{luister}:{poort}",
+            "max_payload": max_payload,
+            "jetstream": {"store_dir": store_dir},
+            "accounts": accounts(regios, beheer_wachtwoord=beheer_wachtwoord, wachtwoorden=wachtwoorden),
+        }
     )
 
 
@@ -120,7 +219,6 @@ def hub_config(
 HUB_DOMEIN = "hub"
 HUB_CLUSTER = "zvh-hub"
 NODE_GEBRUIKER = "node"
-_JS_API = "$JS.API."
 
 
 @dataclass(frozen=True)
@@ -224,42 +322,8 @@ def antwoord_inbox(aanvrager: str, beantwoorder: str) -> str:
 
 
 def hub_permissies(regio: str, domein: str = HUB_DOMEIN) -> dict[str, object]:
-    """``permissies(regio)`` for a region on the hub cluster (as a leaf node or a client there):
-    the same subjects, with the JetStream API in the hub's domain (``$JS.<domein>.API.…``), plus
-    publishing to the reply inboxes addressed to this region (see ``antwoord_inbox``)."""
-    basis = permissies(regio)
-    publish = basis["publish"]
-    assert isinstance(publish, dict)
-    allow = [
-        f"$JS.{domein}.API." + s.removeprefix(_JS_API) if s.startswith(_JS_API) else s
-        for s in publish["allow"]
-    ]
-    allow.append(antwoord_inbox("*", regio) + ".>")
-    return {**basis, "publish": {"allow": allow}}
-
-
-def _users(
-    regios: Sequence[str],
-    wachtwoorden: Mapping[str, str],
-    beheer_wachtwoord: str,
-    domein: str,
-    leaf_certificaten: Mapping[str, str] | None,
-) -> list[dict[str, object]]:
-    users: list[dict[str, object]] = [{"user": "beheer", "password": beheer_wachtwoord}]
-    for r in regios:
-        if leaf_certificaten is None:
-            users.append({"user": r, "password": wachtwoorden[r], "permissions": hub_permissies(r, domein)})
-        else:
-            # The user is the leaf certificate's subject: no password; only a leaf node (over the
-            # leaf node port's verify_and_map) can log in as it, not a client.
-            users.append(
-                {
-                    "user": leaf_certificaten[r],
-                    "permissions": hub_permissies(r, domein),
-                    "allowed_connection_types": ["LEAFNODE"],
-                }
-            )
-    return users
+    """``permissies`` on the hub cluster, whose JetStream lives in domain ``domein``."""
+    return permissies(regio, domein)
 
 
 def _gebruiker_url(schema: str, gebruiker: str, wachtwoord: str, host: str, poort: int) -> str:
@@ -281,13 +345,20 @@ def cluster_config(
     max_payload: int = 256 * 1024,
     tls: TlsBestanden | None = None,
     leaf_certificaten: Mapping[str, str] | None = None,
+    monitor_luister: str = "127.0.0.1",
 ) -> str:
     """The config of hub server ``i`` (0-based) of the cluster ``hub``.
 
-    Clients and leaf nodes authenticate against the same users: ``beheer`` (everything; creates
-    the streams) and one user per region with ``hub_permissies``; a region's leaf node connects
-    as that region's user, so what the leaf may export (publish) and import (subscribe) is the
+    Clients and leaf nodes authenticate against the users of ``accounts``: ``beheer`` in FED
+    (creates the streams and consumers) and one user per region in the region's own account, with
+    ``hub_permissies``; a region's leaf node connects as that region's user, so what the leaf may
+    export (publish) and import (subscribe) is bounded by both the account's imports and the
     permission table. Routes between the hub servers authenticate with ``route_wachtwoord``.
+
+    The monitoring endpoint (``HubServer.monitor``) listens on ``monitor_luister``, loopback by
+    default: it has no authentication of its own and shows every connection (a leaf's
+    loop-detection subject among them), so it is for the hub's own operators only; to reach it
+    from elsewhere, put an authenticating reverse proxy in front of it.
 
     With ``tls``: the client port requires TLS (clients verify the server; they log in with their
     password, a client certificate is not asked for), and the routes and the leaf node port require
@@ -327,9 +398,9 @@ def cluster_config(
         "authorization": {"user": "route", "password": route_wachtwoord},
         "routes": routes,
     }
-    # No authorization block of its own: a leaf node logs in as one of the users below and
-    # gets that user's permissions (leafnodes.authorization.users has no permissions); with
-    # verify_and_map its certificate picks the user from the same list.
+    # No authorization block of its own: a leaf node logs in as one of the accounts' users and
+    # gets that user's account and permissions (leafnodes.authorization.users has no
+    # permissions); with verify_and_map its certificate picks the user from the same list.
     leafnodes: dict[str, object] = {"listen": f"{luister}:{zelf.leafnode}"}
     config: dict[str, object] = {
         "server_name": f"{cluster_naam}-{i + 1}",
@@ -338,16 +409,20 @@ def cluster_config(
         "jetstream": {"store_dir": store_dir, "domain": domein},
         "cluster": cluster,
         "leafnodes": leafnodes,
-        "authorization": {
-            "users": _users(regios, wachtwoorden, beheer_wachtwoord, domein, leaf_certificaten)
-        },
+        "accounts": accounts(
+            regios,
+            beheer_wachtwoord=beheer_wachtwoord,
+            domein=domein,
+            wachtwoorden=None if leaf_certificaten is not None else wachtwoorden,
+            leaf_certificaten=leaf_certificaten,
+        ),
     }
     if tls is not None:
         config["tls"] = tls.blok()
         cluster["tls"] = tls.blok(verify=True)
         leafnodes["tls"] = tls.blok(verify=True, verify_and_map=leaf_certificaten is not None)
     if zelf.monitor:
-        config["http"] = f"{luister}:{zelf.monitor}"
+        config["http"] = f"{monitor_luister}:{zelf.monitor}"
     return _als_config(config)
 
 

@@ -4,6 +4,7 @@ zvhctl federatie beheerder --map DIR            the beheerder's signing key; pri
 zvhctl federatie sleutels --map DIR             a region's key pairs; prints the public keys
 zvhctl federatie init --regios regios.toml --drempel 3 --beheerder DIR/beheerder.key --uit federatie.reg
 zvhctl federatie verify --register federatie.reg [--beheerder HEX]
+zvhctl federatie hub-wacht --log HUBLOG [--log …] --listen ADDR   what the hub refused, per region
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, RegisterFout, ceremonie, laad
 from gedeeld.federatie.sleutels import RegioSleutels
-from services.cli import natsconfig_cli
+from services.cli import hubwacht, natsconfig_cli
 
 
 def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,6 +41,7 @@ def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     v.add_argument("--register", type=Path, required=True)
     v.add_argument("--beheerder", help="expected beheerder public key (hex)")
     natsconfig_cli.voeg_toe(fed)  # nats, nats-stromen: the hub cluster and leaf nodes (docs/nats.md)
+    hubwacht.voeg_toe(fed)  # hub-wacht: what the hub refused, counted per region
 
 
 def _deelnemers(pad: Path) -> list[Deelnemer]:
@@ -63,6 +65,8 @@ def _deelnemers(pad: Path) -> list[Deelnemer]:
 def uitvoeren(ns: argparse.Namespace) -> int:
     if ns.sub in ("nats", "nats-stromen"):
         return natsconfig_cli.uitvoeren(ns)
+    if ns.sub == "hub-wacht":
+        return hubwacht.uitvoeren(ns)
     if ns.sub == "beheerder":
         sleutel = Ondertekensleutel.nieuw()
         ns.map.mkdir(parents=True, exist_ok=True)

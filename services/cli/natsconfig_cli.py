@@ -49,9 +49,10 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import APIError
 
+from gedeeld import onderwerpen
 from gedeeld.config import NatsTlsConfig
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import Federatie
@@ -64,7 +65,6 @@ from gedeeld.natsconfig import (
     certificaat_dn,
     cluster_config,
     leaf_config,
-    stroom,
 )
 from gedeeld.tls import (
     controleer_ca,
@@ -74,11 +74,9 @@ from gedeeld.tls import (
     nats_tls_context,
 )
 from services.cli.register import lees_register
-from services.signalering.context import MAX_BERICHT, SIGNALEN
 
 SUBCOMMANDOS = ("nats", "nats-stromen")
 STANDAARD_HUB = tuple(HubServer("127.0.0.1", 4222 + i, 6222 + i, 7422 + i, 8222 + i) for i in range(3))
-_DUPLICATE_WINDOW = 3600.0
 
 
 def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -93,6 +91,12 @@ def voeg_toe(fed: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "default: three on 127.0.0.1, ports 4222/6222/7422/8222 + 0, 1, 2",
     )
     n.add_argument("--hub-luister", default="0.0.0.0", help="address the hub servers bind to")  # noqa: S104
+    n.add_argument(
+        "--hub-monitor-luister",
+        default="127.0.0.1",
+        help="address the hub servers' monitoring endpoints bind to (no authentication of their own: "
+        "keep it on loopback, or put an authenticating reverse proxy in front)",
+    )
     n.add_argument("--hub-data", default="/var/lib/zvh-hub", help="JetStream data of the hub servers")
     n.add_argument("--leaf-luister", default="127.0.0.1", help="address a leaf node binds to")
     n.add_argument(
@@ -249,6 +253,7 @@ def _schrijf_alles(fed: Federatie, oins: Mapping[str, str], ns: argparse.Namespa
                 beheer_wachtwoord=hub_geheim["beheer_wachtwoord"],
                 route_wachtwoord=hub_geheim["route_wachtwoord"],
                 luister=ns.hub_luister,
+                monitor_luister=ns.hub_monitor_luister,
                 tls=hub_tls[i] if hub_tls else None,
                 leaf_certificaten=leaf_dns,
             )
@@ -396,39 +401,44 @@ def certificaatnamen(pad: Path) -> list[str]:
 
 
 def hub_stromen(regios: Sequence[str], *, replicas: int, max_age: timedelta) -> list[StreamConfig]:
-    """The hub's streams, as the nodes' ``zorg_voor_federatiestromen`` and samenwerking define them."""
-
-    def config(naam: str, subject: str) -> StreamConfig:
-        return StreamConfig(
-            name=naam,
-            subjects=[subject],
-            max_age=max_age.total_seconds(),
-            duplicate_window=_DUPLICATE_WINDOW,
-            max_msg_size=MAX_BERICHT,
-            num_replicas=replicas,
-        )
-
-    stromen = [config(SIGNALEN, "zvh.signaal.*")]
-    for r in regios:
-        stromen += [
-            config(stroom("treffer", r), f"zvh.treffer.{r}"),
-            config(stroom("overleg", r), f"zvh.overleg.{r}"),
-        ]
-    return stromen
+    """The hub's streams (``gedeeld.onderwerpen``): SIGNALEN, per region TREFFER_ and OVERLEG_,
+    with per-sender bounds, and DOOD, which keeps the hub's advisories of messages a region's
+    consumer gave up on."""
+    stromen = [
+        spec.config(max_age=max_age, replicas=replicas, afzenders=len(regios))
+        for spec in onderwerpen.stromen(regios)
+    ]
+    return [*stromen, onderwerpen.dood(regios, max_age=max_age, replicas=replicas)]
 
 
-async def _met_herhaling(js: JetStreamContext, config: StreamConfig, pogingen: int = 10) -> None:
-    """Create or update one stream; creating the same stream again is harmless, so a request whose
-    answer got lost (a cluster still settling, a leader election) is simply repeated."""
+def hub_consumenten(regios: Sequence[str]) -> list[tuple[str, ConsumerConfig]]:
+    """Every region's durable consumers on the hub: only the hub's operators create them, so a
+    region cannot create one that delivers into another's API subjects (or anywhere else)."""
+    return [(c.stroom, c.config()) for r in regios for c in onderwerpen.consumenten(r)]
+
+
+async def _met_herhaling(
+    js: JetStreamContext,
+    config: StreamConfig,
+    consument: ConsumerConfig | None = None,
+    pogingen: int = 10,
+) -> None:
+    """Create or update one stream (or, with ``consument``, one durable consumer on it); creating
+    the same again is harmless, so a request whose answer got lost (a cluster still settling, a
+    leader election) is simply repeated."""
     for poging in range(1, pogingen + 1):
         try:
-            await zorg_voor_stroom(js, config)
+            if consument is None:
+                await zorg_voor_stroom(js, config)
+            else:
+                await js.add_consumer(str(config.name), consument)
             return
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError, APIError) as exc:
             # APIError includes "no suitable peers for placement" while a server is (re)joining.
             if poging == pogingen:
                 fout = exc.description if isinstance(exc, APIError) else type(exc).__name__
-                raise ConfigError("--server", f"the hub did not create {config.name}: {fout}") from None
+                wat = f"{config.name}/{consument.durable_name}" if consument else config.name
+                raise ConfigError("--server", f"the hub did not create {wat}: {fout}") from None
             await asyncio.sleep(0.5)
 
 
@@ -446,9 +456,13 @@ async def _stromen(fed: Federatie, ns: argparse.Namespace) -> int:
         )
         for s in stromen:
             await _met_herhaling(js, s)
+        consumenten = hub_consumenten(sorted(fed.regios))
+        for naam, c in consumenten:
+            await _met_herhaling(js, StreamConfig(name=naam), c)
     finally:
         await nc.close()
     print(f"{len(stromen)} streams on the hub: {', '.join(str(s.name) for s in stromen)}")
+    print(f"{len(consumenten)} durable consumers (one per region on each stream it reads)")
     return 0
 
 

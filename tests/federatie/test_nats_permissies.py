@@ -1,4 +1,10 @@
-"""The hub's per-region permissions, enforced by a real nats-server."""
+"""The hub's accounts and per-region permissions, enforced by a real (single) nats-server.
+
+Each region is its own account; what it may send, fetch and answer crosses into the federation's
+account FED (streams, consumers) or another region's account only where ``gedeeld.natsconfig``
+exports and imports it, and its user's permissions list exactly that (so anything else is refused
+and logged by nats-server as a permissions violation).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,16 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
-from nats.js.api import StreamConfig
-from nats.js.errors import APIError
+from nats.js.api import ConsumerConfig
 
+from gedeeld import onderwerpen
 from gedeeld.nats import bevestig
 from gedeeld.natsconfig import hub_config, inbox_prefix, stroom
 from gedeeld.natsserver import NatsServer
 
 REGIOS = ["aa", "bb"]
 WACHTWOORD = {"aa": "pw-a", "bb": "pw-b"}
+MET_FOUT = (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError)
 
 
 @pytest.fixture
@@ -28,9 +35,11 @@ async def hub(tmp_path: Path) -> AsyncIterator[NatsServer]:
     await server.start()
     beheer = await nats.connect(server.url, user="beheer", password="root")
     js = beheer.jetstream()
-    await js.add_stream(StreamConfig(name="SIGNALEN", subjects=["zvh.signaal.*"]))
+    for spec in onderwerpen.stromen(REGIOS):
+        await js.add_stream(spec.config(afzenders=len(REGIOS)))
     for r in REGIOS:
-        await js.add_stream(StreamConfig(name=stroom("treffer", r), subjects=[f"zvh.treffer.{r}"]))
+        for c in onderwerpen.consumenten(r):
+            await js.add_consumer(c.stroom, c.config())
     await beheer.close()
     try:
         yield server
@@ -47,46 +56,71 @@ async def als(server: NatsServer, regio: str, fouten: list[Exception]) -> Client
     )
 
 
-async def test_region_b_cannot_publish_a_signal_as_a(hub: NatsServer) -> None:
+async def beheer_js(server: NatsServer) -> tuple[Client, nats.js.JetStreamContext]:
+    nc = await nats.connect(server.url, user="beheer", password="root")
+    return nc, nc.jetstream()
+
+
+async def test_region_b_cannot_publish_a_signal_or_a_treffer_as_a(hub: NatsServer) -> None:
     fouten: list[Exception] = []
     b = await als(hub, "bb", fouten)
-    await b.publish("zvh.signaal.aa", b"vervalst")
+    for vervalst in (
+        onderwerpen.signaal("aa"),
+        onderwerpen.treffer("bb", "aa"),
+        onderwerpen.treffer("aa", "aa"),
+    ):
+        await b.publish(vervalst, b"vervalst")
     await bevestig(b)
     await asyncio.sleep(0.2)  # the server reports the violation asynchronously
-    beheer = await nats.connect(hub.url, user="beheer", password="root")
-    info = await beheer.jetstream().stream_info("SIGNALEN")
-    await beheer.close()
+    nc, js = await beheer_js(hub)
+    signalen = (await js.stream_info("SIGNALEN")).state.messages
+    treffers = [(await js.stream_info(stroom("treffer", r))).state.messages for r in REGIOS]
+    await nc.close()
     await b.close()
-    assert info.state.messages == 0
-    assert any("permissions violation" in str(e).lower() for e in fouten)
+    assert signalen == 0 and treffers == [0, 0]
+    assert sum("permissions violation" in str(e).lower() for e in fouten) == 3
 
 
-async def test_region_b_can_publish_its_own_signal_and_a_can_read_it(hub: NatsServer) -> None:
+async def test_region_b_publishes_its_own_signal_and_a_reads_it_from_its_consumer(hub: NatsServer) -> None:
     a, b = await als(hub, "aa", []), await als(hub, "bb", [])
-    sub = await a.subscribe("zvh.signaal.*")
-    await bevestig(a)
-    await b.jetstream().publish("zvh.signaal.bb", b"ok")
-    msg = await sub.next_msg(timeout=5)
+    ack = await b.jetstream().publish(onderwerpen.signaal("bb"), b"ok")
+    assert ack.stream == "SIGNALEN"
+    ack = await b.jetstream().publish(onderwerpen.treffer("aa", "bb"), b"treffer")
+    assert ack.stream == stroom("treffer", "aa")
+    [msg] = await (await a.jetstream().pull_subscribe_bind("aa", "SIGNALEN")).fetch(1, timeout=5)
     assert msg.subject == "zvh.signaal.bb"
+    await msg.ack_sync()
+    [t] = await (await a.jetstream().pull_subscribe_bind("aa", stroom("treffer", "aa"))).fetch(1, timeout=5)
+    assert (t.subject, t.data) == (onderwerpen.treffer("aa", "bb"), b"treffer")
     await a.close()
     await b.close()
 
 
-async def test_region_b_cannot_read_treffers_for_a(hub: NatsServer) -> None:
+async def test_region_b_cannot_read_treffers_for_a_nor_touch_its_consumers(hub: NatsServer) -> None:
     fouten: list[Exception] = []
     b = await als(hub, "bb", fouten)
-    sub = await b.subscribe("zvh.treffer.aa")
+    sub = await b.subscribe("zvh.treffer.aa.*")
     await bevestig(b)
-    a = await als(hub, "aa", [])
-    await a.publish("zvh.treffer.aa", b"geheim")  # anyone may publish a treffer to a
-    await bevestig(a)
+    await b.jetstream().publish(onderwerpen.treffer("aa", "bb"), b"geheim")  # anyone may send a treffer to a
     with pytest.raises(nats.errors.TimeoutError):
         await sub.next_msg(timeout=0.5)
     assert any("permissions violation" in str(e).lower() for e in fouten)
-    # Nor through JetStream: b may not create a consumer on a's treffer stream.
-    with pytest.raises((APIError, nats.errors.TimeoutError)):
-        await b.jetstream().pull_subscribe("zvh.treffer.aa", durable="bb", stream=stroom("treffer", "aa"))
-    await a.close()
+    js = b.jetstream(timeout=1)
+    with pytest.raises(MET_FOUT):
+        await (await js.pull_subscribe_bind("aa", stroom("treffer", "aa"))).fetch(1, timeout=1)
+    # No consumer of its own making either: not a pull consumer, and not a push consumer whose
+    # deliveries would land on a's API subjects (moving a's consumer far ahead: matches lost).
+    for config in (
+        ConsumerConfig(durable_name="bb-eigen"),
+        ConsumerConfig(durable_name="sluiper", deliver_subject="$JS.API.CONSUMER.RESET.SIGNALEN.aa"),
+    ):
+        with pytest.raises(MET_FOUT):
+            await js.add_consumer("SIGNALEN", config)
+    with pytest.raises(MET_FOUT):
+        await js.delete_consumer("SIGNALEN", "aa")
+    nc, beheer = await beheer_js(hub)
+    assert {c.name for c in await beheer.consumers_info("SIGNALEN")} == {"aa", "bb"}
+    await nc.close()
     await b.close()
 
 
@@ -96,9 +130,16 @@ async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
     async def antwoord(msg: nats.aio.msg.Msg) -> None:
         await msg.respond(b"evaluatie")
 
-    await a.subscribe("zvh.oprf.aa", cb=antwoord)
+    await a.subscribe(onderwerpen.oprf("aa"), cb=antwoord)
     await bevestig(a)
-    reply = await b.request("zvh.oprf.aa", b"verzoek", timeout=5)
+    reply = await b.request(onderwerpen.oprf("aa"), b"verzoek", timeout=5)
     assert reply.data == b"evaluatie"
-    await a.close()
-    await b.close()
+    # b's own subject is not a's to answer: a cannot even subscribe to it.
+    fouten: list[Exception] = []
+    a2 = await als(hub, "aa", fouten)
+    await a2.subscribe(onderwerpen.oprf("bb"))
+    await bevestig(a2)
+    await asyncio.sleep(0.2)
+    assert any("permissions violation" in str(e).lower() for e in fouten)
+    for c in (a, a2, b):
+        await c.close()

@@ -29,16 +29,16 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.nats import bevestig
-from gedeeld.natsconfig import HUB_DOMEIN, HubServer, antwoord_inbox, certificaat_dn, inbox_prefix
+from gedeeld.natsconfig import HUB_DOMEIN, HubServer, certificaat_dn, inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import nats_tls_context
 from services.cli import natsconfig_cli, zvhctl
 from tests.conftest import begrensd
 from tests.federatie.opzet import deelnemer
 from tests.federatie.test_nats_hub import (
-    KORT,
     een,
     genereer,
+    kort,
     monitor,
     opnieuw,
     servers,
@@ -115,6 +115,14 @@ async def tls_opzet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
         argv += ["--server", f"nats://127.0.0.1:{hub[0].client}", "--tls", str(o.certs)]
         assert await asyncio.to_thread(natsconfig_cli.main, argv) == 0
+        beheer = await nats.connect(
+            f"tls://127.0.0.1:{hub[0].client}",
+            user="beheer",
+            password=tomllib.loads((uit / "hub" / "credentials.toml").read_text())["beheer_wachtwoord"],
+            tls=nats_tls_context(NatsTlsConfig(o.certs / "ca.crt")),
+        )
+        o.clients.append(beheer)
+        await kort(beheer)
         yield o
     finally:
         for c in o.clients:
@@ -133,10 +141,7 @@ async def test_a_signal_over_tls_reaches_the_hub_stream_and_the_other_region(tls
         "a signal into SIGNALEN from A's leaf",
     )
     assert (ack.stream, ack.domain) == ("SIGNALEN", HUB_DOMEIN)
-    sub = await opnieuw(
-        partial(b_hub.pull_subscribe, "zvh.signaal.*", durable=B, stream="SIGNALEN", config=KORT),
-        "B's consumer on SIGNALEN",
-    )
+    sub = await opnieuw(partial(b_hub.pull_subscribe_bind, B, "SIGNALEN"), "B's consumer on SIGNALEN")
     msg = await een(sub, "the signal at B")
     assert (msg.subject, msg.data) == (f"zvh.signaal.{A}", b"signaal")
     await msg.ack_sync(timeout=5)
@@ -193,7 +198,8 @@ async def test_a_leaf_with_the_certificate_of_another_region_gets_that_regions_p
     tls_opzet: TlsOpzet,
 ) -> None:
     """A's leaf config, but presenting B's leaf certificate (issued by the federation's CA): the hub
-    makes it B, whatever the config says; the certificate, not the config, is the region."""
+    makes it B (B's account and permissions), whatever the config says; the certificate, not the
+    config, is the region."""
     echt = (tls_opzet.uit / A / "leaf.conf").read_text()
     begin = echt.index("leafnodes: ")
     einde = echt.index("\ntls: ", begin)  # the client port's, after the remote
@@ -223,48 +229,31 @@ async def test_a_leaf_with_the_certificate_of_another_region_gets_that_regions_p
             return False
 
         await tot(verbonden, "the leaf with B's certificate connected to the hub", 10)
-        beheer_wachtwoord = tomllib.loads((tls_opzet.uit / "hub" / "credentials.toml").read_text())[
-            "beheer_wachtwoord"
-        ]
-        hub = await nats.connect(
-            f"tls://127.0.0.1:{tls_opzet.hub[0].client}",
-            user="beheer",
-            password=beheer_wachtwoord,
-            tls=nats_tls_context(NatsTlsConfig(tls_opzet.certs / "ca.crt")),
-            no_echo=True,
-        )
-        tls_opzet.clients.append(hub)
         node = await nats.connect(
             server.url.replace("nats://", "tls://"),
             user="node",
             password="wissel-node",
             tls=tls_opzet.tls(A),
             connect_timeout=3,
+            inbox_prefix=inbox_prefix(B),  # the answers it may receive are B's
         )
         tls_opzet.clients.append(node)
-        # Export (the user's publish permissions): answers from B reach the hub, answers as A do not.
-        # (Exact subscriptions: the hub only passes a leaf interest that the leaf may publish to.)
-        als_b, als_a = antwoord_inbox("x", B) + ".1", antwoord_inbox("x", A) + ".1"
-        naar_b, naar_a = await hub.subscribe(als_b), await hub.subscribe(als_a)
-        await bevestig(hub)
-
-        async def antwoorden() -> None:
-            await node.publish(als_a, b"als A")
-            await node.publish(als_b, b"als B")
-            await bevestig(node)
-
-        await tot(_ontvangen(naar_b, antwoorden), "a publish within B's permissions at the hub")
-        await antwoorden()
-        await asyncio.sleep(0.5)
-        assert await _aantal(naar_b) >= 1 and await _aantal(naar_a) == 0  # as A: not exported
-        # Import (the user's subscribe permissions): what is for B arrives, what is for A does not.
+        # What it may send: as B (into B's account's imports), not as A.
+        js = node.jetstream(domain=HUB_DOMEIN, timeout=1)
+        ack = await opnieuw(partial(js.publish, f"zvh.signaal.{B}", b"als B"), "a signal as B")
+        assert ack.stream == "SIGNALEN"
+        with pytest.raises((nats.js.errors.NoStreamResponseError, nats.errors.TimeoutError)):
+            await js.publish(f"zvh.signaal.{A}", b"als A")
+        # What reaches it: requests for B (from A's real node), not those for A (from B's real node).
         voor_b, voor_a = await node.subscribe(f"zvh.vraag.{B}"), await node.subscribe(f"zvh.vraag.{A}")
         await bevestig(node)
+        echte_a, echte_b = await tls_opzet.node(A), await tls_opzet.node(B)
 
         async def vragen() -> None:
-            await hub.publish(f"zvh.vraag.{A}", b"voor A")
-            await hub.publish(f"zvh.vraag.{B}", b"voor B")
-            await bevestig(hub)
+            await echte_b.publish(f"zvh.vraag.{A}", b"voor A")
+            await echte_a.publish(f"zvh.vraag.{B}", b"voor B")
+            await bevestig(echte_a)
+            await bevestig(echte_b)
 
         await tot(_ontvangen(voor_b, vragen), "a request for B at the leaf with B's certificate")
         await vragen()
