@@ -104,7 +104,12 @@ async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
     nieuw = codes[-1]
     with fasen("onboarding: keys, ceremony, databases"):
         fed = await lokaal.maak(
-            map_, url, map_ / "tokens.toml", codes=codes, drempel=3, federatie_extra="oprf_burst = 1000000\n"
+            map_,
+            url,
+            map_ / "tokens.toml",
+            codes=codes,
+            drempel=3,
+            federatie_extra="oprf_burst = 1000000\nsignaal_burst = 1000000\n",
         )
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.1)
     # The joining region's existing cases, as case events on its region-local stream.

@@ -73,7 +73,7 @@ class FederatieConfig:
     # Messages accepted from one other region, per kind: a sustained rate per hour and a burst
     # (gedeeld/federatie/poort.py; docs/signalering.md explains the sizes). Over it: refused.
     signaal_per_uur: float = 1_000.0
-    signaal_burst: float = 10_000.0
+    signaal_burst: float = 20_000.0
     treffer_per_uur: float = 500.0
     treffer_burst: float = 2_000.0
     overleg_per_uur: float = 300.0

@@ -50,7 +50,7 @@ BESCHERMING = Bescherming()
 
 # Sustained rate per hour and burst per sending region (FederatieConfig overrides them).
 STANDAARD_LIMIETEN: dict[onderwerpen.Soort, Limiet] = {
-    "signaal": Limiet(1_000 / 3600, 10_000),
+    "signaal": Limiet(1_000 / 3600, 20_000),
     "treffer": Limiet(500 / 3600, 2_000),
     "overleg": Limiet(300 / 3600, 1_000),
 }

@@ -271,7 +271,7 @@ BURST = 100
 
 @pytest.fixture
 async def federatie_met_kleine_burst(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Federatie]:
-    """Three regions accepting a burst of BURST signals per other region (default 10,000), so a
+    """Three regions accepting a burst of BURST signals per other region (default 20,000), so a
     flood of a test's size runs past it."""
     extra = f"signaal_burst = {BURST}\nsignaal_per_uur = 1\n"
     async with knooppunten.draaiend(
