@@ -23,11 +23,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gedeeld import onderwerpen
 from gedeeld.natsconfig import HUB_DOMEIN
+from gedeeld.zvh.v1 import casus_pb2 as S
+from gedeeld.zvh.v1 import casus_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.inkomend import MAX_MATCHES_PER_REFERENTIE
 from tests.aanval.aanvaller import Aanvaller
 from tests.aanval.conftest import Productie
-from tests.deploy.test_operatie import operatie, wacht_op_match
+from tests.deploy.test_operatie import Regio, operatie, wacht_op_match
 
 A, B, C = "wvv", "arnhem", "haaglanden"
 
@@ -153,6 +155,43 @@ async def test_replayed_signals_and_fabricated_or_malformed_treffers_are_refused
     matches = [m for m in await asyncio.to_thread(wvv.matches) if m.casus_id == casus]
     assert {m.andere_regio for m in matches} == {B}  # never wvv itself
     assert len(matches) == MAX_MATCHES_PER_REFERENTIE
+
+
+def afsluiten(regio: Regio, casus_id: str) -> None:
+    stub = casus_pb2_grpc.CasusServiceStub(regio.kanaal)
+    req = S.AfsluitenRequest(casus_id=casus_id, reden=S.AFSLUIT_REDEN_NIET_OPGEPAKT)
+    stub.Afsluiten(req, metadata=regio.als("nm-dirk"), timeout=10)
+
+
+async def test_an_old_active_signal_replayed_after_its_withdrawal_makes_no_match_in_production(
+    productie: Productie,
+) -> None:
+    p = productie
+    arnhem, wvv = p.regio(B), p.regio(A)
+    persoon = (bsn(3), "Beek")
+    verouderd = {"soort": "signaal", "afzender": B, "reden": "verouderd"}
+    voor = metriek(p, A, "zvh_federation_rejected_total", **verouderd)
+    async with aanvaller(p) as a:
+        # arnhem's own signals, as its node publishes them through its leaf.
+        eigen = await a.nc.subscribe(onderwerpen.signaal(B))
+        await a.nc.flush()
+        casus = await asyncio.to_thread(arnhem.aanmelden, *persoon)
+        oud = await eigen.next_msg(timeout=30)
+        await asyncio.to_thread(afsluiten, arnhem, casus)
+        intrekking = F.Signaal.FromString(
+            F.Ondertekend.FromString((await eigen.next_msg(timeout=30)).data).inhoud
+        )
+        assert intrekking.soort == F.SIGNAAL_SOORT_INGETROKKEN
+        # The same person in wvv afterwards: arnhem's index no longer holds it, so no match ...
+        bij_wvv = await asyncio.to_thread(wvv.aanmelden, *persoon)
+        # ... unless the old active signal, replayed, were taken for the current state.
+        await a.signaal(oud.data)
+
+        def geteld() -> bool:
+            return metriek(p, A, "zvh_federation_rejected_total", **verouderd) - voor >= 1
+
+        await tot(geteld)
+    assert [m for m in await asyncio.to_thread(wvv.matches) if m.casus_id == bij_wvv] == []
 
 
 async def test_a_flood_of_valid_junk_signals_is_counted_and_a_real_match_still_arrives(
