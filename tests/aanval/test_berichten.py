@@ -12,6 +12,7 @@ TLS, 3-server hub, a leaf per region, zvh-node processes) are in test_berichten_
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -295,8 +296,10 @@ async def test_a_flood_of_valid_junk_signals_from_one_region_is_cut_off_and_real
             await arnhem.nc.publish(onderwerpen.signaal("arnhem"), arnhem.rommel(arnhem.federatie.epoch))
         await arnhem.nc.flush()
 
+    begin = time.monotonic()
     await fed["haaglanden"].aanmelden(aanmelding(betrokkene()))  # a real match, behind the flood
     await fed.wacht(lambda: _heeft(wvv, "haaglanden"), timeout=120)
+    print(f"real match behind {FLOED} junk signals: {time.monotonic() - begin:.1f} s")  # a figure only
     await fed.rustig(timeout=120)
 
     # wvv and haaglanden each read the flood; the signals they verified and looked up:
