@@ -17,7 +17,6 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator
 
-import pytest
 from nats.js.errors import NotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -198,11 +197,6 @@ async def test_a_flood_of_valid_junk_signals_is_counted_and_a_real_match_still_a
     productie: Productie,
 ) -> None:
     p = productie
-    if '"response_type"' not in (p.map / "nats" / "hub" / "hub-1.conf").read_text():
-        # Without it, a fetch through the region's service import returns at most one message
-        # (a singleton response), so any backlog is read at one message per fetch timeout (1/s):
-        # a flood of 1,000 holds a real match up for over 16 minutes. Fix in gedeeld/natsconfig.py.
-        pytest.skip("the hub's CONSUMER.MSG.NEXT service exports need response_type stream")
     floed = 1000
     voor = metriek(p, A, "zvh_signals_received_total", soort="actief") + metriek(
         p, A, "zvh_federation_rejected_total", soort="signaal", afzender=B, reden="limiet"
