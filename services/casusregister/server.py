@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
-from gedeeld.auth import Authenticator
+from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.grpc_server import GrpcServer
@@ -67,7 +67,11 @@ class Casusregister:
             tls=cfg.tls,
             max_concurrent_rpcs=cfg.casusregister.max_concurrent_rpcs,
         )
-        servicer = CasusService(Authenticator.uit_bestand(cfg.tokens), self.register, Inzage(self.register))
+        p = cfg.portaal
+        auth = Authenticator.uit_bestand(
+            cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
+        )
+        servicer = CasusService(auth, self.register, Inzage(self.register))
         self.grpc.voeg_toe(
             casus_pb2_grpc.add_CasusServiceServicer_to_server,  # type: ignore[arg-type]
             servicer,

@@ -1,0 +1,146 @@
+"""The portal as a client of its node's gRPC services, acting for one person.
+
+Every call carries the portal's application token and ``x-zvh-namens: <user id>``;
+the node looks the person's role up itself (gedeeld/auth.py) and logs the person
+as the actor in the verwerkingslog. A call without a person (``namens=None``) is
+the portal itself: it may only follow the match feed, for e-mail notifications.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from gedeeld.auth import NAMENS
+from gedeeld.grpc_fouten import field_violations
+from gedeeld.zvh.v1 import casus_pb2 as C
+from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
+from gedeeld.zvh.v1 import samenwerking_pb2 as M
+from gedeeld.zvh.v1 import vraag_pb2 as V
+
+# What a person sees for each failure; the node's own (Dutch) message follows it.
+UITLEG = {
+    grpc.StatusCode.UNAUTHENTICATED: "U bent niet (meer) bekend bij de node",
+    grpc.StatusCode.PERMISSION_DENIED: "Dit mag uw rol niet",
+    grpc.StatusCode.NOT_FOUND: "Niet gevonden",
+    grpc.StatusCode.INVALID_ARGUMENT: "Controleer de invoer",
+    grpc.StatusCode.FAILED_PRECONDITION: "Dit kan nu niet",
+    grpc.StatusCode.ALREADY_EXISTS: "Bestaat al",
+    grpc.StatusCode.ABORTED: "Intussen door iemand anders gewijzigd; laad de pagina opnieuw",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "Te veel verzoeken; probeer het later opnieuw",
+    grpc.StatusCode.UNAVAILABLE: "De node van deze regio is niet bereikbaar",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "De node antwoordde niet op tijd",
+}
+
+
+@dataclass
+class Fout(Exception):
+    """A refused call: status, the message to show and the field violations by field path."""
+
+    code: grpc.StatusCode
+    melding: str
+    velden: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def van(cls, exc: grpc.aio.AioRpcError) -> Fout:
+        code = exc.code()
+        details = exc.details() or ""
+        if code == grpc.StatusCode.UNAVAILABLE and "certificate" in details.lower():
+            # The TLS handshake failed: say so, "niet bereikbaar" alone sends people the wrong way.
+            details = "het clientcertificaat van het portaal ontbreekt of wordt geweigerd"
+        uitleg = UITLEG.get(code, "Er ging iets mis")
+        melding = f"{uitleg}: {details}" if details and code != grpc.StatusCode.UNAVAILABLE else uitleg
+        if code == grpc.StatusCode.UNAVAILABLE and details.startswith("het clientcertificaat"):
+            melding = f"{uitleg}: {details}"
+        velden: dict[str, str] = {}
+        for veld, tekst in field_violations(exc.trailing_metadata()):  # type: ignore[arg-type]
+            velden.setdefault(veld, tekst)
+        return cls(code, melding, velden)
+
+
+class Klant:
+    def __init__(self, kanaal: grpc.aio.Channel, geheim: str, timeout: float = 15.0) -> None:
+        self._casus = casus_pb2_grpc.CasusServiceStub(kanaal)
+        self._match = samenwerking_pb2_grpc.MatchServiceStub(kanaal)
+        self._vraag = vraag_pb2_grpc.VraagServiceStub(kanaal)
+        self._geheim = geheim
+        self._timeout = timeout
+
+    def _md(self, namens: str | None) -> tuple[tuple[str, str], ...]:
+        md: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {self._geheim}"),)
+        if namens is not None:
+            md += ((NAMENS, namens),)
+        return md
+
+    async def _roep(self, methode: Any, request: Any, namens: str, timeout: float | None = None) -> Any:
+        try:
+            return await methode(request, metadata=self._md(namens), timeout=timeout or self._timeout)
+        except grpc.aio.AioRpcError as exc:
+            raise Fout.van(exc) from None
+
+    # -- CasusService
+    async def aanmelden(self, namens: str, req: C.AanmeldenRequest) -> C.Casus:
+        resp: C.AanmeldenResponse = await self._roep(self._casus.Aanmelden, req, namens)
+        return resp.casus
+
+    async def casus(self, namens: str, casus_id: str) -> C.Casus:
+        uit: C.Casus = await self._roep(self._casus.Ophalen, C.OphalenRequest(casus_id=casus_id), namens)
+        return uit
+
+    async def casussen(self, namens: str, req: C.ZoekenRequest) -> C.ZoekenResponse:
+        uit: C.ZoekenResponse = await self._roep(self._casus.Zoeken, req, namens)
+        return uit
+
+    async def toewijzen(self, namens: str, casus_id: str, procesregisseur: str) -> C.Casus:
+        req = C.ToewijzenRequest(casus_id=casus_id, procesregisseur=procesregisseur)
+        uit: C.Casus = await self._roep(self._casus.Toewijzen, req, namens)
+        return uit
+
+    async def inzage(self, namens: str, req: C.InzageRequest) -> C.InzageResponse:
+        uit: C.InzageResponse = await self._roep(self._casus.Inzage, req, namens)
+        return uit
+
+    # -- MatchService
+    async def matches(self, namens: str, req: M.LijstRequest) -> M.LijstResponse:
+        uit: M.LijstResponse = await self._roep(self._match.Lijst, req, namens)
+        return uit
+
+    async def match(self, namens: str, match_id: str) -> M.Match:
+        req = M.MatchOphalenRequest(match_id=match_id)
+        uit: M.Match = await self._roep(self._match.Ophalen, req, namens)
+        return uit
+
+    async def voorstellen(self, namens: str, req: M.VoorstellenRequest) -> M.Match:
+        uit: M.Match = await self._roep(self._match.Voorstellen, req, namens)
+        return uit
+
+    async def akkoord(self, namens: str, req: M.AkkoordRequest) -> M.Match:
+        uit: M.Match = await self._roep(self._match.Akkoord, req, namens)
+        return uit
+
+    async def afwijzen(self, namens: str, req: M.AfwijzenRequest) -> M.Match:
+        uit: M.Match = await self._roep(self._match.Afwijzen, req, namens)
+        return uit
+
+    async def bericht(self, namens: str, req: M.BerichtRequest) -> M.Match:
+        uit: M.Match = await self._roep(self._match.Bericht, req, namens)
+        return uit
+
+    async def volgen(self, namens: str | None, resume_token: str) -> AsyncIterator[M.MatchWijziging]:
+        """The match feed from after ``resume_token`` (empty: from the start), without end."""
+        stroom = self._match.Volgen(M.VolgenRequest(resume_token=resume_token), metadata=self._md(namens))
+        try:
+            async for wijziging in stroom:
+                yield wijziging
+        except grpc.aio.AioRpcError as exc:
+            raise Fout.van(exc) from None
+        finally:
+            stroom.cancel()
+
+    # -- VraagService
+    async def vragen(self, namens: str, req: V.VragenRequest) -> V.VragenResponse:
+        uit: V.VragenResponse = await self._roep(self._vraag.Vragen, req, namens, timeout=60)
+        return uit
