@@ -8,6 +8,7 @@ a third time, since the node checks the person's role itself.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -305,24 +306,39 @@ def maak_app(omg: Omgeving) -> Starlette:
         vanaf = request.headers.get("last-event-id", "")
 
         async def gebeurtenissen() -> AsyncIterator[str]:
-            yield "retry: 2000\n\n"
+            # A pump task owns the gRPC stream; this generator only waits on its queue or on the
+            # portal's stop, so a closed page or a stopping node ends both cleanly.
+            rij: asyncio.Queue[M.MatchWijziging | None] = asyncio.Queue(maxsize=100)
+
+            async def pomp() -> None:
+                try:
+                    async for w in omg.klant.volgen(g.id, vanaf):
+                        await rij.put(w)
+                except Fout as f:
+                    log.info("inbox stream ended", extra={"error": f.code.name})
+                finally:
+                    with contextlib.suppress(asyncio.QueueFull):
+                        rij.put_nowait(None)
+
+            pomp_taak = asyncio.create_task(pomp())
             stop = asyncio.create_task(omg.stop.wait())
-            stroom = omg.klant.volgen(g.id, vanaf).__aiter__()
             try:
-                while not omg.stop.is_set():
-                    volgende = asyncio.ensure_future(anext(stroom))
+                yield "retry: 2000\n\n"
+                while True:
+                    volgende = asyncio.create_task(rij.get())
                     klaar, _ = await asyncio.wait({volgende, stop}, return_when=asyncio.FIRST_COMPLETED)
                     if volgende not in klaar:
                         volgende.cancel()
                         break
-                    try:
-                        w = volgende.result()
-                    except (StopAsyncIteration, Fout):
+                    w = volgende.result()
+                    if w is None:
                         break
                     yield f"id: {w.resume_token}\nevent: match\ndata: {json.dumps(_rij(w))}\n\n"
             finally:
                 stop.cancel()
-                await stroom.aclose()  # type: ignore[attr-defined]
+                pomp_taak.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pomp_taak
 
         return StreamingResponse(
             gebeurtenissen(),
