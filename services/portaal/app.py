@@ -502,7 +502,9 @@ def maak_app(omg: Omgeving) -> Starlette:
         except Fout as f:
             if f.code.name not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION"):
                 raise
-            return aanmeld_pagina(request, s, g, waarden, f.velden, status=400, fout=f.melding)
+            # With field violations the fields say what is wrong; the summary only counts them.
+            melding = "" if f.velden else f.melding
+            return aanmeld_pagina(request, s, g, waarden, f.velden, status=400, fout=melding)
         s.melding = "Casus aangemeld."
         return RedirectResponse(f"/casussen/{c.casus_id}", status_code=303)
 
@@ -524,7 +526,7 @@ def maak_app(omg: Omgeving) -> Starlette:
             titel="Casus aanmelden",
             w=waarden,
             fouten=fouten,
-            fout=fout or ("Controleer de gemarkeerde velden." if fouten else ""),
+            fout=fout or (f"Controleer de gemarkeerde velden ({len(fouten)})." if fouten else ""),
             criteria=CRITERIA,
             aanmelders=AANMELDERS,
             themas=THEMAS,

@@ -48,13 +48,17 @@ class Fout(Exception):
     def van(cls, exc: grpc.aio.AioRpcError) -> Fout:
         code = exc.code()
         details = exc.details() or ""
-        if code == grpc.StatusCode.UNAVAILABLE and "certificate" in details.lower():
-            # The TLS handshake failed: say so, "niet bereikbaar" alone sends people the wrong way.
-            details = "het clientcertificaat van het portaal ontbreekt of wordt geweigerd"
         uitleg = UITLEG.get(code, "Er ging iets mis")
-        melding = f"{uitleg}: {details}" if details and code != grpc.StatusCode.UNAVAILABLE else uitleg
-        if code == grpc.StatusCode.UNAVAILABLE and details.startswith("het clientcertificaat"):
-            melding = f"{uitleg}: {details}"
+        if code == grpc.StatusCode.UNAVAILABLE:
+            # The transport's details are English and technical; one case matters to people:
+            # a TLS handshake refused for a missing or unknown client certificate.
+            tekst = details.lower()
+            details = (
+                "het clientcertificaat van het portaal ontbreekt of wordt geweigerd"
+                if "certificate" in tekst or "handshake" in tekst
+                else ""
+            )
+        melding = f"{uitleg}: {details}" if details else uitleg
         velden: dict[str, str] = {}
         for veld, tekst in field_violations(exc.trailing_metadata()):  # type: ignore[arg-type]
             velden.setdefault(veld, tekst)

@@ -112,6 +112,16 @@ class Browser:
             EC.presence_of_element_located((By.CSS_SELECTOR, css))
         )
 
+    def href(self, css: str, timeout: float = 30) -> str:
+        """A link's address, read in the page (the live inbox may redraw the element meanwhile)."""
+        return str(
+            WebDriverWait(self.driver, timeout).until(
+                lambda d: d.execute_script(
+                    "const a = document.querySelector(arguments[0]); return a && a.href;", css
+                )
+            )
+        )
+
     @property
     def pad(self) -> str:
         return str(self.driver.execute_script("return location.pathname;"))

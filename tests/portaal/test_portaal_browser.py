@@ -114,7 +114,7 @@ def scenario(fed: Federatie, loop: asyncio.AbstractEventLoop, b: Browser) -> Non
     assert "arnhem" in rij.text
     assert "Nieuwe match" in b.tekst("#live-melding")
     b.schermafdruk("05-inbox-live")
-    b.open(str(b.wacht_op("#matches tbody tr a").get_attribute("href")))
+    b.open(b.href("#matches tbody tr a"))
     b.wacht_op("#matchreferentie")
     referentie_wvv = b.tekst("#matchreferentie")
     b.axe()
@@ -146,7 +146,7 @@ def scenario(fed: Federatie, loop: asyncio.AbstractEventLoop, b: Browser) -> Non
     b.axe()
     b.open(f"{arnhem}/inbox")
     # (the live feed may redraw the row: follow the link's address rather than the element)
-    b.open(str(b.wacht_op("#matches tbody tr a").get_attribute("href")))
+    b.open(b.href("#matches tbody tr a"))
     b.wacht_op("#matchreferentie")
     assert b.tekst("#matchreferentie") == referentie_wvv
     b.vul({"contactgegevens": "Bram Jansen, 026-7654321"})
