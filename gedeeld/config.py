@@ -105,6 +105,7 @@ class PortaalConfig:
     sessie_minuten: int = 480
     smtp: SmtpConfig | None = None
     oidc: OidcConfig | None = None
+    grpc_ca: Path | None = None  # with the node's [tls]: CA of its gRPC certificate (default tls.client_ca)
 
 
 @dataclass(frozen=True)
@@ -388,7 +389,10 @@ def _portaal(doc: Mapping[str, Any], pad: Callable[[str], Path], data_dir: Path)
         sessie_minuten=_get(doc, "portaal.sessie_minuten", int, 480),
         smtp=smtp,
         oidc=oidc,
+        grpc_ca=pad(grpc_ca) if (grpc_ca := _get(doc, "portaal.grpc_ca", str, "")) else None,
     )
+    if cfg.grpc_ca is not None and not cfg.grpc_ca.exists():
+        raise ConfigError("portaal.grpc_ca", f"file {cfg.grpc_ca} does not exist")
     if cfg.max_pogingen < 1 or cfg.vergrendeling_minuten < 1 or cfg.sessie_minuten < 1:
         raise ConfigError("portaal.max_pogingen", "max_pogingen, vergrendeling_minuten, sessie_minuten >= 1")
     return cfg

@@ -238,7 +238,9 @@ class Node:
             await self.grpc.klaar()
         if self.cfg.portaal is not None and self.grpc is not None:
             # A client of this node's own gRPC port, as any other client.
-            self.portaal = Portaal(self.cfg.portaal, self.cfg.regio, f"127.0.0.1:{self.grpc.port}")
+            self.portaal = Portaal(
+                self.cfg.portaal, self.cfg.regio, f"127.0.0.1:{self.grpc.port}", tls=self.cfg.tls
+            )
             await self.portaal.start()
         self.gereed = True
 

@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 
 from gedeeld.auth import NAMENS
-from gedeeld.grpc_fouten import field_violations
+from gedeeld.grpc_fouten import field_violations, tls_geweigerd
 from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
@@ -45,18 +45,15 @@ class Fout(Exception):
     velden: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def van(cls, exc: grpc.aio.AioRpcError) -> Fout:
+    def van(cls, exc: grpc.aio.AioRpcError, tls: bool = False) -> Fout:
         code = exc.code()
         details = exc.details() or ""
         uitleg = UITLEG.get(code, "Er ging iets mis")
         if code == grpc.StatusCode.UNAVAILABLE:
             # The transport's details are English and technical; one case matters to people:
             # a TLS handshake refused for a missing or unknown client certificate.
-            tekst = details.lower()
             details = (
-                "het clientcertificaat van het portaal ontbreekt of wordt geweigerd"
-                if "certificate" in tekst or "handshake" in tekst
-                else ""
+                "het clientcertificaat ontbreekt of wordt geweigerd" if tls_geweigerd(details, tls) else ""
             )
         melding = f"{uitleg}: {details}" if details else uitleg
         velden: dict[str, str] = {}
@@ -66,7 +63,10 @@ class Fout(Exception):
 
 
 class Klant:
-    def __init__(self, kanaal: grpc.aio.Channel, geheim: str, timeout: float = 15.0) -> None:
+    def __init__(
+        self, kanaal: grpc.aio.Channel, geheim: str, timeout: float = 15.0, tls: bool = False
+    ) -> None:
+        self._tls = tls
         self._casus = casus_pb2_grpc.CasusServiceStub(kanaal)
         self._match = samenwerking_pb2_grpc.MatchServiceStub(kanaal)
         self._vraag = vraag_pb2_grpc.VraagServiceStub(kanaal)
@@ -83,7 +83,7 @@ class Klant:
         try:
             return await methode(request, metadata=self._md(namens), timeout=timeout or self._timeout)
         except grpc.aio.AioRpcError as exc:
-            raise Fout.van(exc) from None
+            raise Fout.van(exc, self._tls) from None
 
     # -- CasusService
     async def aanmelden(self, namens: str, req: C.AanmeldenRequest) -> C.Casus:
@@ -140,7 +140,7 @@ class Klant:
             async for wijziging in stroom:
                 yield wijziging
         except grpc.aio.AioRpcError as exc:
-            raise Fout.van(exc) from None
+            raise Fout.van(exc, self._tls) from None
         finally:
             stroom.cancel()
 

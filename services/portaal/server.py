@@ -10,9 +10,11 @@ from collections.abc import Iterator
 
 import grpc
 import uvicorn
+from cryptography import x509
 
 from gedeeld.auth import lees_of_maak_portaalgeheim
-from gedeeld.config import PortaalConfig
+from gedeeld.config import PortaalConfig, TlsConfig
+from gedeeld.errors import ConfigError
 from services.portaal.app import Omgeving, maak_app, met_koppen
 from services.portaal.beveiliging import Sessies
 from services.portaal.gebruikers import Gebruikers
@@ -32,10 +34,11 @@ class _Server(uvicorn.Server):
 
 
 class Portaal:
-    def __init__(self, cfg: PortaalConfig, regio: str, node_adres: str) -> None:
+    def __init__(self, cfg: PortaalConfig, regio: str, node_adres: str, tls: TlsConfig | None = None) -> None:
         self.cfg = cfg
         self.regio = regio
         self._node_adres = node_adres
+        self._tls = tls
         self._kanaal: grpc.aio.Channel | None = None
         self._server: _Server | None = None
         self._taken: list[asyncio.Task[None]] = []
@@ -55,9 +58,14 @@ class Portaal:
 
     async def start(self) -> int:
         geheim = await asyncio.to_thread(lees_of_maak_portaalgeheim, self.cfg.geheim)
-        # Loopback to the node's own gRPC port (the in-process default has no TLS on it).
-        self._kanaal = grpc.aio.insecure_channel(self._node_adres)
-        klant = Klant(self._kanaal, geheim)
+        tls = await asyncio.to_thread(self._tls_instellingen)
+        # grpc.aio channels belong to the running loop: made here, not in the file-reading thread.
+        self._kanaal = (
+            grpc.aio.insecure_channel(self._node_adres)
+            if tls is None
+            else grpc.aio.secure_channel(self._node_adres, tls[0], options=tls[1])
+        )
+        klant = Klant(self._kanaal, geheim, tls=tls is not None)
         gebruikers = Gebruikers(
             self.cfg.gebruikers, self.cfg.max_pogingen, self.cfg.vergrendeling_minuten * 60.0
         )
@@ -109,6 +117,32 @@ class Portaal:
             self._taken.append(asyncio.create_task(self.melder.draai(self._stop), name="portaal-melding"))
         log.info("portaal serving", extra={"regio": self.regio, "port": self.port})
         return self.port
+
+    def _tls_instellingen(self) -> tuple[grpc.ChannelCredentials, list[tuple[str, str]]] | None:
+        """Loopback to the node's own gRPC port; with the node's [tls] over TLS, presenting the
+        node's own certificate as client certificate (mTLS) and checking the server against
+        ``portaal.grpc_ca`` or ``tls.client_ca``. The person is still named by the portal token."""
+        if self._tls is None:
+            return None
+        ca = self.cfg.grpc_ca or self._tls.client_ca
+        if ca is None:
+            raise ConfigError("portaal.grpc_ca", "is required with [tls] and no tls.client_ca")
+        cert = x509.load_pem_x509_certificate(self._tls.cert.read_bytes())
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=ca.read_bytes(),
+            private_key=self._tls.key.read_bytes(),
+            certificate_chain=self._tls.cert.read_bytes(),
+        )
+        opties: list[tuple[str, str]] = []
+        try:
+            namen = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            dns = namen.get_values_for_type(x509.DNSName)
+        except x509.ExtensionNotFound:
+            dns = []
+        if dns:
+            # The node's certificate names the node, not 127.0.0.1: check the server by that name.
+            opties.append(("grpc.ssl_target_name_override", dns[0]))
+        return creds, opties
 
     async def stop(self) -> None:
         self._stop.set()  # ends the live inbox streams, so uvicorn's shutdown does not wait on them
