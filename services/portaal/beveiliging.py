@@ -28,6 +28,11 @@ class Sessie:
 
 
 class Sessies:
+    # Anonymous sessions (a login form was shown) are capped: a flood of requests without a
+    # cookie must not grow the portal's memory without bound. Logged-in sessions are never dropped.
+    MAX_ANONIEM = 10_000
+    ANONIEM_GELDIG_S = 1800.0
+
     def __init__(self, geldig_s: float) -> None:
         self._geldig = geldig_s
         self._sessies: dict[str, Sessie] = {}
@@ -67,8 +72,17 @@ class Sessies:
 
     def _opruimen(self) -> None:
         nu = time.monotonic()
-        for sid in [sid for sid, s in self._sessies.items() if nu - s.laatst > self._geldig]:
+        weg = [
+            sid
+            for sid, s in self._sessies.items()
+            if nu - s.laatst > (self._geldig if s.gebruiker else min(self._geldig, self.ANONIEM_GELDIG_S))
+        ]
+        for sid in weg:
             del self._sessies[sid]
+        anoniem = [s for s in self._sessies.values() if not s.gebruiker]
+        if len(anoniem) >= self.MAX_ANONIEM:
+            for s in sorted(anoniem, key=lambda s: s.laatst)[: len(anoniem) - self.MAX_ANONIEM + 1]:
+                del self._sessies[s.id]
 
 
 def csrf_geldig(sessie: Sessie | None, token: str) -> bool:

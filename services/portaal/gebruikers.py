@@ -180,6 +180,12 @@ class Gebruikers:
             and self._gebruikte_codes.get(g.id) != code
         )
         if g is None or g.geblokkeerd or not wachtwoord_goed or not code_goed:
+            if len(self._mislukt) > 10_000:
+                # Counters of made-up user ids must not grow without bound: keep the recent ones.
+                nu = time.monotonic()
+                self._mislukt = {
+                    k: v for k, v in self._mislukt.items() if v and nu - v[-1] < self._vergrendeling
+                }
             self._mislukt.setdefault(gebruiker_id, []).append(time.monotonic())
             raise Aanmeldfout(ONJUIST)
         self._mislukt.pop(gebruiker_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import tempfile
@@ -137,8 +138,9 @@ class Browser:
         )
 
     def schermafdruk(self, naam: str) -> None:
+        """The whole page, not only the window (Chrome DevTools: capture beyond the viewport)."""
         SCHERMAFDRUKKEN.mkdir(parents=True, exist_ok=True)
-        hoogte = self.driver.execute_script("return document.documentElement.scrollHeight;")
-        self.driver.set_window_size(1280, max(900, min(int(hoogte) + 40, 2400)))
-        self.driver.save_screenshot(str(SCHERMAFDRUKKEN / f"{naam}.png"))
-        self.driver.set_window_size(1280, 900)
+        beeld = self.driver.execute_cdp_cmd(
+            "Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}
+        )
+        (SCHERMAFDRUKKEN / f"{naam}.png").write_bytes(base64.b64decode(beeld["data"]))

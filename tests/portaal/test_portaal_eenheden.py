@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gedeeld.auth import Rol
 from gedeeld.matchreferentie import gedeelde_referentie
 from services.portaal import gebruikers as G
+from services.portaal.beveiliging import Sessies
 
 ROOT = Path(__file__).resolve().parents[2]
 _REGIO = st.from_regex(r"[a-z][a-z0-9-]{1,10}", fullmatch=True)
@@ -68,3 +69,16 @@ def test_user_file_round_trip_and_login_checks(tmp_path: Path) -> None:
     with pytest.raises(G.Aanmeldfout) as onbekend:
         G.Gebruikers(pad).controleer("niemand", "geheim", code)
     assert onbekend.value.melding == G.ONJUIST
+
+
+def test_anonymous_sessions_are_capped_logged_in_ones_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Sessies, "MAX_ANONIEM", 3)
+    sessies = Sessies(3600)
+    ingelogd = sessies.vernieuw(sessies.nieuw(), "pr-anna")
+    anoniem = [sessies.nieuw() for _ in range(10)]
+    assert sessies.get(ingelogd.id) is ingelogd
+    assert [s for s in anoniem if sessies.get(s.id) is not None] == anoniem[-3:]
+    # A new id at login: the old one is worthless.
+    oud = anoniem[-1]
+    nieuw = sessies.vernieuw(oud, "ic-carla")
+    assert sessies.get(oud.id) is None and nieuw.csrf != oud.csrf
