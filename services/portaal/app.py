@@ -116,18 +116,18 @@ class Omgeving:
     cookie_secure: bool
     stop: asyncio.Event
     oidc: OidcKlant | None = None
-
-
-class Weigering(Exception):
-    def __init__(self, status: int, melding: str) -> None:
-        super().__init__(melding)
-        self.status, self.melding = status, melding
+    publieke_url: str = ""  # behind a proxy: the address the identity provider sends people back to
 
 
 def maak_app(omg: Omgeving) -> Starlette:
     templates = Jinja2Templates(directory=str(HIER / "templates"))
     templates.env.globals.update(veld_id=veld_id, STATUS_TEKST=STATUS_TEKST, ZEKERHEID_TEKST=ZEKERHEID_TEKST)
     templates.env.globals.update(CASUSSTATUS_TEKST=CASUSSTATUS_TEKST, regio=omg.regio)
+
+    def terug_url(request: Request) -> str:
+        if omg.publieke_url:
+            return f"{omg.publieke_url}/oidc/terug"
+        return str(request.url_for("oidc_terug"))
 
     def sessie_van(request: Request) -> Sessie | None:
         return omg.sessies.get(request.cookies.get(omg.cookie))
@@ -251,7 +251,13 @@ def maak_app(omg: Omgeving) -> Starlette:
         if omg.oidc is None:
             return Response(status_code=404)
         s = sessie_van(request) or omg.sessies.nieuw()
-        url, s.oidc = await omg.oidc.start(str(request.url_for("oidc_terug")))
+        try:
+            url, s.oidc = await omg.oidc.start(terug_url(request))
+        except OidcFout as exc:
+            log.warning("oidc provider unavailable", extra={"regio": omg.regio, "error": exc.reden})
+            return pagina(
+                request, "inloggen.html", s, None, status=503, titel="Inloggen", oidc=True, fout=exc.melding
+            )
         resp = RedirectResponse(url, status_code=303)
         zet_cookie(resp, s)
         return resp

@@ -80,6 +80,7 @@ class Portaal:
             cookie_secure=self.cfg.cookie_secure,
             stop=self._stop,
             oidc=self.oidc,
+            publieke_url=self.cfg.publieke_url,
         )
         extra = f" {self.cfg.oidc.issuer}" if self.cfg.oidc is not None else ""
         app = met_koppen(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -86,20 +87,26 @@ class Browser:
                 veld.send_keys(waarde)
 
     def verstuur(self, form_id: str) -> None:
-        oud = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
-        WebDriverWait(self.driver, 30).until(EC.staleness_of(oud))
+        self._klik_en_wacht(f"#{form_id} button[type=submit]")
 
     def inloggen(self, basis: str, gebruiker: str, wachtwoord: str, code: str) -> None:
         self.open(f"{basis}/inloggen")
         self.vul({"gebruiker": gebruiker, "wachtwoord": wachtwoord, "code": code})
-        oud = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
-        WebDriverWait(self.driver, 30).until(EC.staleness_of(oud))
+        self._klik_en_wacht("main form button[type=submit]")
 
     def uitloggen(self) -> None:
+        self._klik_en_wacht("form[action='/uitloggen'] button")
+
+    def _klik_en_wacht(self, css: str) -> None:
+        """Click a submit button and wait for the next page. chromedriver sometimes reports the
+        navigation the click started as an error of the click itself ("Node with given id does
+        not belong to the document"); the page load that follows is what counts."""
         oud = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, "form[action='/uitloggen'] button").click()
+        try:
+            self.driver.find_element(By.CSS_SELECTOR, css).click()
+        except WebDriverException as exc:
+            if "does not belong to the document" not in str(exc.msg):
+                raise
         WebDriverWait(self.driver, 30).until(EC.staleness_of(oud))
 
     def tekst(self, css: str) -> str:
