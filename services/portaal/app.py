@@ -180,9 +180,12 @@ def maak_app(omg: Omgeving) -> Starlette:
                 try:
                     return await fn(request, s, g)
                 except Fout as f:
-                    status = {"PERMISSION_DENIED": 403, "NOT_FOUND": 404, "UNAVAILABLE": 503}.get(
-                        f.code.name, 400
-                    )
+                    status = {
+                        "PERMISSION_DENIED": 403,
+                        "NOT_FOUND": 404,
+                        "UNAVAILABLE": 503,
+                        "UNIMPLEMENTED": 501,
+                    }.get(f.code.name, 400)
                     return fout_pagina(request, s, g, status, f.melding)
 
             return route

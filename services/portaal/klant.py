@@ -33,6 +33,7 @@ UITLEG = {
     grpc.StatusCode.RESOURCE_EXHAUSTED: "Te veel verzoeken; probeer het later opnieuw",
     grpc.StatusCode.UNAVAILABLE: "De node van deze regio is niet bereikbaar",
     grpc.StatusCode.DEADLINE_EXCEEDED: "De node antwoordde niet op tijd",
+    grpc.StatusCode.UNIMPLEMENTED: "Deze functie draait niet op de node van deze regio",
 }
 
 
@@ -55,6 +56,8 @@ class Fout(Exception):
             details = (
                 "het clientcertificaat ontbreekt of wordt geweigerd" if tls_geweigerd(details, tls) else ""
             )
+        if code == grpc.StatusCode.UNIMPLEMENTED:
+            details = ""  # grpc's "Method not found!" says nothing to a person
         melding = f"{uitleg}: {details}" if details else uitleg
         velden: dict[str, str] = {}
         for veld, tekst in field_violations(exc.trailing_metadata()):  # type: ignore[arg-type]
