@@ -306,13 +306,17 @@ def maak_app(omg: Omgeving) -> Starlette:
     @beveiligd("inbox")
     async def inbox(request: Request, s: Sessie, g: Gebruiker) -> Response:
         resp = await omg.klant.matches(g.id, M.LijstRequest(page_size=100))
-        return pagina(request, "inbox.html", s, g, titel="Inbox", matches=list(resp.matches))
+        return pagina(
+            request, "inbox.html", s, g, titel="Inbox", matches=list(resp.matches), vanaf=resp.resume_token
+        )
 
     @beveiligd("inbox")
     async def inbox_stroom(request: Request, s: Sessie, g: Gebruiker) -> Response:
         """Server-Sent Events from MatchService.Volgen; the browser's Last-Event-ID (the last
         resume token it received) resumes after a reconnect without missing a change."""
-        vanaf = request.headers.get("last-event-id", "")
+        # After a reconnect the browser's Last-Event-ID; on the first connect the feed position the
+        # page was rendered at (so the stream does not replay the region's whole history).
+        vanaf = request.headers.get("last-event-id") or request.query_params.get("vanaf", "")
 
         async def gebeurtenissen() -> AsyncIterator[str]:
             # A pump task owns the gRPC stream; this generator only waits on its queue or on the

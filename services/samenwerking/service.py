@@ -21,7 +21,7 @@ from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services.casusregister import validatie
 from services.samenwerking import levenscyclus as L
 from services.samenwerking.register import MAX_TEKST, MatchRegister
-from services.samenwerking.store import SwBericht, SwCasus, SwMatch, SwWijziging
+from services.samenwerking.store import SwBericht, SwCasus, SwKop, SwMatch, SwWijziging
 
 R = Rol
 LEZEN = frozenset({R.PROCESREGISSEUR, R.NETWERKMANAGER, R.INFORMATIECOORDINATOR})
@@ -120,9 +120,14 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
                 | ((SwMatch.aangemaakt_op == na_tijd) & (SwMatch.match_id < na_id))
             )
         async with self._r.db.transaction() as s:
+            # Read before the page: a change committed in between is streamed again, never lost.
+            kop = (await s.execute(select(SwKop.laatste).where(SwKop.id == 1))).scalar_one_or_none()
             rijen = (await s.execute(stmt.limit(grootte + 1))).all()
             pagina = rijen[:grootte]
-            resp = M.LijstResponse(matches=[naar_proto(m, pr or "", regio=self._r.regio) for m, pr in pagina])
+            resp = M.LijstResponse(
+                matches=[naar_proto(m, pr or "", regio=self._r.regio) for m, pr in pagina],
+                resume_token=f"v1.{kop or 0}",
+            )
             if len(rijen) > grootte:
                 laatste = pagina[-1][0]
                 resp.next_page_token = paginering.maak_token(laatste.aangemaakt_op, laatste.match_id, fid)

@@ -4,6 +4,7 @@ with ``zvhctl``, SIGTERM), and a stop while a live inbox stream is open."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 from pathlib import Path
@@ -12,11 +13,13 @@ import httpx
 import pyotp
 
 from gedeeld.natsserver import NatsServer
+from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.conftest import begrensd
+from tests.federatie.knooppunten import als
 from tests.portaal.omgeving import met_portalen
 from tests.portaal.test_portaal_http import csrf, inloggen, klant
 from tests.test_node import BIN, config, zvhctl
-from tests.voorbeelden import aanmelding
+from tests.voorbeelden import aanmelding, betrokkene
 
 
 async def test_zvh_node_runs_the_portal_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -89,3 +92,33 @@ async def test_stopping_the_node_ends_open_live_inbox_streams(
                 rest = [regel async for regel in regels]
                 assert all(not r.startswith("event:") for r in rest)
         assert fed["wvv"].node is None
+
+
+async def test_live_inbox_streams_from_the_position_the_page_was_rendered_at(
+    tmp_path: Path, nats_server: NatsServer
+) -> None:
+    async with met_portalen(tmp_path, nats_server.url) as fed:
+        await fed["wvv"].casus_voor(aanmelding(betrokkene()), "pr-anna")
+        await fed["arnhem"].casus_voor(aanmelding(betrokkene(voornamen="Jan")), "pr-bram")
+        await fed.rustig()
+        async with klant(fed, "wvv") as web:
+            pagina = await inloggen(web, "wvv", "pr-anna")
+            vanaf = re.search(r'data-vanaf="(v1\.\d+)"', pagina.text)
+            assert vanaf and vanaf.group(1) == "v1.1"  # the match's arrival is already on the page
+            [rij] = re.findall(r'id="match-([0-9a-f-]{36})"', pagina.text)
+            async with web.stream("GET", f"/inbox/stroom?vanaf={vanaf.group(1)}") as stroom:
+                regels = stroom.aiter_lines()
+                assert await anext(regels) == "retry: 2000"
+                # Anna opens the match (NIEUW → BEKEKEN): that change, and not the old arrival, comes.
+                await (
+                    fed["wvv"]
+                    .matchstub()
+                    .Ophalen(M.MatchOphalenRequest(match_id=rij), metadata=als("pr-anna"))
+                )
+                gebeurtenis: list[str] = []
+                while len(gebeurtenis) < 3:
+                    if regel := await anext(regels):  # blank lines end an event
+                        gebeurtenis.append(regel)
+        assert gebeurtenis[0] == "id: v1.2" and gebeurtenis[1] == "event: match"
+        data = json.loads(gebeurtenis[2].removeprefix("data: "))
+        assert data["match_id"] == rij and data["status"] == "Bekeken" and data["nieuw"] is False

@@ -42,7 +42,8 @@
     }
   }
 
-  var bron = new EventSource("/inbox/stroom");
+  // From the feed position the page was rendered at; after a drop the browser resumes by itself.
+  var bron = new EventSource("/inbox/stroom?vanaf=" + encodeURIComponent(tabel.getAttribute("data-vanaf") || ""));
   bron.addEventListener("match", function (e) { toon(JSON.parse(e.data)); });
   bron.addEventListener("open", function () { tabel.setAttribute("data-live", "verbonden"); });
 })();
