@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVar
 
 import grpc
 
@@ -20,6 +20,9 @@ from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import vraag_pb2 as V
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
 
 # What a person sees for each failure; the node's own (Dutch) message follows it.
 UITLEG = {
@@ -82,7 +85,13 @@ class Klant:
             md += ((NAMENS, namens),)
         return md
 
-    async def _roep(self, methode: Any, request: Any, namens: str, timeout: float | None = None) -> Any:
+    async def _roep(
+        self,
+        methode: grpc.aio.UnaryUnaryMultiCallable[Req, Resp],
+        request: Req,
+        namens: str,
+        timeout: float | None = None,
+    ) -> Resp:
         try:
             return await methode(request, metadata=self._md(namens), timeout=timeout or self._timeout)
         except grpc.aio.AioRpcError as exc:
@@ -94,47 +103,37 @@ class Klant:
         return resp.casus
 
     async def casus(self, namens: str, casus_id: str) -> C.Casus:
-        uit: C.Casus = await self._roep(self._casus.Ophalen, C.OphalenRequest(casus_id=casus_id), namens)
-        return uit
+        return await self._roep(self._casus.Ophalen, C.OphalenRequest(casus_id=casus_id), namens)
 
     async def casussen(self, namens: str, req: C.ZoekenRequest) -> C.ZoekenResponse:
-        uit: C.ZoekenResponse = await self._roep(self._casus.Zoeken, req, namens)
-        return uit
+        return await self._roep(self._casus.Zoeken, req, namens)
 
     async def toewijzen(self, namens: str, casus_id: str, procesregisseur: str) -> C.Casus:
         req = C.ToewijzenRequest(casus_id=casus_id, procesregisseur=procesregisseur)
-        uit: C.Casus = await self._roep(self._casus.Toewijzen, req, namens)
-        return uit
+        return await self._roep(self._casus.Toewijzen, req, namens)
 
     async def inzage(self, namens: str, req: C.InzageRequest) -> C.InzageResponse:
-        uit: C.InzageResponse = await self._roep(self._casus.Inzage, req, namens)
-        return uit
+        return await self._roep(self._casus.Inzage, req, namens)
 
     # -- MatchService
     async def matches(self, namens: str, req: M.LijstRequest) -> M.LijstResponse:
-        uit: M.LijstResponse = await self._roep(self._match.Lijst, req, namens)
-        return uit
+        return await self._roep(self._match.Lijst, req, namens)
 
     async def match(self, namens: str, match_id: str) -> M.Match:
         req = M.MatchOphalenRequest(match_id=match_id)
-        uit: M.Match = await self._roep(self._match.Ophalen, req, namens)
-        return uit
+        return await self._roep(self._match.Ophalen, req, namens)
 
     async def voorstellen(self, namens: str, req: M.VoorstellenRequest) -> M.Match:
-        uit: M.Match = await self._roep(self._match.Voorstellen, req, namens)
-        return uit
+        return await self._roep(self._match.Voorstellen, req, namens)
 
     async def akkoord(self, namens: str, req: M.AkkoordRequest) -> M.Match:
-        uit: M.Match = await self._roep(self._match.Akkoord, req, namens)
-        return uit
+        return await self._roep(self._match.Akkoord, req, namens)
 
     async def afwijzen(self, namens: str, req: M.AfwijzenRequest) -> M.Match:
-        uit: M.Match = await self._roep(self._match.Afwijzen, req, namens)
-        return uit
+        return await self._roep(self._match.Afwijzen, req, namens)
 
     async def bericht(self, namens: str, req: M.BerichtRequest) -> M.Match:
-        uit: M.Match = await self._roep(self._match.Bericht, req, namens)
-        return uit
+        return await self._roep(self._match.Bericht, req, namens)
 
     async def volgen(self, namens: str | None, resume_token: str) -> AsyncIterator[M.MatchWijziging]:
         """The match feed from after ``resume_token`` (empty: from the start), without end."""
@@ -149,5 +148,4 @@ class Klant:
 
     # -- VraagService
     async def vragen(self, namens: str, req: V.VragenRequest) -> V.VragenResponse:
-        uit: V.VragenResponse = await self._roep(self._vraag.Vragen, req, namens, timeout=60)
-        return uit
+        return await self._roep(self._vraag.Vragen, req, namens, timeout=60)
