@@ -125,6 +125,10 @@ class PortaalConfig:
     smtp: SmtpConfig | None = None
     oidc: OidcConfig | None = None
     grpc_ca: Path | None = None  # with the node's [tls]: CA of its gRPC certificate (default tls.client_ca)
+    # With the node's [tls] asking for client certificates: the portal's own application certificate
+    # of this region (zvhctl certs --regio R --toepassing portaal); a node certificate is refused.
+    cert: Path | None = None
+    key: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -440,6 +444,8 @@ def _portaal(doc: Mapping[str, Any], pad: Callable[[str], Path], data_dir: Path)
         smtp=smtp,
         oidc=oidc,
         grpc_ca=pad(grpc_ca) if (grpc_ca := _get(doc, "portaal.grpc_ca", str, "")) else None,
+        cert=pad(c) if (c := _get(doc, "portaal.cert", str, "")) else None,
+        key=pad(k) if (k := _get(doc, "portaal.key", str, "")) else None,
     )
     if cfg.grpc_ca is not None and not cfg.grpc_ca.exists():
         raise ConfigError("portaal.grpc_ca", f"file {cfg.grpc_ca} does not exist")

@@ -121,18 +121,35 @@ class Portaal:
 
     def _tls_instellingen(self) -> tuple[grpc.ChannelCredentials, list[tuple[str, str]]] | None:
         """Loopback to the node's own gRPC port; with the node's [tls] over TLS, presenting the
-        node's own certificate as client certificate (mTLS) and checking the server against
-        ``portaal.grpc_ca`` or ``tls.client_ca``. The person is still named by the portal token."""
+        portal's application certificate (``portaal.cert``/``key``) as client certificate (mTLS)
+        and checking the server against ``portaal.grpc_ca`` or ``tls.client_ca``. The person is
+        still named by the portal token."""
         if self._tls is None:
             return None
         ca = self.cfg.grpc_ca or self._tls.client_ca
         if ca is None:
             raise ConfigError("portaal.grpc_ca", "is required with [tls] and no tls.client_ca")
+        if (self.cfg.cert is None) != (self.cfg.key is None):
+            raise ConfigError("portaal.cert", "portaal.cert and portaal.key go together")
+        if (
+            self.cfg.cert is None
+            and self._tls.client_ca is not None
+            and self._tls.clientcertificaten == "regio"
+        ):
+            # The node accepts only its region's user and application certificates as gRPC clients.
+            raise ConfigError(
+                "portaal.cert",
+                "the node asks for client certificates: give the portal an application certificate of "
+                "this region (zvhctl certs --regio <regio> --toepassing portaal) as portaal.cert/key",
+            )
+        eigen_cert = self.cfg.cert or self._tls.cert
+        eigen_key = self.cfg.key or self._tls.key
+        # The node's own server certificate names the host to check (loopback does not).
         cert = x509.load_pem_x509_certificate(self._tls.cert.read_bytes())
         creds = grpc.ssl_channel_credentials(
             root_certificates=ca.read_bytes(),
-            private_key=self._tls.key.read_bytes(),
-            certificate_chain=self._tls.cert.read_bytes(),
+            private_key=eigen_key.read_bytes(),
+            certificate_chain=eigen_cert.read_bytes(),
         )
         opties: list[tuple[str, str]] = []
         try:

@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from gedeeld import config as configuratie
+from gedeeld.clientcertificaat import Soort
 from gedeeld.db import Database
 from gedeeld.natsserver import NatsServer
-from gedeeld.pki import maak_ca, maak_certificaat
+from gedeeld.pki import maak_ca, maak_certificaat, maak_clientcertificaat
 from gedeeld.zvh.v1 import casus_pb2 as C
 from services.cli.zvh import foutmelding
 from services.node import Node
@@ -27,6 +28,8 @@ async def test_portal_talks_mtls_to_its_node_and_names_a_missing_certificate(
 ) -> None:
     ca = maak_ca()
     cert, key = maak_certificaat(ca, "node.wvv", hosts=("node.wvv.zvh.invalid",)).schrijf(tmp_path, "node")
+    # The portal's own application certificate: the node refuses its own node certificate as a client.
+    pcert, pkey = maak_clientcertificaat(ca, "portaal.wvv", Soort.TOEPASSING).schrijf(tmp_path, "portaal")
     ca_pem = tmp_path / "ca.crt"
     ca_pem.write_bytes(ca.cert_pem())
     schrijf_tokens(tmp_path / "tokens.toml")
@@ -36,7 +39,7 @@ async def test_portal_talks_mtls_to_its_node_and_names_a_missing_certificate(
         f'[auth]\ntokens = "{tmp_path}/tokens.toml"\n[casusregister]\nlisten = "127.0.0.1:0"\n'
         f'[tls]\ncert = "{cert}"\nkey = "{key}"\nclient_ca = "{ca_pem}"\n'
         f'[portaal]\nlisten = "127.0.0.1:0"\ngebruikers = "{tmp_path}/portaal-gebruikers.toml"\n'
-        "cookie_secure = false\n"
+        f'cookie_secure = false\ncert = "{pcert}"\nkey = "{pkey}"\n'
     )
     cfg = configuratie.laad(tmp_path / "node.toml", env={})
     cfg.data_dir.mkdir(parents=True)
