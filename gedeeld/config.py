@@ -95,6 +95,46 @@ class FederatieConfig:
 
 
 @dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 25
+    afzender: str = "zvh-portaal@localhost"
+    starttls: bool = False
+    gebruiker: str = ""
+    wachtwoord: str = ""
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """The region's own identity provider (OpenID Connect, authorization code flow)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class PortaalConfig:
+    """The web portal (services/portaal), started by zvh-node when ``[portaal]`` is present."""
+
+    listen: str
+    gebruikers: Path  # the portal's accounts and roles (zvhctl portaal gebruiker ...)
+    geheim: Path  # the portal's application token towards the node's gRPC (created once, 0600)
+    publieke_url: str  # how people reach it (links in e-mail, OIDC redirect)
+    cookie_secure: bool = True
+    max_pogingen: int = 5  # failed logins before the account is locked for a while
+    vergrendeling_minuten: int = 15
+    sessie_minuten: int = 480
+    smtp: SmtpConfig | None = None
+    oidc: OidcConfig | None = None
+    grpc_ca: Path | None = None  # with the node's [tls]: CA of its gRPC certificate (default tls.client_ca)
+    # With the node's [tls] asking for client certificates: the portal's own application certificate
+    # of this region (zvhctl certs --regio R --toepassing portaal); a node certificate is refused.
+    cert: Path | None = None
+    key: Path | None = None
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     regio: str
     data_dir: Path
@@ -113,6 +153,7 @@ class NodeConfig:
     # process (zvh-node --dienst); all in one process, they share casusregister.listen.
     signalering_listen: str = "127.0.0.1:50052"
     samenwerking_listen: str = "127.0.0.1:50053"
+    portaal: PortaalConfig | None = None
 
     @property
     def nats_url(self) -> str:
@@ -363,8 +404,67 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         beheer_listen=beheer_listen,
         signalering_listen=eigen_poort["signalering"],
         samenwerking_listen=eigen_poort["samenwerking"],
+        portaal=_portaal(doc, pad, data_dir) if "portaal" in doc else None,
     )
     return cfg, doc
+
+
+def _portaal(doc: Mapping[str, Any], pad: Callable[[str], Path], data_dir: Path) -> PortaalConfig:
+    listen = _get(doc, "portaal.listen", str, "127.0.0.1:8080")
+    if not _LISTEN.match(listen):
+        raise ConfigError("portaal.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080")
+    publiek = _get(doc, "portaal.publieke_url", str, "").rstrip("/")
+    if publiek and not re.match(r"^https?://[^\s/]+(/\S*)?$", publiek):
+        raise ConfigError("portaal.publieke_url", "must be an http(s) URL, e.g. https://portaal.zvh.example")
+    smtp = None
+    if _get(doc, "portaal.smtp_host", str, ""):
+        smtp = SmtpConfig(
+            host=_get(doc, "portaal.smtp_host", str),
+            port=_get(doc, "portaal.smtp_port", int, 25),
+            afzender=_get(doc, "portaal.smtp_afzender", str, SmtpConfig.afzender),
+            starttls=_bool(doc, "portaal.smtp_starttls", False),
+            gebruiker=_get(doc, "portaal.smtp_gebruiker", str, ""),
+            wachtwoord=_get(doc, "portaal.smtp_wachtwoord", str, ""),
+        )
+    oidc = None
+    if _get(doc, "portaal.oidc_issuer", str, ""):
+        issuer = _get(doc, "portaal.oidc_issuer", str).rstrip("/")
+        if not re.match(r"^https?://", issuer):
+            raise ConfigError("portaal.oidc_issuer", "must be the issuer URL of the identity provider")
+        oidc = OidcConfig(
+            issuer=issuer,
+            client_id=_get(doc, "portaal.oidc_client_id", str),
+            client_secret=_get(doc, "portaal.oidc_client_secret", str, ""),
+        )
+    cfg = PortaalConfig(
+        listen=listen,
+        gebruikers=pad(_get(doc, "portaal.gebruikers", str, str(data_dir / "portaal-gebruikers.toml"))),
+        geheim=pad(_get(doc, "portaal.geheim", str, str(data_dir / "portaal.token"))),
+        publieke_url=publiek,
+        cookie_secure=_bool(doc, "portaal.cookie_secure", True),
+        max_pogingen=_get(doc, "portaal.max_pogingen", int, 5),
+        vergrendeling_minuten=_get(doc, "portaal.vergrendeling_minuten", int, 15),
+        sessie_minuten=_get(doc, "portaal.sessie_minuten", int, 480),
+        smtp=smtp,
+        oidc=oidc,
+        grpc_ca=pad(grpc_ca) if (grpc_ca := _get(doc, "portaal.grpc_ca", str, "")) else None,
+        cert=pad(c) if (c := _get(doc, "portaal.cert", str, "")) else None,
+        key=pad(k) if (k := _get(doc, "portaal.key", str, "")) else None,
+    )
+    if cfg.grpc_ca is not None and not cfg.grpc_ca.exists():
+        raise ConfigError("portaal.grpc_ca", f"file {cfg.grpc_ca} does not exist")
+    if cfg.max_pogingen < 1 or cfg.vergrendeling_minuten < 1 or cfg.sessie_minuten < 1:
+        raise ConfigError("portaal.max_pogingen", "max_pogingen, vergrendeling_minuten, sessie_minuten >= 1")
+    return cfg
+
+
+def _bool(doc: Mapping[str, Any], path: str, default: bool) -> bool:
+    waarde = _get(doc, path, object, default)
+    if isinstance(waarde, bool):
+        return waarde
+    if isinstance(waarde, str) and waarde.lower() in {"true", "false", "1", "0"}:
+        return waarde.lower() in {"true", "1"}
+    raise ConfigError(path, "must be true or false")
 
 
 def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:

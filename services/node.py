@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
 from gedeeld import logboek, migraties
-from gedeeld.auth import Authenticator
+from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.beheer import BeheerServer
 from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
@@ -40,6 +40,7 @@ from gedeeld.tls import controleer_oin, nats_tls_context
 from gedeeld.verwerkingslog.model import Verwerking
 from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from services.casusregister.server import Casusregister
+from services.portaal.server import Portaal
 from services.samenwerking.server import Samenwerking
 from services.samenwerking.service import MatchService
 from services.signalering.server import Signalering, bouw_signalering
@@ -124,6 +125,7 @@ class Node:
         self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
         self.gereed = False
         self.beheer: BeheerServer | None = None
+        self.portaal: Portaal | None = None
 
     def diensten(self) -> dict[str, bool]:
         """Each service of the node and whether it runs (its background tasks are alive)."""
@@ -136,6 +138,8 @@ class Node:
             uit["signalering"] = self.signalering.draait
         if self.samenwerking is not None:
             uit["samenwerking"] = self.samenwerking.draait
+        if self.portaal is not None:
+            uit["portaal"] = self.portaal.draait
         return uit
 
     def consumenten(self) -> list[tuple[str, str, JetStreamContext]]:
@@ -206,7 +210,10 @@ class Node:
             # when samenwerking runs in another process, only its register's writes happen here.
             samenwerking = Samenwerking(signalering.ctx, nc)
             signalering.ctx.waarnemer = samenwerking.register
-            authenticator = Authenticator.uit_bestand(self.cfg.tokens)
+            p = self.cfg.portaal
+            authenticator = Authenticator.uit_bestand(
+                self.cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
+            )
             if "signalering" in d:
                 self.signalering = signalering
                 grpc_server.voeg_toe(
@@ -233,10 +240,18 @@ class Node:
             await self.signalering.start()
         if self.grpc is not None:
             await self.grpc.klaar()
+        if self.cfg.portaal is not None and self.grpc is not None:
+            # A client of this node's own gRPC port, as any other client.
+            self.portaal = Portaal(
+                self.cfg.portaal, self.cfg.regio, f"127.0.0.1:{self.grpc.port}", tls=self.cfg.tls
+            )
+            await self.portaal.start()
         self.gereed = True
 
     async def stop(self, grace: float = 5.0) -> None:
         self.gereed = False
+        if self.portaal is not None:
+            await self.portaal.stop()
         if self.signalering is not None:
             await self.signalering.stop()
         if self.samenwerking is not None:
@@ -270,6 +285,8 @@ async def draai(cfg: NodeConfig, grace: float, diensten: Collection[str] = DIENS
         delen.append(f"NATS {zonder_wachtwoord(node.nats_url)}")
         if node.beheer is not None:
             delen.append(f"admin on port {node.beheer.port}")
+        if node.portaal is not None:
+            delen.append(f"portaal at {node.portaal.url}")
         print(", ".join(delen), flush=True)
         await stop.wait()
         log.info("stopping", extra={"regio": cfg.regio})

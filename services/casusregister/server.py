@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
-from gedeeld.auth import Authenticator
+from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
@@ -69,7 +69,11 @@ class Casusregister:
             max_concurrent_rpcs=cfg.casusregister.max_concurrent_rpcs,
             clienten=clientbeleid(cfg),
         )
-        servicer = CasusService(Authenticator.uit_bestand(cfg.tokens), self.register, Inzage(self.register))
+        p = cfg.portaal
+        auth = Authenticator.uit_bestand(
+            cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
+        )
+        servicer = CasusService(auth, self.register, Inzage(self.register))
         self.grpc.voeg_toe(
             casus_pb2_grpc.add_CasusServiceServicer_to_server,  # type: ignore[arg-type]
             servicer,

@@ -36,7 +36,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from gedeeld.grpc_fouten import field_violations
+from gedeeld.grpc_fouten import field_violations, tls_geweigerd
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, vraag_pb2, vraag_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.cli import matches
@@ -126,8 +126,17 @@ def toon_vraag(resp: vraag_pb2.VragenResponse) -> str:
     return "\n".join(regels)
 
 
-def foutmelding(exc: grpc.aio.AioRpcError) -> str:
+def foutmelding(exc: grpc.aio.AioRpcError, ns: argparse.Namespace | None = None) -> str:
     code = exc.code()
+    tls = ns is None or bool(getattr(ns, "ca", None))
+    if code == grpc.StatusCode.UNAVAILABLE and tls_geweigerd(exc.details() or "", tls):
+        # The node closed the TLS handshake: almost always a missing or unknown client certificate.
+        zonder = ns is not None and not getattr(ns, "cert", None)
+        return "fout: de node weigert de verbinding tijdens de TLS-handshake: " + (
+            "er is geen clientcertificaat meegestuurd (gebruik --cert en --key)"
+            if zonder
+            else "het clientcertificaat wordt geweigerd (is het door de CA van de regio uitgegeven?)"
+        )
     uitleg = {
         grpc.StatusCode.UNAUTHENTICATED: "niet aangemeld (zet ZVH_TOKEN)",
         grpc.StatusCode.PERMISSION_DENIED: "geen toegang",
@@ -284,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     except grpc.aio.AioRpcError as exc:
-        print(foutmelding(exc), file=sys.stderr)
+        print(foutmelding(exc, ns), file=sys.stderr)
         return 1
     except (OSError, json_format.ParseError, json.JSONDecodeError) as exc:
         print(f"fout: {exc}", file=sys.stderr)
