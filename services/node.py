@@ -37,7 +37,14 @@ from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import controleer_oin, nats_tls_context
 from gedeeld.verwerkingslog.model import Verwerking
-from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import (
+    samenwerking_pb2,
+    samenwerking_pb2_grpc,
+    trend_pb2,
+    trend_pb2_grpc,
+    vraag_pb2,
+    vraag_pb2_grpc,
+)
 from services.casusregister.server import Casusregister
 from services.samenwerking.server import Samenwerking
 from services.samenwerking.service import MatchService
@@ -45,10 +52,12 @@ from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 from services.status import StatusVerzamelaar, zonder_wachtwoord
+from services.trendradar.server import Trendradar
+from services.trendradar.service import TrendService
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "trendradar")
 DIENSTEN = ("casusregister", "sleuteldeel", "signalering", "samenwerking")
 
 
@@ -117,6 +126,7 @@ class Node:
         self.sleuteldeel: SleuteldeelServer | None = None
         self.signalering: Signalering | None = None
         self.samenwerking: Samenwerking | None = None
+        self.trendradar: Trendradar | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
@@ -135,12 +145,15 @@ class Node:
             uit["signalering"] = self.signalering.draait
         if self.samenwerking is not None:
             uit["samenwerking"] = self.samenwerking.draait
+        if self.trendradar is not None:
+            uit["trendradar"] = self.trendradar.draait
         return uit
 
     def consumenten(self) -> list[tuple[str, str, JetStreamContext]]:
         lezers = [
             *(self.signalering.lezers if self.signalering else []),
             *(self.samenwerking.lezers if self.samenwerking else []),
+            *(self.trendradar.lezers if self.trendradar else []),
         ]
         return [lezer.consument for lezer in lezers]
 
@@ -210,6 +223,13 @@ class Node:
                     VraagService(authenticator, signalering.vrager),
                     vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
                 )
+                # The trend radar rides along with signalering: same federation streams and registry.
+                self.trendradar = Trendradar(signalering.ctx)
+                grpc_server.voeg_toe(
+                    trend_pb2_grpc.add_TrendServiceServicer_to_server,  # type: ignore[arg-type]
+                    TrendService(authenticator, self.trendradar.ontvanger),
+                    trend_pb2.DESCRIPTOR.services_by_name["TrendService"].full_name,
+                )
             if "samenwerking" in d:
                 self.samenwerking = samenwerking
                 grpc_server.voeg_toe(
@@ -227,12 +247,16 @@ class Node:
             await self.samenwerking.start()
         if self.signalering is not None:
             await self.signalering.start()
+        if self.trendradar is not None:
+            await self.trendradar.start()
         if self.grpc is not None:
             await self.grpc.klaar()
         self.gereed = True
 
     async def stop(self, grace: float = 5.0) -> None:
         self.gereed = False
+        if self.trendradar is not None:
+            await self.trendradar.stop()
         if self.signalering is not None:
             await self.signalering.stop()
         if self.samenwerking is not None:

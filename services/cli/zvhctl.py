@@ -5,6 +5,8 @@ zvhctl audit verify          check the hash chains of the processing log
 zvhctl bewaartermijn         remove personal data past the retention term now
 zvhctl token nieuw ID ROL    add a user to the token file; prints the token once
 zvhctl certs --uit DIR …     a development CA and certificates (needs no --config)
+zvhctl trends publiceren --periode 2026-11   release a month's protected trend counts
+zvhctl trends budget         the privacy ledger: epsilon spent per year
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
-from services.cli import certs, federatie, status
+from services.cli import certs, federatie, status, trends
 from services.node import COMPONENTEN
 
 
@@ -110,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     federatie.voeg_toe(sub)
     certs.voeg_toe(sub)
     status.voeg_toe(sub)
+    trends.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
         if ns.cmd == "federatie":
@@ -125,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(bewaartermijn_nu(cfg))
         if ns.cmd == "status":
             return status.uitvoeren(cfg, ns)
+        if ns.cmd == "trends":
+            return trends.uitvoeren(cfg, ns)
         return token_nieuw(cfg, ns.gebruiker, ns.rol)
     except ConfigError as exc:
         print(f"zvhctl: {exc.message}", file=sys.stderr)

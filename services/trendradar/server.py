@@ -1,0 +1,62 @@
+"""Wiring of the trend radar in the node: the TRENDS stream and a durable consumer of it.
+
+Releasing is not a background task: an operator decides when a month is released
+(``zvhctl trends publiceren --periode 2026-11``), because each release spends privacy budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nats.js.api import StreamConfig
+
+from gedeeld.jetstream import StroomLezer
+from services.signalering.context import Context, zorg_voor_federatiestroom
+from services.trendradar.ontvangen import Ontvanger
+from services.trendradar.publiceren import MAX_BERICHT
+
+TRENDS = "TRENDS"
+
+
+def trends_stroom() -> StreamConfig:
+    """TRENDS keeps every release (no age limit: releases are small and never change)."""
+    return StreamConfig(
+        name=TRENDS,
+        subjects=["zvh.trend.*"],
+        max_age=0,
+        max_bytes=1024**3,
+        duplicate_window=24 * 3600,
+        max_msg_size=MAX_BERICHT,
+    )
+
+
+class Trendradar:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.ontvanger = Ontvanger(ctx.db, ctx.federatie, ctx.klok)
+        self.lezers = [
+            StroomLezer(
+                ctx.js,
+                stroom=TRENDS,
+                subject="zvh.trend.*",
+                durable=ctx.regio,
+                handler=self.ontvanger.bij_bericht,
+            )
+        ]
+        self._taken: list[asyncio.Task[None]] = []
+
+    @property
+    def draait(self) -> bool:
+        return bool(self._taken) and not any(t.done() for t in self._taken)
+
+    async def start(self) -> None:
+        await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+        self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+
+    async def stop(self) -> None:
+        for t in self._taken:
+            t.cancel()
+        for t in self._taken:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
