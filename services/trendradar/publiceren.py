@@ -10,6 +10,7 @@ current data), which spends the release's epsilon again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -152,7 +153,7 @@ class Publiceerder:
     ) -> T.TrendRelease:
         cellen = raster()
         waar = tel(feiten, periode)
-        ruis = mechanisme.meet([waar[c] for c in cellen])
+        beschermd = bescherm(mechanisme, [waar[c] for c in cellen], self.cfg.onderdrukken_onder)
         release = T.TrendRelease(
             release_id=release_id(self.regio, periode),
             regio=self.regio,
@@ -166,8 +167,7 @@ class Publiceerder:
             epsilon_jaarbudget=self.cfg.epsilon_per_jaar,
         )
         release.gepubliceerd_op.FromDatetime(nu)
-        for (maat, thema, orientatie, klasse), r in zip(cellen, ruis, strict=True):
-            waarde, onderdrukt = onderdruk(r, self.cfg.onderdrukken_onder)
+        for (maat, thema, orientatie, klasse), (waarde, onderdrukt) in zip(cellen, beschermd, strict=True):
             release.cellen.add(
                 maat=maat,
                 thema=thema,
@@ -177,6 +177,13 @@ class Publiceerder:
                 onderdrukt=onderdrukt,
             )
         return release
+
+
+def bescherm(mechanisme: Mechanisme, waarden: Sequence[int], drempel: int) -> list[tuple[int, bool]]:
+    """What leaves the node for each true count: noise (OpenDP), then withholding below ``drempel``.
+
+    Any length: cells are independent, so the tests draw many releases in one call."""
+    return [onderdruk(r, drempel) for r in mechanisme.meet(waarden)]
 
 
 async def publiceer(js: JetStreamContext, publicatie: Publicatie) -> bool:
