@@ -16,6 +16,7 @@ import json
 from collections import defaultdict
 from datetime import UTC, datetime
 
+import nats
 import nats.errors
 from nats.aio.client import Client
 from nats.js.errors import NoStreamResponseError
@@ -24,7 +25,6 @@ from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, ZvhError
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.tls import nats_tls_context
 from gedeeld.zvh.v1 import casus_pb2 as S
@@ -70,11 +70,12 @@ async def _verbind(cfg: NodeConfig, url: str) -> Client:
         extra = {"user": cfg.nats.gebruiker, "password": cfg.nats.wachtwoord}
     if cfg.nats.tls is not None:
         extra["tls"] = nats_tls_context(cfg.nats.tls)
-    return await verbind(
+    # A one-shot command: fail fast instead of reconnecting for ever as the node does.
+    return await nats.connect(
         url,
-        f"zvhctl-trends-{cfg.regio}",
+        name=f"zvhctl-trends-{cfg.regio}",
         connect_timeout=5,
-        max_reconnect_attempts=0,
+        allow_reconnect=False,
         inbox_prefix=inbox_prefix(cfg.regio),
         **extra,
     )

@@ -13,6 +13,7 @@ Discrete Laplace with scale b: P(X = k) = (1 − α)/(1 + α) · α^|k| with α 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -93,6 +94,12 @@ def foutmarge(schalen: Sequence[float], betrouwbaarheid: float = 0.95) -> float:
     One cell: exact. Several (a national total, a sum over cells): a Chernoff bound on each tail,
     which is rigorous and somewhat wider than the true quantile.
     """
+    # Regions mostly share one scale: the picture asks the same question hundreds of times.
+    return _foutmarge(tuple(sorted(schalen)), betrouwbaarheid)
+
+
+@functools.lru_cache(maxsize=1024)
+def _foutmarge(schalen: tuple[float, ...], betrouwbaarheid: float) -> float:
     if not schalen:
         return 0.0
     if len(schalen) == 1:
