@@ -180,7 +180,8 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     fed = await knooppunten.maak(tmp_path, nats_server.url, n=5, t=2)
-    r, gen, geheimen = random.Random(14), Generator(random.Random(14)), []
+    r, gen = random.Random(14), Generator(random.Random(14))
+    geheimen: list[str] = []
     for regio in fed.regios.values():
         await vul(regio.cfg_pad, r, gen, geheimen)
         with regio.cfg_pad.open("a") as f:
