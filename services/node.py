@@ -142,11 +142,12 @@ class Node:
         if self.sleuteldeel is not None:
             uit["sleuteldeel"] = self.sleuteldeel.draait
         if self.signalering is not None:
-            uit["signalering"] = self.signalering.draait
+            # The trend radar rides along with signalering (same process, same streams).
+            uit["signalering"] = self.signalering.draait and (
+                self.trendradar is None or self.trendradar.draait
+            )
         if self.samenwerking is not None:
             uit["samenwerking"] = self.samenwerking.draait
-        if self.trendradar is not None:
-            uit["trendradar"] = self.trendradar.draait
         return uit
 
     def consumenten(self) -> list[tuple[str, str, JetStreamContext]]:

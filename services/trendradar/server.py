@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from nats.js.api import StreamConfig
 
 from gedeeld.jetstream import StroomLezer
-from services.signalering.context import Context, zorg_voor_federatiestroom
+from services.signalering.context import Context, HubNietBereikbaar, zorg_voor_federatiestroom
 from services.trendradar.ontvangen import Ontvanger
 from services.trendradar.publiceren import MAX_BERICHT
 
 TRENDS = "TRENDS"
+
+log = logging.getLogger("zvh.trendradar")
 
 
 def trends_stroom() -> StreamConfig:
@@ -51,8 +54,25 @@ class Trendradar:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
-        await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+        try:
+            await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+        except HubNietBereikbaar as exc:
+            # Trends are not worth a node that does not start: the rest of the node runs, and the
+            # consumer starts once the hub's operators have created TRENDS.
+            log.warning("trend radar waiting for its stream", extra={"error": exc.message})
+            self._taken = [asyncio.create_task(self._later())]
+            return
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+
+    async def _later(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            try:
+                await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+            except HubNietBereikbaar:
+                continue
+            log.info("trend radar stream found; consuming releases")
+            await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
 
     async def stop(self) -> None:
         for t in self._taken:
