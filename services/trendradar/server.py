@@ -54,25 +54,26 @@ class Trendradar:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
-        try:
-            await zorg_voor_federatiestroom(self.ctx, trends_stroom())
-        except HubNietBereikbaar as exc:
-            # Trends are not worth a node that does not start: the rest of the node runs, and the
-            # consumer starts once the hub's operators have created TRENDS.
-            log.warning("trend radar waiting for its stream", extra={"error": exc.message})
-            self._taken = [asyncio.create_task(self._later())]
+        if not self.ctx.hub_domein:
+            await zorg_voor_federatiestroom(self.ctx, trends_stroom())  # ours to create
+            self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
             return
-        self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+        # On a hub the stream is the hub operators' to create. Trends are not worth a node that
+        # does not start (or starts slower): look for it in the background, then consume.
+        self._taken = [asyncio.create_task(self._op_de_hub())]
 
-    async def _later(self) -> None:
+    async def _op_de_hub(self) -> None:
+        gemeld = False
         while True:
-            await asyncio.sleep(60)
             try:
                 await zorg_voor_federatiestroom(self.ctx, trends_stroom())
-            except HubNietBereikbaar:
-                continue
-            log.info("trend radar stream found; consuming releases")
-            await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
+                break
+            except HubNietBereikbaar as exc:
+                if not gemeld:
+                    log.warning("trend radar waiting for its stream", extra={"error": exc.message})
+                    gemeld = True
+            await asyncio.sleep(60)
+        await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
 
     async def stop(self) -> None:
         for t in self._taken:
