@@ -136,23 +136,25 @@ def svg(
                 continue
             label += f"{_getal(w.waarde)} ± {_getal(w.marge)}"
             naam = PATRONEN[s][0]
+            onder, boven = y(w.waarde - w.marge), y(w.waarde + w.marge)
+            balk = (
+                f"M{midden:.1f},{onder:.1f} V{boven:.1f} "
+                f"M{midden - 3:.1f},{boven:.1f} h6 M{midden - 3:.1f},{onder:.1f} h6"
+            )
             delen.append(
                 f'<g class="staaf"><title>{e(label)}</title>'
                 f'<rect x="{x:.1f}" y="{y(w.waarde):.1f}" width="{staaf_b * 0.9:.1f}" '
                 f'height="{y(0) - y(w.waarde):.1f}" fill="url(#{id_}-p-{naam})" stroke="#000"/>'
-                f'<path class="foutbalk" d="M{midden:.1f},{y(w.waarde - w.marge):.1f} '
-                f"V{y(w.waarde + w.marge):.1f} "
-                f"M{midden - 3:.1f},{y(w.waarde + w.marge):.1f} h6 "
-                f'M{midden - 3:.1f},{y(w.waarde - w.marge):.1f} h6" '
-                'stroke="#000" stroke-width="1.2" fill="none"/>'
-                f'<text x="{midden:.1f}" y="{y(w.waarde + w.marge) - 4:.1f}" text-anchor="middle" '
-                f'font-size="9">{_getal(w.waarde)}</text></g>'
+                # A white halo under the black line keeps the error bar visible on the dark fill.
+                f'<path class="foutbalk-rand" d="{balk}" stroke="#fff" stroke-width="3" fill="none"/>'
+                f'<path class="foutbalk" d="{balk}" stroke="#000" stroke-width="1.2" fill="none"/>'
+                f"{_waardelabel(midden, y(w.waarde + w.marge) - 4, _getal(w.waarde), staaf_b < 18)}</g>"
             )
     # Legend: pattern swatch and name, so no series depends on colour.
     for s, reeks in enumerate(reeksen):
-        kolom, rij = s % 3, s // 3
-        lx = _LINKS + kolom * 220
-        ly = _HOOGTE - _ONDER + 36 + rij * 20
+        kolom, rij = s % 2, s // 2
+        lx = _LINKS + kolom * 300
+        ly = _HOOGTE - _ONDER + 32 + rij * 19
         delen.append(
             f'<rect x="{lx}" y="{ly - 10}" width="14" height="12" '
             f'fill="url(#{id_}-p-{PATRONEN[s][0]})" stroke="#000"/>'
@@ -160,6 +162,14 @@ def svg(
         )
     delen.append("</svg>")
     return "".join(delen)
+
+
+def _waardelabel(x: float, y: float, tekst: str, smal: bool) -> str:
+    # Narrow bars (many series or months) get their value upright, so labels never overlap.
+    draai = (
+        f' transform="rotate(-90 {x:.1f} {y:.1f})" text-anchor="start"' if smal else ' text-anchor="middle"'
+    )
+    return f'<text x="{x:.1f}" y="{y:.1f}"{draai} font-size="9">{tekst}</text>'
 
 
 def _rond_op(x: float) -> float:
