@@ -154,7 +154,8 @@ class Node:
         lezers = [
             *(self.signalering.lezers if self.signalering else []),
             *(self.samenwerking.lezers if self.samenwerking else []),
-            *(self.trendradar.lezers if self.trendradar else []),
+            # Only once TRENDS exists: on a hub without it, trends are off, not the node unhealthy.
+            *(self.trendradar.lezers if self.trendradar and self.trendradar.actief else []),
         ]
         return [lezer.consument for lezer in lezers]
 

@@ -48,6 +48,8 @@ class Trendradar:
             )
         ]
         self._taken: list[asyncio.Task[None]] = []
+        # True once TRENDS exists and its consumer runs (on a hub that may be later, or never).
+        self.actief = False
 
     @property
     def draait(self) -> bool:
@@ -57,6 +59,7 @@ class Trendradar:
         if not self.ctx.hub_domein:
             await zorg_voor_federatiestroom(self.ctx, trends_stroom())  # ours to create
             self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+            self.actief = True
             return
         # On a hub the stream is the hub operators' to create. Trends are not worth a node that
         # does not start (or starts slower): look for it in the background, then consume.
@@ -73,6 +76,7 @@ class Trendradar:
                     log.warning("trend radar waiting for its stream", extra={"error": exc.message})
                     gemeld = True
             await asyncio.sleep(60)
+        self.actief = True
         await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
 
     async def stop(self) -> None:
