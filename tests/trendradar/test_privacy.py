@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import pytest
+
 from services.trendradar.privacy import Mechanisme, foutmarge, foutmarge_cel
 from services.trendradar.publiceren import bescherm
 from services.trendradar.tellen import SENSITIVITEIT, raster, tel, zonder
@@ -56,6 +58,7 @@ def _log_ratio_grens(p1: float, p2: float) -> float:
     return Z * math.sqrt((1 - p1) / (TREKKINGEN * p1) + (1 - p2) / (TREKKINGEN * p2))
 
 
+@pytest.mark.timeout(300)  # 2 × 1.2 million noise draws: about 25 s on a quiet machine
 def test_removing_one_casus_changes_the_release_by_at_most_e_to_the_epsilon() -> None:
     """Neighbouring datasets D (40 casussen) and D' (one removed that touches all 16 cells it can):
     20,000 releases of each, drawn by the node's own ``bescherm`` (noise, then withholding)."""
