@@ -29,7 +29,6 @@ from gedeeld.natsconfig import inbox_prefix
 from gedeeld.tls import nats_tls_context
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.trendradar.publiceren import Publiceerder, grootboek, publiceer
 from services.trendradar.tellen import Periode
 
 # -- zvhctl -------------------------------------------------------------------------------------
@@ -86,6 +85,9 @@ async def publiceren(cfg: NodeConfig, periode_tekst: str, vervang: bool, url: st
         raise ConfigError(
             "federatie.register", "trend releases are signed with the region's key: needs [federatie]"
         )
+    # Imported here: OpenDP's native library has no business slowing down every other zvhctl command.
+    from services.trendradar.publiceren import Publiceerder, publiceer
+
     periode = Periode.lees(periode_tekst)
     sleutel = RegioSleutels.lees(cfg.federatie.sleutels).ondertekening
     db = Database(cfg.database_url)
@@ -125,6 +127,8 @@ async def publiceren(cfg: NodeConfig, periode_tekst: str, vervang: bool, url: st
 
 
 async def budget(cfg: NodeConfig, jaar: int | None) -> int:
+    from services.trendradar.publiceren import grootboek
+
     db = Database(cfg.database_url)
     try:
         rijen = await grootboek(db, cfg.regio)

@@ -20,7 +20,7 @@ from gedeeld.federatie.register import Federatie
 from gedeeld.jetstream import Uitkomst
 from gedeeld.klok import Klok
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.trendradar.publiceren import MAX_BERICHT, SOORT, release_id, subject
+from services.trendradar.bericht import MAX_BERICHT, SOORT, release_id, subject
 from services.trendradar.store import OntvangenRij
 from services.trendradar.tellen import Periode, raster
 

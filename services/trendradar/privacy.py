@@ -16,10 +16,17 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
+from types import ModuleType
+from typing import Any
 
-import opendp.prelude as dp
 
-dp.enable_features("contrib")
+@functools.cache
+def _opendp() -> ModuleType:
+    # Loaded on first use: its native library costs every importer (zvhctl, the node) time otherwise.
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
 
 
 class Mechanisme:
@@ -28,6 +35,7 @@ class Mechanisme:
     def __init__(self, epsilon: float, sensitiviteit: int) -> None:
         if epsilon <= 0 or sensitiviteit < 1:
             raise ValueError("epsilon must be positive and the sensitivity at least 1")
+        dp = _opendp()
         ruimte = dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int)
         schaal = sensitiviteit / epsilon
         meting = ruimte >> dp.m.then_laplace(scale=schaal)
@@ -35,7 +43,7 @@ class Mechanisme:
         while meting.map(sensitiviteit) > epsilon:
             schaal = math.nextafter(schaal, math.inf)
             meting = ruimte >> dp.m.then_laplace(scale=schaal)
-        self._meting = meting
+        self._meting: Any = meting
         self.schaal = schaal
         self.sensitiviteit = sensitiviteit
         self.epsilon = float(meting.map(sensitiviteit))

@@ -26,24 +26,15 @@ from gedeeld.federatie.bericht import onderteken
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
+from services.trendradar.bericht import SOORT, release_id, subject
 from services.trendradar.privacy import Mechanisme, foutmarge_cel, onderdruk
 from services.trendradar.store import GrootboekRij
 from services.trendradar.tellen import DUUR_GRENZEN, SENSITIVITEIT, Feiten, Periode, raster, tel
 
 log = logging.getLogger("zvh.trendradar")
 
-SOORT = "trend"
-MAX_BERICHT = 64 * 1024
 # A hair of slack for the float sum of the epsilons in the ledger (12 × 1.0 must fit in 12.0).
 _SPELING = 1e-9
-
-
-def subject(regio: str) -> str:
-    return f"zvh.trend.{regio}"
-
-
-def release_id(regio: str, periode: Periode) -> str:
-    return f"{regio}/{periode}"
 
 
 class BudgetOp(PreconditionError):

@@ -14,8 +14,8 @@ from nats.js.api import StreamConfig
 
 from gedeeld.jetstream import StroomLezer
 from services.signalering.context import Context, HubNietBereikbaar, zorg_voor_federatiestroom
+from services.trendradar.bericht import MAX_BERICHT
 from services.trendradar.ontvangen import Ontvanger
-from services.trendradar.publiceren import MAX_BERICHT
 
 TRENDS = "TRENDS"
 
