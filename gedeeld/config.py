@@ -135,6 +135,18 @@ class PortaalConfig:
 
 
 @dataclass(frozen=True)
+class TrendsConfig:
+    """The trend radar's privacy parameters (docs/trendradar.md says what they guarantee)."""
+
+    # Pure epsilon-DP of one monthly release (all its cells together); a replay spends nothing.
+    epsilon_per_publicatie: float = 1.0
+    # Ceiling of the epsilon spent on releases about one calendar year; past it, releases stop.
+    epsilon_per_jaar: float = 12.0
+    # Cells whose *noisy* count is below this are withheld (post-processing: costs no privacy).
+    onderdrukken_onder: int = 10
+
+
+@dataclass(frozen=True)
 class NodeConfig:
     regio: str
     data_dir: Path
@@ -154,6 +166,7 @@ class NodeConfig:
     signalering_listen: str = "127.0.0.1:50052"
     samenwerking_listen: str = "127.0.0.1:50053"
     portaal: PortaalConfig | None = None
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
 
     @property
     def nats_url(self) -> str:
@@ -383,6 +396,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
     if beheer_listen and not _LISTEN.match(beheer_listen):
         raise ConfigError("beheer.listen", "must be HOST:PORT, e.g. 127.0.0.1:9464")
 
+    trends = _trends(doc)
     tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -405,6 +419,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         signalering_listen=eigen_poort["signalering"],
         samenwerking_listen=eigen_poort["samenwerking"],
         portaal=_portaal(doc, pad, data_dir) if "portaal" in doc else None,
+        trends=trends,
     )
     return cfg, doc
 
@@ -465,6 +480,25 @@ def _bool(doc: Mapping[str, Any], path: str, default: bool) -> bool:
     if isinstance(waarde, str) and waarde.lower() in {"true", "false", "1", "0"}:
         return waarde.lower() in {"true", "1"}
     raise ConfigError(path, "must be true or false")
+
+
+def _trends(doc: Mapping[str, Any]) -> TrendsConfig:
+    t = TrendsConfig(
+        epsilon_per_publicatie=_get(
+            doc, "trends.epsilon_per_publicatie", float, TrendsConfig.epsilon_per_publicatie
+        ),
+        epsilon_per_jaar=_get(doc, "trends.epsilon_per_jaar", float, TrendsConfig.epsilon_per_jaar),
+        onderdrukken_onder=_get(doc, "trends.onderdrukken_onder", int, TrendsConfig.onderdrukken_onder),
+    )
+    if not 0 < t.epsilon_per_publicatie <= 10:
+        raise ConfigError("trends.epsilon_per_publicatie", "must be above 0 and at most 10")
+    if not t.epsilon_per_publicatie <= t.epsilon_per_jaar <= 100:
+        raise ConfigError(
+            "trends.epsilon_per_jaar", "must be at least trends.epsilon_per_publicatie and at most 100"
+        )
+    if not 0 <= t.onderdrukken_onder <= 1000:
+        raise ConfigError("trends.onderdrukken_onder", "must be between 0 and 1000")
+    return t
 
 
 def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:

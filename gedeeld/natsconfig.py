@@ -70,7 +70,12 @@ def _acks_voor(regio: str) -> list[str]:
 
 def _verzendt(regio: str) -> list[str]:
     """What a region may put into the federation's streams: only under its own code."""
-    return [onderwerpen.signaal(regio), f"zvh.treffer.*.{regio}", f"zvh.overleg.*.{regio}"]
+    return [
+        onderwerpen.signaal(regio),
+        f"zvh.treffer.*.{regio}",
+        f"zvh.overleg.*.{regio}",
+        onderwerpen.trend(regio),
+    ]
 
 
 def permissies(regio: str, domein: str = "") -> dict[str, object]:

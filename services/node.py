@@ -38,7 +38,14 @@ from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import controleer_oin, nats_tls_context
 from gedeeld.verwerkingslog.model import Verwerking
-from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import (
+    samenwerking_pb2,
+    samenwerking_pb2_grpc,
+    trend_pb2,
+    trend_pb2_grpc,
+    vraag_pb2,
+    vraag_pb2_grpc,
+)
 from services.casusregister.server import Casusregister
 from services.portaal.server import Portaal
 from services.samenwerking.server import Samenwerking
@@ -47,10 +54,12 @@ from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 from services.status import StatusVerzamelaar, zonder_wachtwoord
+from services.trendradar.server import Trendradar
+from services.trendradar.service import TrendService
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "sleuteldeel")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "sleuteldeel", "trendradar")
 DIENSTEN = ("casusregister", "sleuteldeel", "signalering", "samenwerking")
 
 
@@ -119,6 +128,7 @@ class Node:
         self.sleuteldeel: SleuteldeelServer | None = None
         self.signalering: Signalering | None = None
         self.samenwerking: Samenwerking | None = None
+        self.trendradar: Trendradar | None = None
         self.db = Database(cfg.database_url)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
@@ -135,7 +145,10 @@ class Node:
         if self.sleuteldeel is not None:
             uit["sleuteldeel"] = self.sleuteldeel.draait
         if self.signalering is not None:
-            uit["signalering"] = self.signalering.draait
+            # The trend radar rides along with signalering (same process, same streams).
+            uit["signalering"] = self.signalering.draait and (
+                self.trendradar is None or self.trendradar.draait
+            )
         if self.samenwerking is not None:
             uit["samenwerking"] = self.samenwerking.draait
         if self.portaal is not None:
@@ -146,6 +159,8 @@ class Node:
         lezers = [
             *(self.signalering.lezers if self.signalering else []),
             *(self.samenwerking.lezers if self.samenwerking else []),
+            # Only once TRENDS exists: on a hub without it, trends are off, not the node unhealthy.
+            *(self.trendradar.lezers if self.trendradar and self.trendradar.actief else []),
         ]
         return [lezer.consument for lezer in lezers]
 
@@ -221,6 +236,13 @@ class Node:
                     VraagService(authenticator, signalering.vrager),
                     vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
                 )
+                # The trend radar rides along with signalering: same federation streams and registry.
+                self.trendradar = Trendradar(signalering.ctx)
+                grpc_server.voeg_toe(
+                    trend_pb2_grpc.add_TrendServiceServicer_to_server,  # type: ignore[arg-type]
+                    TrendService(authenticator, self.trendradar.ontvanger),
+                    trend_pb2.DESCRIPTOR.services_by_name["TrendService"].full_name,
+                )
             if "samenwerking" in d:
                 self.samenwerking = samenwerking
                 grpc_server.voeg_toe(
@@ -238,6 +260,8 @@ class Node:
             await self.samenwerking.start()
         if self.signalering is not None:
             await self.signalering.start()
+        if self.trendradar is not None:
+            await self.trendradar.start()
         if self.grpc is not None:
             await self.grpc.klaar()
         if self.cfg.portaal is not None and self.grpc is not None:
@@ -252,6 +276,8 @@ class Node:
         self.gereed = False
         if self.portaal is not None:
             await self.portaal.stop()
+        if self.trendradar is not None:
+            await self.trendradar.stop()
         if self.signalering is not None:
             await self.signalering.stop()
         if self.samenwerking is not None:

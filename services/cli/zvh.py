@@ -12,6 +12,7 @@
     zvh matches volg [--eigen] [--vanaf TOKEN]
     zvh matches bekijk|akkoord MATCH_ID        zvh matches voorstel MATCH_ID --regie REGIO
     zvh matches afwijzen MATCH_ID REDEN        zvh matches bericht MATCH_ID TEKST
+    zvh trends [--van 2026-01] [--tot 2026-11] [--regio R] [--maat nieuw --per thema|orientatie]
     zvh inzage (--bsn BSN | --achternaam N --geboortedatum JJJJ-MM-DD) --referentie R
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
@@ -37,9 +38,9 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from gedeeld.grpc_fouten import field_violations, tls_geweigerd
-from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, trend_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.cli import matches
+from services.cli import matches, trends
 
 S = casus_pb2
 
@@ -189,6 +190,10 @@ async def uitvoeren(ns: argparse.Namespace) -> str:
                 deadline_ms=ns.wacht,
             )
             return toon_vraag(await roep(vraag_pb2_grpc.VraagServiceStub(kanaal).Vragen, vraag))
+        if ns.cmd == "trends":
+            stub_t = trend_pb2_grpc.TrendServiceStub(kanaal)
+            resp = await roep(stub_t.Overzicht, trends.overzicht_verzoek(ns))
+            return trends.toon_overzicht(resp, ns.regio or "", ns.maat, ns.per)
         if ns.cmd == "inzage":
             inzage_req = S.InzageRequest(
                 bsn=ns.bsn or "", achternaam=ns.achternaam or "", verzoek_referentie=ns.referentie
@@ -274,6 +279,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--betrokkene", help="één persoon van de casus (standaard: allen)")
     v.add_argument("--regio", action="append", help="alleen deze regio (herhaalbaar; standaard: alle)")
     v.add_argument("--wacht", type=int, default=0, help="wachttijd in ms (standaard 2000)")
+    trends.zvh_parser(sub)
     i = sub.add_parser("inzage")
     i.add_argument("--bsn")
     i.add_argument("--achternaam")

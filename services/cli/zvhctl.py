@@ -6,6 +6,8 @@ zvhctl bewaartermijn         remove personal data past the retention term now
 zvhctl token nieuw ID ROL    add a user to the token file; prints the token once
 zvhctl certs --uit DIR …     a development CA and certificates (needs no --config)
 zvhctl portaal gebruiker …   the web portal's users and roles (no restart needed)
+zvhctl trends publiceren --periode 2026-11   release a month's protected trend counts
+zvhctl trends budget         the privacy ledger: epsilon spent per year
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
-from services.cli import certs, federatie, portaal_cli, status
+from services.cli import certs, federatie, portaal_cli, status, trends
 from services.node import COMPONENTEN
 
 
@@ -112,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     certs.voeg_toe(sub)
     status.voeg_toe(sub)
     portaal_cli.voeg_toe(sub)
+    trends.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
         if ns.cmd == "federatie":
@@ -129,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             return status.uitvoeren(cfg, ns)
         if ns.cmd == "portaal":
             return portaal_cli.uitvoeren(cfg, ns)
+        if ns.cmd == "trends":
+            return trends.uitvoeren(cfg, ns)
         return token_nieuw(cfg, ns.gebruiker, ns.rol)
     except ConfigError as exc:
         print(f"zvhctl: {exc.message}", file=sys.stderr)
