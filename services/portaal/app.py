@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -31,16 +33,19 @@ from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import common_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
+from gedeeld.zvh.v1 import trend_pb2 as T
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.portaal.beveiliging import Beveiligingskoppen, Sessie, Sessies, csrf_geldig
 from services.portaal.gebruikers import Aanmeldfout, Gebruiker, Gebruikers
 from services.portaal.klant import Fout, Klant
 from services.portaal.oidc import OidcFout, OidcKlant
+from services.trendradar.grafiek import landelijk_svg
 
 log = logging.getLogger("zvh.portaal")
 
 HIER = Path(__file__).parent
 R = Rol
+_MAAND = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PR, IC, NM, FG = R.PROCESREGISSEUR, R.INFORMATIECOORDINATOR, R.NETWERKMANAGER, R.FG
 
 # Which role may do what in the portal (the node's REGELS decide in the end).
@@ -52,6 +57,7 @@ MAG: Mapping[str, frozenset[Rol]] = {
     "toewijzen": frozenset({IC, NM}),
     "bevraging": frozenset({IC}),
     "inzage": frozenset({FG}),
+    "trends": frozenset({PR, IC, NM, FG}),
 }
 NAVIGATIE = [
     ("inbox", "Inbox", "/inbox"),
@@ -59,6 +65,7 @@ NAVIGATIE = [
     ("aanmelden", "Casus aanmelden", "/casussen/nieuw"),
     ("bevraging", "Bevraging", "/bevraging"),
     ("inzage", "Inzage", "/inzage"),
+    ("trends", "Trends", "/trends"),
 ]
 
 STATUS_TEKST = {
@@ -629,6 +636,51 @@ def maak_app(omg: Omgeving) -> Starlette:
             fout=fout,
         )
 
+    # -- trends (every role): the national picture, without personal data ------------
+
+    @beveiligd("trends")
+    async def trends(request: Request, s: Sessie, g: Gebruiker) -> Response:
+        waarden = {k: request.query_params.get(k, "").strip() for k in ("van", "tot", "regio")}
+        fouten: dict[str, str] = {}
+        for veld in ("van", "tot"):
+            if waarden[veld] and not _MAAND.match(waarden[veld]):
+                fouten[veld] = "gebruik de vorm JJJJ-MM, bijvoorbeeld 2026-11"
+        overzicht: T.OverzichtResponse | None = None
+        fout = ""
+        if not fouten:
+            try:
+                overzicht = await omg.klant.trends(
+                    g.id, T.OverzichtRequest(periode_van=waarden["van"], periode_tot=waarden["tot"])
+                )
+            except Fout as f:
+                if f.code.name != "INVALID_ARGUMENT":
+                    raise
+                fouten, fout = f.velden, f.melding
+        regios = sorted({p.regio for p in overzicht.punten if p.regio}) if overzicht else []
+        regio = waarden["regio"] if waarden["regio"] in regios else ""
+        # The charts are built by the trend radar as inline SVG (patterns and labels, no colour
+        # needed; error bars for the noise); their text is escaped there.
+        grafiek = (
+            Markup(landelijk_svg(overzicht, regio=regio))  # noqa: S704 (grafiek escapes every text)
+            if overzicht and overzicht.punten
+            else None
+        )
+        return pagina(
+            request,
+            "trends.html",
+            s,
+            g,
+            status=400 if fouten else 200,
+            titel="Trends",
+            w=waarden,
+            fouten=fouten,
+            fout=fout or ("Controleer de gemarkeerde velden." if fouten else ""),
+            overzicht=overzicht,
+            regios=regios,
+            regio=regio,
+            grafiek=grafiek,
+        )
+
     routes = [
         Route("/", start),
         Route("/inloggen", inloggen, methods=["GET", "POST"]),
@@ -648,6 +700,7 @@ def maak_app(omg: Omgeving) -> Starlette:
         Route("/casussen/{casus_id}/toewijzen", toewijzen, methods=["POST"]),
         Route("/bevraging", bevraging, methods=["GET", "POST"]),
         Route("/inzage", inzage, methods=["GET", "POST"]),
+        Route("/trends", trends),
         Mount("/static", StaticFiles(directory=str(HIER / "static")), name="static"),
     ]
     return Starlette(routes=routes)

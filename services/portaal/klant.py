@@ -17,8 +17,9 @@ import grpc
 from gedeeld.auth import NAMENS
 from gedeeld.grpc_fouten import field_violations, tls_geweigerd
 from gedeeld.zvh.v1 import casus_pb2 as C
-from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
+from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, trend_pb2_grpc, vraag_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
+from gedeeld.zvh.v1 import trend_pb2 as T
 from gedeeld.zvh.v1 import vraag_pb2 as V
 
 Req = TypeVar("Req")
@@ -76,6 +77,7 @@ class Klant:
         self._casus = casus_pb2_grpc.CasusServiceStub(kanaal)
         self._match = samenwerking_pb2_grpc.MatchServiceStub(kanaal)
         self._vraag = vraag_pb2_grpc.VraagServiceStub(kanaal)
+        self._trend = trend_pb2_grpc.TrendServiceStub(kanaal)
         self._geheim = geheim
         self._timeout = timeout
 
@@ -149,3 +151,6 @@ class Klant:
     # -- VraagService
     async def vragen(self, namens: str, req: V.VragenRequest) -> V.VragenResponse:
         return await self._roep(self._vraag.Vragen, req, namens, timeout=60)
+
+    async def trends(self, namens: str, req: T.OverzichtRequest) -> T.OverzichtResponse:
+        return await self._roep(self._trend.Overzicht, req, namens)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyotp
@@ -12,6 +13,8 @@ import pyotp
 from gedeeld.auth import Rol
 from services.portaal import gebruikers as G
 from services.portaal.server import Portaal
+from services.trendradar.publiceren import Publiceerder, publiceer
+from services.trendradar.tellen import Periode
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import Federatie
 
@@ -80,3 +83,16 @@ async def met_portalen(
             )
     async with knooppunten.draaiend(fed):
         yield fed
+
+
+async def geef_trends_vrij(fed: Federatie, regio: str, periode: str = "2026-10") -> None:
+    """``regio`` releases a past month's protected counts, as `zvhctl trends publiceren` does."""
+    node = fed[regio].node
+    assert node is not None and node.trendradar is not None
+    ctx = node.trendradar.ctx
+    maand = Periode.lees(periode)
+    na_afloop = datetime(maand.jaar + maand.maand // 12, maand.maand % 12 + 1, 15, tzinfo=UTC)
+    publicatie = await Publiceerder(ctx.db, regio, ctx.sleutels.ondertekening, node.cfg.trends).maak(
+        maand, na_afloop
+    )
+    assert await publiceer(ctx.js, publicatie)

@@ -6,6 +6,7 @@ for docs/portaal.md."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,7 +17,7 @@ from gedeeld.natsserver import NatsServer
 from tests.conftest import begrensd
 from tests.federatie.knooppunten import Federatie
 from tests.portaal.browser import Browser
-from tests.portaal.omgeving import WACHTWOORD, account, met_portalen, portaal
+from tests.portaal.omgeving import WACHTWOORD, account, geef_trends_vrij, met_portalen, portaal
 from tests.voorbeelden import BSN_A, aanmelding, betrokkene
 
 T = TypeVar("T")
@@ -180,6 +181,17 @@ def scenario(fed: Federatie, loop: asyncio.AbstractEventLoop, b: Browser) -> Non
     b.axe()
     b.schermafdruk("09-inzage")
 
+    # -- trends: the national picture (every role), charts as inline SVG.
+    wacht(geef_trends_vrij(fed, "arnhem", "2026-10"))
+    for _ in range(60):  # the release reaches wvv through the federation's stream
+        b.open(f"{wvv}/trends?van=2026-10&tot=2026-10")
+        if b.bestaat("#trends-grafiek"):
+            break
+        time.sleep(0.5)
+    assert b.bestaat("#trends-grafiek svg[role='img']")
+    b.axe()
+    b.schermafdruk("10-trends")
+
 
 @pytest.mark.timeout(300)
 async def test_two_procesregisseurs_agree_in_the_browser(tmp_path: Path, nats_server: NatsServer) -> None:
@@ -190,7 +202,7 @@ async def test_two_procesregisseurs_agree_in_the_browser(tmp_path: Path, nats_se
         finally:
             await begrensd("browser quit", asyncio.to_thread(b.sluit), 30)
     # axe ran on every kind of page the portal has.
-    assert {"/inloggen", "/inbox", "/casussen/nieuw", "/casussen", "/bevraging", "/inzage"} <= set(
+    assert {"/inloggen", "/inbox", "/casussen/nieuw", "/casussen", "/bevraging", "/inzage", "/trends"} <= set(
         b.gecontroleerd
     )
     assert any(p.startswith("/matches/") for p in b.gecontroleerd)

@@ -13,7 +13,7 @@ from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from services.portaal import gebruikers as G
 from tests.federatie.knooppunten import Federatie, als
-from tests.portaal.omgeving import WACHTWOORD, account, met_portalen, portaal
+from tests.portaal.omgeving import WACHTWOORD, account, geef_trends_vrij, met_portalen, portaal
 from tests.voorbeelden import aanmelding, betrokkene
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -157,3 +157,24 @@ async def test_shared_reference_equal_in_both_regions_and_actor_is_the_person(fe
     assert voorstel.actor == "pr-anna" and voorstel.rol == "procesregisseur"
     m = await wvv.matchstub().Ophalen(M.MatchOphalenRequest(match_id=ma.match_id), metadata=als("nm-dirk"))
     assert m.status == M.MATCH_STATUS_SAMENWERKING_VOORGESTELD
+
+
+async def test_trends_page_shows_the_released_picture_to_every_role(fed: Federatie) -> None:
+    async with klant(fed, "wvv") as web:
+        await inloggen(web, "wvv", "fg-eva")
+        leeg = await web.get("/trends")
+        assert leeg.status_code == 200 and 'id="trends-leeg"' in leeg.text
+        assert 'href="/trends"' in leeg.text  # in every role's menu
+        fout = await web.get("/trends", params={"van": "november"})
+        assert fout.status_code == 400 and "JJJJ-MM" in fout.text
+
+        await geef_trends_vrij(fed, "arnhem", "2026-10")
+
+        async def getoond() -> bool:
+            r = await web.get("/trends", params={"van": "2026-10", "tot": "2026-10"})
+            return 'id="trends-grafiek"' in r.text
+
+        await fed.wacht(getoond, timeout=30)
+        r = await web.get("/trends", params={"van": "2026-10", "tot": "2026-10", "regio": "arnhem"})
+        assert "<svg" in r.text and 'role="img"' in r.text and "<title" in r.text
+        assert "Regio arnhem" in r.text and "arnhem, 2026-10 (versie 1" in r.text
