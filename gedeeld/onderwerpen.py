@@ -139,9 +139,19 @@ class Stroomspec:
     max_per_afzender: int
     altijd_bewaren: bool = False  # no age limit (the trend releases are the record)
 
-    def config(self, *, max_age: timedelta = MAX_AGE, replicas: int = 1, afzenders: int = 1) -> StreamConfig:
+    def config(
+        self,
+        *,
+        max_age: timedelta = MAX_AGE,
+        replicas: int = 1,
+        afzenders: int = 1,
+        bytes_begrensd: bool = True,
+    ) -> StreamConfig:
         """``afzenders``: how many regions may publish into it (sizes ``max_bytes`` so that the
-        per-sender bounds, not the stream's total, are what a flood runs into)."""
+        per-sender bounds, not the stream's total, are what a flood runs into).
+        ``bytes_begrensd`` False: no ``max_bytes``, for the embedded single nats-server, whose
+        JetStream reserves every stream's ``max_bytes`` on disk up front (at 10 regions more than
+        a test machine has); the per-sender message bounds still hold there."""
         return StreamConfig(
             name=self.naam,
             subjects=list(self.subjects),
@@ -149,7 +159,7 @@ class Stroomspec:
             duplicate_window=24 * 3600 if self.altijd_bewaren else DUPLICATE_WINDOW,
             max_msg_size=MAX_BERICHT,
             max_msgs_per_subject=self.max_per_afzender,
-            max_bytes=self.max_per_afzender * MAX_BERICHT * max(1, afzenders),
+            max_bytes=self.max_per_afzender * MAX_BERICHT * max(1, afzenders) if bytes_begrensd else -1,
             discard=DiscardPolicy.OLD,
             num_replicas=replicas,
         )

@@ -197,7 +197,10 @@ async def zorg_voor_federatiestroom(ctx: Context, config: StreamConfig, *, wacht
 
 def stroomconfig(ctx: Context, spec: onderwerpen.Stroomspec) -> StreamConfig:
     """A federation stream as the embedded default creates it (onderwerpen's spec)."""
-    return spec.config(max_age=ctx.stroom_max_age, afzenders=len(ctx.federatie.regios))
+    # On a hub this only names the stream (the operators made it, with its byte limit).
+    return spec.config(
+        max_age=ctx.stroom_max_age, afzenders=len(ctx.federatie.regios), bytes_begrensd=bool(ctx.hub_domein)
+    )
 
 
 async def zorg_voor_federatiestromen(ctx: Context) -> None:

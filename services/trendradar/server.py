@@ -25,7 +25,7 @@ log = logging.getLogger("zvh.trendradar")
 def trends_stroom() -> StreamConfig:
     """TRENDS keeps every release (no age limit: releases are small and never change); the same
     specification the hub's operators create it from (``gedeeld.onderwerpen``)."""
-    return onderwerpen.trends().config()
+    return onderwerpen.trends().config(bytes_begrensd=False)  # embedded: see Stroomspec.config
 
 
 class Trendradar:
