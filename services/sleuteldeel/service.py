@@ -13,6 +13,7 @@ inputs is logged: they are blinded, and even so only counts are recorded.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import DecodeError
 
-from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel
+from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
@@ -119,7 +120,10 @@ class Sleuteldeelhouder:
         self._signalen = signalen
         self._auditor = auditor
         self._klok_ms = klok_ms
-        self._vingerafdruk = commitment_vingerafdruk(Element.basis_maal(deel.waarde))
+        # k_i·G once, not per request (the proof needs it); the previous path recomputed it.
+        self._commitment = Element.basis_maal(deel.waarde)
+        self._vingerafdruk = commitment_vingerafdruk(self._commitment)
+        self._vorig = vorig_pad()
         self._laatste_weigering: dict[tuple[str, str], int] = {}  # (region, reason) -> ms of its audit
 
     async def behandel(self, data: bytes) -> bytes:
@@ -211,7 +215,10 @@ class Sleuteldeelhouder:
             raise _Geweigerd("herhaald", "this request was answered already (replay)")
         onboarding = self._onboarding(aanvrager, verzoek.onboarding, nu)
         await self._neem(aanvrager, n, nu, onboarding)
-        return evalueer_deel(self._deel, elementen)
+        if self._vorig:
+            return evalueer_deel(self._deel, elementen)
+        # CPU-bound (n + ~8 scalar multiplications): a worker thread, so the event loop keeps serving.
+        return await asyncio.to_thread(evalueer_deel, self._deel, elementen, self._commitment)
 
     def _onboarding(self, aanvrager: str, data: bytes, nu: datetime) -> Onboarding | None:
         if not data:
