@@ -62,6 +62,9 @@ class CasusregisterConfig:
     bewaartermijn_dagen: int = 730
     bewaartermijn_interval_uren: float = 24.0
     gebeurtenis_max_age_dagen: int = 7
+    # Refuse Aanmelden (RESOURCE_EXHAUSTED) while more of the region's own changes than this wait
+    # for the federation (outbox + signalering's pending case events); 0: never refuse.
+    max_achterstand: int = 5000
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         gebeurtenis_max_age_dagen=_get(
             doc, "casusregister.gebeurtenis_max_age_dagen", int, CasusregisterConfig.gebeurtenis_max_age_dagen
         ),
+        max_achterstand=_get(doc, "casusregister.max_achterstand", int, CasusregisterConfig.max_achterstand),
     )
     if not _LISTEN.match(casusregister.listen):
         raise ConfigError("casusregister.listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
@@ -243,6 +247,8 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         raise ConfigError("casusregister.bewaartermijn_dagen", "must be at least 1")
     if casusregister.max_concurrent_rpcs < 1:
         raise ConfigError("casusregister.max_concurrent_rpcs", "must be at least 1")
+    if casusregister.max_achterstand < 0:
+        raise ConfigError("casusregister.max_achterstand", "must be 0 (off) or more")
 
     tls = None
     if "tls" in doc:

@@ -209,6 +209,10 @@ class Node:
             authenticator = Authenticator.uit_bestand(self.cfg.tokens)
             if "signalering" in d:
                 self.signalering = signalering
+                if self.casusregister is not None:
+                    # The region's backlog includes the case events signalering has yet to handle.
+                    stroom_, durable, js = signalering.lezers[0].consument
+                    self.casusregister.achterstand.volg_consument(js, stroom_, durable)
                 grpc_server.voeg_toe(
                     vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
                     VraagService(authenticator, signalering.vrager),

@@ -18,7 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from gedeeld.crypto.groep import ORDE, Element, Scalar
-from gedeeld.crypto.oprf import Modus, Verblinding, controleer_bewijs, maak_bewijs, verblind, voltooi, voltooi_met
+from gedeeld.crypto.oprf import (
+    Modus,
+    Verblinding,
+    controleer_bewijs,
+    maak_bewijs,
+    verblind,
+    voltooi,
+    voltooi_met,
+)
 from gedeeld.crypto.shamir import Sleuteldeel, lagrange
 from gedeeld.errors import CryptoError, InvalidProofError
 
