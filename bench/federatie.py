@@ -49,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.looptijd import Fasen
 from bench.synthetisch import Generator, Persoon
+from gedeeld import onderwerpen
 from gedeeld.auth import Rol, nieuw_token, token_hash
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.nats import bevestig, verbind
@@ -190,10 +191,10 @@ async def rustig(url: str, signalen: int, timeout: float = 600) -> float:
     try:
         async with asyncio.timeout(timeout):
             # Polled: the progress is in other processes; NATS has no event for "all consumed".
-            while (await js.stream_info("SIGNALEN")).state.messages < signalen:  # noqa: ASYNC110
+            while (await js.stream_info(onderwerpen.SIGNALEN)).state.messages < signalen:  # noqa: ASYNC110
                 await asyncio.sleep(0.005)
             while True:
-                consumers = await js.consumers_info("SIGNALEN")
+                consumers = await js.consumers_info(onderwerpen.SIGNALEN)
                 if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
                     return time.perf_counter() - start
                 await asyncio.sleep(0.005)

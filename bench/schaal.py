@@ -111,7 +111,7 @@ async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
             map_ / "tokens.toml",
             codes=codes,
             drempel=3,
-            federatie_extra="oprf_burst = 1000000\n" + lokaal.ZONDER_PLAFOND,
+            federatie_extra="oprf_burst = 1000000\nsignaal_burst = 1000000\n" + lokaal.ZONDER_PLAFOND,
         )
     gen = Generator(random.Random(seed), aandeel_zonder_bsn=0.1)
     # The joining region's existing cases, as case events on its region-local stream.

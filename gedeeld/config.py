@@ -84,6 +84,14 @@ class FederatieConfig:
     onboarding: Path | None = None  # this region's signed onboarding window (zvhctl federatie onboarding)
     vraag_per_minuut: float = 30.0  # hit/no-hit queries answered per asking region, sustained
     vraag_burst: float = 60.0
+    # Messages accepted from one other region, per kind: a sustained rate per hour and a burst
+    # (gedeeld/federatie/poort.py; docs/signalering.md explains the sizes). Over it: refused.
+    signaal_per_uur: float = 1_000.0
+    signaal_burst: float = 20_000.0
+    treffer_per_uur: float = 500.0
+    treffer_burst: float = 2_000.0
+    overleg_per_uur: float = 300.0
+    overleg_burst: float = 1_000.0
 
 
 @dataclass(frozen=True)
@@ -301,6 +309,11 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
                 )
             },
             onboarding=pad(o) if (o := _get(doc, "federatie.onboarding", str, "")) else None,
+            **{
+                naam: _get(doc, f"federatie.{naam}", float, getattr(FederatieConfig, naam))
+                for soort in ("signaal", "treffer", "overleg")
+                for naam in (f"{soort}_per_uur", f"{soort}_burst")
+            },
         )
         for naam in ("register", "sleutels"):
             if not getattr(federatie, naam).exists():
@@ -317,6 +330,9 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             raise ConfigError("federatie.oprf_per_seconde", "rate must be positive and burst at least 1")
         if federatie.vraag_per_minuut <= 0 or federatie.vraag_burst < 1:
             raise ConfigError("federatie.vraag_per_minuut", "rate must be positive and burst at least 1")
+        for soort in ("signaal", "treffer", "overleg"):
+            if getattr(federatie, f"{soort}_per_uur") <= 0 or getattr(federatie, f"{soort}_burst") < 1:
+                raise ConfigError(f"federatie.{soort}_per_uur", "rate must be positive and burst at least 1")
 
     nats = _nats(doc, pad)
     eigen_poort = {}

@@ -6,15 +6,26 @@ WEIGER terminates (never redelivered; the handler has counted and logged it).
 A handler that raises is treated as OPNIEUW, so a bug or outage loses nothing.
 Any error other than "no messages" re-creates the subscription after a pause:
 nats.py pull subscriptions can go stale after a server restart (nats.py #504).
+
+Transient failures are retried with a delay that doubles with every delivery
+(``opnieuw_na``, 2 s, 4 s, … up to ``MAX_OPNIEUW_NA``), so the consumer's
+``max_deliver`` (gedeeld/onderwerpen.py: ``MAX_AFLEVERINGEN``) spans hours of an
+outage. A message that still fails at its last delivery is given up: a copy
+(headers and data) goes to the region's dead letters (``DodeBrieven``: on the
+region's own NATS, never on the hub), it is counted
+(``zvh_federation_dead_letters_total``), logged with its subject and sending
+region only, and terminated. It can no longer stall the consumer.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import enum
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -22,10 +33,21 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 
-from gedeeld.metrics import CONSUMER_ACHTERSTAND
+from gedeeld import onderwerpen
+from gedeeld.metrics import CONSUMER_ACHTERSTAND, DODE_BRIEVEN
 from gedeeld.tracing import from_headers, in_trace
 
 log = logging.getLogger("zvh.jetstream")
+
+MAX_OPNIEUW_NA = 300.0  # seconds: the longest pause between two deliveries of a failing message
+# Headers of a dead letter (besides the original message's own headers).
+DOOD_SUBJECT = "Zvh-Dood-Subject"
+DOOD_STROOM = "Zvh-Dood-Stroom"
+DOOD_DURABLE = "Zvh-Dood-Durable"
+DOOD_VOLGNUMMER = "Zvh-Dood-Volgnummer"
+DOOD_AFLEVERINGEN = "Zvh-Dood-Afleveringen"
+# Headers a copy must not carry over: JetStream would apply them to the dead-letter stream.
+_NIET_KOPIEREN = ("Nats-Msg-Id", "Nats-Expected-Stream", "Nats-Expected-Last-Msg-Id")
 
 
 class Uitkomst(enum.Enum):
@@ -46,6 +68,25 @@ async def zorg_voor_stroom(js: JetStreamContext, config: StreamConfig) -> None:
         await js.update_stream(config)
 
 
+def dood_subject(regio: str, stroom: str) -> str:
+    """Where a region keeps the messages its consumers on ``stroom`` gave up on. Under
+    ``regio.<r>.``: captured by the region-local stream REGIO_<R> and never exported by the leaf."""
+    return f"regio.{regio}.dood.{stroom}"
+
+
+@dataclass(frozen=True)
+class DodeBrieven:
+    """The region's own JetStream (REGIO_<R>) that keeps a copy of every message given up on."""
+
+    js: JetStreamContext
+    regio: str
+
+
+def wachttijd(aflevering: int, basis: float, maximum: float = MAX_OPNIEUW_NA) -> float:
+    """Pause before the next delivery after delivery number ``aflevering`` (1 = first) failed."""
+    return float(min(maximum, basis * 2 ** max(0, min(aflevering - 1, 30))))
+
+
 class StroomLezer:
     def __init__(
         self,
@@ -58,9 +99,21 @@ class StroomLezer:
         batch: int = 32,
         opnieuw_na: float = 2.0,
         batch_handler: BatchHandler | None = None,
+        config: ConsumerConfig | None = None,
+        alleen_binden: bool = False,
+        soort: str = "",
+        dood: DodeBrieven | None = None,
     ) -> None:
         """``batch_handler``, when given, gets every fetched batch at once (in stream order) and
-        returns one outcome per message; ``handler`` then is unused."""
+        returns one outcome per message; ``handler`` then is unused.
+
+        ``config``: the durable consumer's configuration when this reader creates it (a
+        federation consumer's comes from ``onderwerpen.Consumentspec.config()``); its
+        ``max_deliver`` is the delivery at which a failing message is given up (also when the
+        consumer was created earlier with another config). ``alleen_binden``: never create or
+        alter the consumer, only bind to it (on the hub, the hub's operators made it).
+        ``soort``: the message kind, for metrics and to name the sending region in logs.
+        ``dood``: where to keep a copy of messages given up on (None: only counted and logged)."""
         self._js = js
         self._stroom = stroom
         self._subject = subject
@@ -69,8 +122,14 @@ class StroomLezer:
         self._batch = batch
         self._opnieuw_na = opnieuw_na
         self._batch_handler = batch_handler
+        self._config = config or ConsumerConfig(ack_wait=30, max_ack_pending=1000)
+        self._max_afleveringen = max(0, self._config.max_deliver or 0)  # -1: unlimited
+        self._alleen_binden = alleen_binden
+        self._soort = soort
+        self._dood = dood
         self._achterstand = CONSUMER_ACHTERSTAND.labels(stroom, durable)
         self.verwerkt = 0
+        self.opgegeven = 0
 
     @property
     def consument(self) -> tuple[str, str, JetStreamContext]:
@@ -81,12 +140,16 @@ class StroomLezer:
         while True:
             sub = None
             try:
-                sub = await self._js.pull_subscribe(
-                    self._subject,
-                    durable=self._durable,
-                    stream=self._stroom,
-                    config=ConsumerConfig(ack_wait=30, max_ack_pending=1000),
-                )
+                if self._alleen_binden:
+                    sub = await self._js.pull_subscribe_bind(durable=self._durable, stream=self._stroom)
+                else:
+                    sub = await self._js.pull_subscribe(
+                        self._subject,
+                        durable=self._durable,
+                        stream=self._stroom,
+                        # a copy: nats-py fills in name and filter on the config it is given
+                        config=dataclasses.replace(self._config),
+                    )
                 wachtend = 0
                 while True:
                     # nats-py's fetch(n) keeps waiting for all n messages until its timeout once the
@@ -156,7 +219,64 @@ class StroomLezer:
         if uitkomst is Uitkomst.KLAAR:
             await msg.ack()
         elif uitkomst is Uitkomst.OPNIEUW:
-            await msg.nak(delay=self._opnieuw_na)
+            aflevering = _aflevering(msg)
+            if self._max_afleveringen and aflevering >= self._max_afleveringen:
+                await self._geef_op(msg, aflevering)
+            else:
+                await msg.nak(delay=wachttijd(aflevering, self._opnieuw_na))
         else:
             await msg.term()
         self.verwerkt += 1
+
+    def _afzender(self, subject: str) -> str:
+        if self._soort in ("signaal", "treffer", "overleg"):
+            return onderwerpen.afzender(self._soort, subject) or "?"  # type: ignore[arg-type]
+        return "-"
+
+    async def _geef_op(self, msg: Msg, aflevering: int) -> None:
+        """The last delivery failed too: keep a copy for operators, count, log, terminate."""
+        if self._dood is not None:
+            kop = {k: v for k, v in (msg.headers or {}).items() if k not in _NIET_KOPIEREN}
+            volgnummer = str(msg.metadata.sequence.stream)
+            kop |= {
+                DOOD_SUBJECT: msg.subject,
+                DOOD_STROOM: self._stroom,
+                DOOD_DURABLE: self._durable,
+                DOOD_VOLGNUMMER: volgnummer,
+                DOOD_AFLEVERINGEN: str(aflevering),
+                "Nats-Msg-Id": f"dood:{self._stroom}:{self._durable}:{volgnummer}",
+            }
+            try:
+                await self._dood.js.publish(
+                    dood_subject(self._dood.regio, self._stroom), msg.data, headers=kop, timeout=5
+                )
+            except Exception as exc:
+                # Not kept: try again at a later delivery (JetStream still holds the message; past
+                # max_deliver the hub's advisory records it) rather than lose it here.
+                log.warning(
+                    "dead letter not stored; message stays pending",
+                    extra={"stroom": self._stroom, "durable": self._durable, "error": type(exc).__name__},
+                )
+                await msg.nak(delay=MAX_OPNIEUW_NA)
+                return
+        await msg.term()
+        self.opgegeven += 1
+        DODE_BRIEVEN.labels(self._stroom, self._soort or "-").inc()
+        log.error(
+            "message given up after its last delivery; kept as a dead letter",
+            extra={
+                "stroom": self._stroom,
+                "durable": self._durable,
+                "subject": msg.subject,
+                "afzender": self._afzender(msg.subject),
+                "afleveringen": aflevering,
+            },
+        )
+
+
+def _aflevering(msg: Msg) -> int:
+    """Which delivery of ``msg`` this is (1 = the first)."""
+    try:
+        return int(msg.metadata.num_delivered)
+    except Exception:  # not a JetStream message (a test's hand-made Msg): a first delivery
+        return 1

@@ -47,6 +47,17 @@ SIGNALEN_ONTVANGEN = Counter("zvh_signals_received_total", "Other regions' signa
 SIGNALEN_GEWEIGERD = Counter(
     "zvh_signals_rejected_total", "Federation messages rejected, by reason", ["reden"]
 )
+FEDERATIE_GEWEIGERD = Counter(
+    "zvh_federation_rejected_total",
+    "Messages from other regions refused, by kind (signaal/treffer/overleg/vraag), sending region "
+    "(a registry code, or 'onbekend') and reason",
+    ["soort", "afzender", "reden"],
+)
+DODE_BRIEVEN = Counter(
+    "zvh_federation_dead_letters_total",
+    "Messages a consumer gave up on after their last delivery (kept as dead letters)",
+    ["stroom", "soort"],
+)
 TREFFERS = Counter("zvh_treffers_total", "Treffers sent and received", ["richting"])
 MATCHES = Counter("zvh_matches_total", "Matches recorded", ["zekerheid"])
 VRAGEN_GESTELD = Counter("zvh_queries_asked_total", "Hit/no-hit queries asked by this region's users")

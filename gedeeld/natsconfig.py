@@ -138,7 +138,12 @@ def accounts(
         eigen = [account(r)]
         fed_exports += [{"service": s, "accounts": eigen} for s in _verzendt(r)]
         fed_exports += [
-            {"service": "$JS.API." + s, "accounts": eigen}
+            # A fetch of n messages is one request with n responses: without "stream" a service
+            # import passes one response per request, and a node catching up reads one message per
+            # fetch timeout.
+            {"service": "$JS.API." + s, "accounts": eigen, "response_type": "stream"}
+            if s.startswith("CONSUMER.MSG.NEXT.")
+            else {"service": "$JS.API." + s, "accounts": eigen}
             for s in _js_api_voor(r)
             if s != f"STREAM.INFO.{SIGNALEN}"
         ]

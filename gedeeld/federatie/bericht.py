@@ -1,7 +1,8 @@
 """Signed envelopes for everything that crosses the region boundary.
 
 ``open_bericht`` checks, in this order and before any parsing of the content:
-size, envelope format, known sender, kind, signature. Each failure is a
+size, envelope format, known sender, kind, sender = the subject's sender (when the
+caller knows it: ``verkeerde_herkomst``, before the signature is verified), signature. Each failure is a
 ``BerichtFout`` with a fixed ``reden`` (used as a metric label and in logs).
 """
 
@@ -48,7 +49,10 @@ class Geopend:
     inhoud: bytes
 
 
-def open_bericht(data: bytes, federatie: Federatie, soort: str, max_grootte: int) -> Geopend:
+def open_bericht(
+    data: bytes, federatie: Federatie, soort: str, max_grootte: int, *, afzender: str | None = None
+) -> Geopend:
+    """``afzender``: the region the message's subject names; the signer must be that region."""
     if len(data) > max_grootte:
         raise BerichtFout("te_groot", f"message of {len(data)} bytes exceeds {max_grootte}")
     try:
@@ -62,6 +66,8 @@ def open_bericht(data: bytes, federatie: Federatie, soort: str, max_grootte: int
         raise BerichtFout("onbekende_regio", "sender is not in the federation registry")
     if env.soort != soort:
         raise BerichtFout("onleesbaar", f"expected a {soort!r} message")
+    if afzender is not None and env.afzender != afzender:
+        raise BerichtFout("verkeerde_herkomst", "signed by another region than the subject names")
     try:
         verifieer(
             regio.ondertekensleutel,

@@ -33,6 +33,7 @@ import nats.errors
 from google.protobuf.message import Message
 from nats.aio.client import Client
 
+from gedeeld import onderwerpen
 from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
@@ -260,7 +261,7 @@ class Pseudonimiseerder:
             trace = huidig()
             antwoord = await self._verzoeker.vraag(
                 regio.code,
-                f"zvh.oprf.{regio.code}",
+                onderwerpen.oprf(regio.code),
                 bericht,
                 timeout=self._per_houder,
                 headers={HEADER: trace.child().traceparent} if trace is not None else None,

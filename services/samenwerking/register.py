@@ -52,7 +52,9 @@ from services.signalering.store import MatchRij
 log = logging.getLogger("zvh.samenwerking")
 
 OVERLEG_INFO = b"zvh-overleg-v1"
-MAX_TEKST = 2000
+MAX_TEKST = 2000  # a coordination message (BERICHT)
+MAX_REDEN = 500  # a reason (AFWIJZING); the column sw_match.reden
+MAX_CONTACT = 200
 
 
 def overleg_info(ontvanger: str) -> bytes:
@@ -328,6 +330,7 @@ class MatchRegister:
         return True
 
     def _toepassen(self, s: AsyncSession, m: SwMatch, t: L.Toestand, inhoud: F.OverlegInhoud) -> L.Toestand:
+        # Text fields were checked on arrival (samenwerking/server.py): refused, never cut here.
         ander = inhoud.regio
         soort = inhoud.soort
         if soort == F.OVERLEG_SOORT_VOORSTEL:
@@ -335,15 +338,11 @@ class MatchRegister:
         if soort == F.OVERLEG_SOORT_AKKOORD:
             return L.ontvang_akkoord(t, self.regio)
         if soort == F.OVERLEG_SOORT_AFWIJZING:
-            return L.ontvang_afwijzing(t, inhoud.tekst[:500])
+            return L.ontvang_afwijzing(t, inhoud.tekst)
         if soort == F.OVERLEG_SOORT_BERICHT:
-            s.add(
-                SwBericht(
-                    match_id=m.match_id, regio=ander, tekst=inhoud.tekst[:MAX_TEKST], tijdstip=self.klok.nu()
-                )
-            )
+            s.add(SwBericht(match_id=m.match_id, regio=ander, tekst=inhoud.tekst, tijdstip=self.klok.nu()))
         elif soort == F.OVERLEG_SOORT_CONTACT:
-            m.contact_procesregisseur = inhoud.contact[:200]
+            m.contact_procesregisseur = inhoud.contact
         return t
 
     # -- the region's casussen -------------------------------------------------------

@@ -9,28 +9,29 @@ import logging
 from google.protobuf.message import DecodeError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js.api import StreamConfig
 
+from gedeeld import onderwerpen
 from gedeeld.errors import DecryptionError
-from gedeeld.federatie.bericht import BerichtFout, open_bericht
+from gedeeld.federatie.poort import BESCHERMING, Geweigerd, controleer, label, weiger
 from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.metrics import OVERLEG
-from gedeeld.natsconfig import stroom
 from gedeeld.tracing import from_headers
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.casusregister.events import stroomnaam
-from services.samenwerking.register import MatchRegister, overleg_info
-from services.signalering.context import MAX_BERICHT, Context, zorg_voor_federatiestroom
-from services.signalering.inkomend import weiger
+from services.samenwerking.register import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
+from services.signalering.context import Context, stroomconfig, zorg_voor_federatiestroom
+from services.signalering.store import EigenSignaalRij
 
 log = logging.getLogger("zvh.samenwerking")
 
-# An overleg message whose match is not known here yet (its treffer is still on the way)
-# is redelivered after this delay, at most this many times.
+# An overleg message whose match is not known here yet (its treffer is still on the way) is
+# redelivered with a growing delay from this one; after the consumer's last delivery
+# (onderwerpen.MAX_AFLEVERINGEN) it is kept as a dead letter.
 OPNIEUW_NA = 2.0
-MAX_POGINGEN = 30
 PUBLICEER_INTERVAL = 5.0
+MAX_BERICHT_ID = 40
+MAX_REFERENTIE = 32
 
 
 class Samenwerking:
@@ -49,20 +50,14 @@ class Samenwerking:
         )
         r = ctx.regio
         self.lezers = [
-            StroomLezer(
-                ctx.js,
-                stroom=stroom("overleg", r),
-                subject=f"zvh.overleg.{r}",
-                durable=r,
-                handler=self._bij_overleg,
-                opnieuw_na=OPNIEUW_NA,
-            ),
+            ctx.federatielezer("overleg", self._bij_overleg),
             StroomLezer(
                 ctx.lokaal,
                 stroom=stroomnaam(r),
                 subject=f"regio.{r}.casus.>",
                 durable="samenwerking",
                 handler=self._bij_gebeurtenis,
+                dood=ctx.dood,
             ),
         ]
         self._taken: list[asyncio.Task[None]] = []
@@ -75,36 +70,61 @@ class Samenwerking:
         await self.register.casus(g.casus.casus_id, g.casus.procesregisseur)
         return Uitkomst.KLAAR
 
-    def _weiger(self, reden: str) -> Uitkomst:
-        return weiger(reden, "overleg")
-
     async def _bij_overleg(self, msg: Msg) -> Uitkomst:
         ctx = self.ctx
         try:
-            geopend = open_bericht(msg.data, ctx.federatie, "overleg", MAX_BERICHT)
-            overleg = F.Overleg.FromString(geopend.inhoud)
-            if overleg.ontvanger != ctx.regio:
-                return self._weiger("onleesbaar")
-            inhoud = F.OverlegInhoud.FromString(
-                ctx.sleutels.hpke.open(overleg.envelop, overleg_info(ctx.regio))
-            )
-        except BerichtFout as exc:
-            return self._weiger(exc.reden)
-        except (DecodeError, DecryptionError):
-            return self._weiger("onleesbaar")
-        if (
-            inhoud.regio != geopend.afzender
-            or not inhoud.bericht_id
-            or len(inhoud.bericht_id) > 40
-            or inhoud.soort == F.OVERLEG_SOORT_ONBEKEND
-        ):
-            return self._weiger("onleesbaar")
+            # Subject and rate first (microseconds), then the signature, then the content.
+            afzender = ctx.poort.afzender("overleg", msg.subject)
+        except Geweigerd as fout:
+            code = onderwerpen.afzender("overleg", msg.subject)
+            return weiger("overleg", fout.reden, afzender=label(ctx.federatie, code), subject=msg.subject)
+        try:
+            inhoud = self._lees(msg, afzender)
+            if not await self._eigen_referentie(inhoud.referentie_ontvanger):
+                raise Geweigerd("onbekende_referentie")
+        except Geweigerd as fout:
+            return weiger("overleg", fout.reden, afzender=afzender, subject=msg.subject)
         if await self.register.ontvang(inhoud, from_headers(msg.headers)):
             OVERLEG.labels("ontvangen").inc()
             return Uitkomst.KLAAR
-        if msg.metadata.num_delivered >= MAX_POGINGEN:
-            return self._weiger("onbekende_match")
-        return Uitkomst.OPNIEUW
+        return Uitkomst.OPNIEUW  # its match may still be on its way (the treffer)
+
+    def _lees(self, msg: Msg, afzender: str) -> F.OverlegInhoud:
+        """The verified, decrypted step, every text field checked before the database sees it."""
+        ctx = self.ctx
+        geopend = ctx.poort.open("overleg", msg.data, afzender)
+        try:
+            overleg = F.Overleg.FromString(geopend.inhoud)
+            if overleg.ontvanger != ctx.regio:
+                raise Geweigerd("onleesbaar")
+            inhoud = F.OverlegInhoud.FromString(
+                ctx.sleutels.hpke.open(overleg.envelop, overleg_info(ctx.regio))
+            )
+        except (DecodeError, DecryptionError):
+            raise Geweigerd("onleesbaar") from None
+        if inhoud.regio != geopend.afzender:
+            raise Geweigerd("verkeerde_herkomst")
+        if inhoud.soort == F.OVERLEG_SOORT_ONBEKEND or not inhoud.bericht_id:
+            raise Geweigerd("onleesbaar")
+        controleer(inhoud.bericht_id, MAX_BERICHT_ID, leeg=False)
+        controleer(inhoud.referentie_afzender, MAX_REFERENTIE, leeg=False)
+        controleer(inhoud.referentie_ontvanger, MAX_REFERENTIE, leeg=False)
+        controleer(inhoud.regievoerende_regio, MAX_REFERENTIE)
+        controleer(
+            inhoud.tekst,
+            MAX_TEKST if inhoud.soort == F.OVERLEG_SOORT_BERICHT else MAX_REDEN,
+            meerdere_regels=True,
+        )
+        controleer(inhoud.contact, MAX_CONTACT)
+        return inhoud
+
+    async def _eigen_referentie(self, referentie: str) -> bool:
+        """Whether ``referentie`` is a person this region ever signalled (withdrawn included: the
+        other side may still close joint handling on it). Anything else cannot have a match."""
+        if not BESCHERMING.treffer_referentie:
+            return True
+        async with self.ctx.db.lezen() as s:
+            return await s.get(EigenSignaalRij, referentie) is not None
 
     async def publiceer_open(self) -> int:
         """Publish every overleg message not yet acknowledged; a failure is retried later."""
@@ -112,7 +132,10 @@ class Samenwerking:
         for b in await self.register.open_berichten():
             try:
                 await self.ctx.js.publish(
-                    f"zvh.overleg.{b.ontvanger}", b.data, headers={"Nats-Msg-Id": b.bericht_id}, timeout=5
+                    onderwerpen.overleg(b.ontvanger, self.ctx.regio),
+                    b.data,
+                    headers={"Nats-Msg-Id": b.bericht_id},
+                    timeout=5,
                 )
             except Exception as exc:  # the other region's stream may not exist yet; keep it queued
                 log.warning(
@@ -142,14 +165,7 @@ class Samenwerking:
 
     async def start(self) -> None:
         await zorg_voor_federatiestroom(
-            self.ctx,
-            StreamConfig(
-                name=stroom("overleg", self.ctx.regio),
-                subjects=[f"zvh.overleg.{self.ctx.regio}"],
-                max_age=self.ctx.stroom_max_age.total_seconds(),
-                duplicate_window=3600,
-                max_msg_size=MAX_BERICHT,
-            ),
+            self.ctx, stroomconfig(self.ctx, onderwerpen.inbox("overleg", self.ctx.regio))
         )
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
         self._taken.append(asyncio.create_task(self._publiceer_lus()))

@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 import nats.errors
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gedeeld import onderwerpen
 from gedeeld.db import Database
 from gedeeld.errors import UnavailableError
+from gedeeld.federatie.poort import Poort
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import zorg_voor_stroom
+from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst, zorg_voor_stroom
 from gedeeld.klok import Klok
-from gedeeld.natsconfig import stroom
+from gedeeld.snelheidslimiet import Limiet
 from gedeeld.verwerkingslog import Actor, Verwerkingslog
 
-MAX_BERICHT = 64 * 1024
-SIGNALEN = "SIGNALEN"
+# From the one table of federation subjects and streams (kept here for older imports).
+MAX_BERICHT = onderwerpen.MAX_BERICHT
+SIGNALEN = onderwerpen.SIGNALEN
 SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (WGS)")
 
 
@@ -98,10 +103,46 @@ class Context:
     js_lokaal: JetStreamContext | None = None
     # Set: the federation streams live on the hub (JetStream domain), created by its beheer user.
     hub_domein: str = ""
+    # Per kind, the rate and burst accepted from one other region (None: poort's defaults).
+    limieten: dict[onderwerpen.Soort, Limiet] | None = None
+    poort: Poort = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.poort = Poort(self.regio, self.federatie, self.limieten)
 
     @property
     def lokaal(self) -> JetStreamContext:
         return self.js_lokaal or self.js
+
+    @property
+    def dood(self) -> DodeBrieven:
+        """Dead letters stay in the region: its own stream REGIO_<R> (gedeeld/jetstream.py)."""
+        return DodeBrieven(self.lokaal, self.regio)
+
+    def federatielezer(
+        self,
+        soort: onderwerpen.Soort,
+        handler: Callable[[Msg], Awaitable[Uitkomst]],
+        *,
+        batch_handler: Callable[[list[Msg]], Awaitable[list[Uitkomst]]] | None = None,
+    ) -> StroomLezer:
+        """The durable consumer this region reads one federation stream with (onderwerpen's
+        spec). Embedded, the node creates it; on a hub (``hub_domein``) it only binds to the
+        consumer the hub's operators made."""
+        stroomnaam = onderwerpen.SIGNALEN if soort == "signaal" else onderwerpen.stroom(soort, self.regio)
+        spec = onderwerpen.consument(stroomnaam, self.regio)
+        return StroomLezer(
+            self.js,
+            stroom=spec.stroom,
+            subject=spec.filter,
+            durable=spec.durable,
+            handler=handler,
+            batch_handler=batch_handler,
+            config=spec.config(),
+            alleen_binden=bool(self.hub_domein),
+            soort=soort,
+            dood=self.dood,
+        )
 
 
 class HubNietBereikbaar(UnavailableError):
@@ -136,26 +177,12 @@ async def zorg_voor_federatiestroom(ctx: Context, config: StreamConfig, *, wacht
             await asyncio.sleep(0.5)
 
 
+def stroomconfig(ctx: Context, spec: onderwerpen.Stroomspec) -> StreamConfig:
+    """A federation stream as the embedded default creates it (onderwerpen's spec)."""
+    return spec.config(max_age=ctx.stroom_max_age, afzenders=len(ctx.federatie.regios))
+
+
 async def zorg_voor_federatiestromen(ctx: Context) -> None:
     """SIGNALEN and this region's TREFFER stream (on a hub, the beheer user made them already)."""
-    age = ctx.stroom_max_age.total_seconds()
-    await zorg_voor_federatiestroom(
-        ctx,
-        StreamConfig(
-            name=SIGNALEN,
-            subjects=["zvh.signaal.*"],
-            max_age=age,
-            duplicate_window=3600,
-            max_msg_size=MAX_BERICHT,
-        ),
-    )
-    await zorg_voor_federatiestroom(
-        ctx,
-        StreamConfig(
-            name=stroom("treffer", ctx.regio),
-            subjects=[f"zvh.treffer.{ctx.regio}"],
-            max_age=age,
-            duplicate_window=3600,
-            max_msg_size=MAX_BERICHT,
-        ),
-    )
+    await zorg_voor_federatiestroom(ctx, stroomconfig(ctx, onderwerpen.signalen()))
+    await zorg_voor_federatiestroom(ctx, stroomconfig(ctx, onderwerpen.inbox("treffer", ctx.regio)))

@@ -1,12 +1,18 @@
 """Other regions' signals and the treffers they send us.
 
-A signal is checked before anything else is done with it (size, envelope,
-sender in the registry, signature, sender = origin, epoch, expiry); a rejected
-one is counted by reason and terminated, and the worker goes on. Tokens are
-only looked up, never stored. A hit records the match (once per person pair:
-a unique constraint, so simultaneous registrations and redeliveries cannot
-make two) and sends the origin a treffer, HPKE-encrypted to it and signed,
-with a Nats-Msg-Id derived from the pair so repeats are dropped.
+A message is checked before anything else is done with it, cheapest first
+(gedeeld/federatie/poort.py: the subject's sender, a rate per sending region,
+size, envelope, signature, signer = the subject's sender; then here: content,
+text fields, epoch, expiry); a rejected one is counted by kind, sender and
+reason and terminated, and the worker goes on. Tokens are only looked up,
+never stored. Per reference of another region the newest signal wins
+(``sg_referentie_stand``): an older or replayed signal cannot re-open what a
+withdrawal closed. A hit records the match (once per person pair: a unique
+constraint, so simultaneous registrations and redeliveries cannot make two)
+and sends the origin a treffer, HPKE-encrypted to it and signed, with a
+Nats-Msg-Id derived from the pair so repeats are dropped. A treffer is only
+accepted for a reference we signalled and have not withdrawn, and at most
+``MAX_MATCHES_PER_REFERENTIE`` persons of one region per own person.
 """
 
 from __future__ import annotations
@@ -16,26 +22,29 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.errors import DecryptionError
-from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.federatie.bericht import onderteken
+from gedeeld.federatie.poort import BESCHERMING, Eigen, Geweigerd, controleer, label
+from gedeeld.federatie.poort import weiger as _weiger
 from gedeeld.identiteit import SleutelType, is_zeker
 from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import MATCHES, SIGNALEN_GEWEIGERD, SIGNALEN_ONTVANGEN, TREFFERS
-from gedeeld.tracing import HEADER, TraceContext, from_headers, in_trace, voor_bericht
+from gedeeld.metrics import FEDERATIE_GEWEIGERD, MATCHES, SIGNALEN_ONTVANGEN, TREFFERS
+from gedeeld.tracing import HEADER, TraceContext, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.signalering.context import MAX_BERICHT, SYSTEEM, Context
-from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, sluit_matches
+from services.signalering.context import SYSTEEM, Context
+from services.signalering.store import EigenSignaalRij, MatchRij, ReferentieStand, TokenRij, sluit_matches
 
 log = logging.getLogger("zvh.signalering")
 
@@ -43,6 +52,17 @@ TREFFER_INFO = b"zvh-treffer-v1"
 # Tokens per index query when a batch of signals is looked up at once (bound parameters stay
 # far below SQLite's and PostgreSQL's limits, whatever a signal carries).
 LOOKUP_PER_QUERY = 500
+# Fixed maxima of what another region sends (the columns they land in are no wider).
+MAX_REFERENTIE = 32
+MAX_ID = 64
+MAX_CONTACT = 200
+MAX_TOKENS = 64
+# Persons of one other region that can match one own person: a person has a handful of cases in
+# a region at most; more is fabricated (refused as ``te_veel_matches``).
+MAX_MATCHES_PER_REFERENTIE = 5
+SLEUTELTYPES = frozenset(t.value for t in SleutelType)
+
+__all__ = ["Geweigerd", "Inkomend", "weiger", "zekerheid"]
 
 
 def zekerheid(types: Iterable[str]) -> F.Zekerheid.ValueType:
@@ -50,17 +70,10 @@ def zekerheid(types: Iterable[str]) -> F.Zekerheid.ValueType:
     return F.ZEKERHEID_ZEKER if is_zeker(soorten) else F.ZEKERHEID_WAARSCHIJNLIJK
 
 
-def weiger(reden: str, soort: str) -> Uitkomst:
-    """A federation message refused: counted by reason, logged without content, never redelivered."""
-    SIGNALEN_GEWEIGERD.labels(reden).inc()
-    log.info("federation message rejected", extra={"reden": reden, "soort": soort})
-    return Uitkomst.WEIGER
-
-
-class Geweigerd(Exception):
-    def __init__(self, reden: str) -> None:
-        super().__init__(reden)
-        self.reden = reden
+def weiger(reden: str, soort: str, afzender: str = "onbekend", subject: str = "") -> Uitkomst:
+    """A federation message refused: counted by kind, sender and reason, logged without content,
+    never redelivered."""
+    return _weiger(soort, reden, afzender=afzender, subject=subject)
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,17 @@ class _Geldig:
     soort: str
     trace: TraceContext
     buitenland: str
+    tijdstip: datetime
+    subject: str = ""
+
+
+@dataclass
+class _Verwerkt:
+    """What one checked signal came to inside the transaction; emitted once it committed."""
+
+    na: list[Callable[[], None]] = field(default_factory=list)
+    treffers: list[tuple[str, list[str]]] | None = None  # None: a withdrawal
+    verouderd: bool = False
 
 
 def _mislukt(exc: Exception) -> Uitkomst:
@@ -85,44 +109,40 @@ class Inkomend:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _weiger(self, reden: str, soort: str) -> Uitkomst:
-        return weiger(reden, soort)
+    def _weiger(self, reden: str, soort: str, subject: str = "", afzender: str | None = None) -> Uitkomst:
+        if afzender is None:
+            afzender = onderwerpen.afzender(soort, subject) if soort in ("signaal", "treffer") else None  # type: ignore[arg-type]
+        return weiger(reden, soort, label(self.ctx.federatie, afzender), subject)
 
     # -- signals -------------------------------------------------------------
 
     async def bij_signaal(self, msg: Msg) -> Uitkomst:
         """One message, one transaction (the stream is quiet: a batch of one)."""
-        if msg.subject == f"zvh.signaal.{self.ctx.regio}":
-            return Uitkomst.KLAAR  # our own
-        # The origin's trace continues here: the match, the verwerkingslog rows and the treffer.
-        trace = voor_bericht(msg.headers)
-        with in_trace(trace):
-            try:
-                geldig = self._controleer(0, msg, trace)
-            except Geweigerd as g:
-                return self._weiger(g.reden, "signaal")
-            return await self._verwerk_los(geldig)
+        return (await self.bij_signalen([msg]))[0]
 
     async def bij_signalen(self, berichten: list[Msg]) -> list[Uitkomst]:
         """A fetched batch, in stream order, one outcome per message. Each message is checked on
         its own (a bad one is rejected and does not touch the others); the valid ones are looked
         up and recorded in ONE transaction (one fsync instead of one per signal). Should that
         transaction fail, the batch's valid signals are handled one at a time."""
-        if len(berichten) == 1:
-            msg = berichten[0]
-            with in_trace(from_headers(msg.headers)):
-                return [await self.bij_signaal(msg)]
         uitkomsten = [Uitkomst.KLAAR] * len(berichten)
         geldig: list[_Geldig] = []
         for i, msg in enumerate(berichten):
-            if msg.subject == f"zvh.signaal.{self.ctx.regio}":
+            try:
+                # Subject and rate first: a flood from one region stops here, in microseconds.
+                afzender = self.ctx.poort.afzender("signaal", msg.subject)
+            except Eigen:
                 continue  # our own
+            except Geweigerd as fout:
+                uitkomsten[i] = self._weiger(fout.reden, "signaal", msg.subject)
+                continue
+            # The origin's trace continues here: the match, the verwerkingslog rows and the treffer.
             trace = voor_bericht(msg.headers)
             with in_trace(trace):
                 try:
-                    geldig.append(self._controleer(i, msg, trace))
+                    geldig.append(self._controleer(i, msg, afzender, trace))
                 except Geweigerd as fout:
-                    uitkomsten[i] = self._weiger(fout.reden, "signaal")
+                    uitkomsten[i] = self._weiger(fout.reden, "signaal", msg.subject, afzender)
                 except Exception as exc:
                     uitkomsten[i] = _mislukt(exc)
         if not geldig:
@@ -132,51 +152,59 @@ class Inkomend:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            log.warning(
-                "batch of signals failed; handling them one at a time",
-                extra={"regio": self.ctx.regio, "aantal": len(geldig), "error": type(exc).__name__},
-            )
+            if len(geldig) > 1:
+                log.warning(
+                    "batch of signals failed; handling them one at a time",
+                    extra={"regio": self.ctx.regio, "aantal": len(geldig), "error": type(exc).__name__},
+                )
             for g in geldig:
                 with in_trace(g.trace):
                     try:
-                        uitkomsten[g.index] = await self._verwerk_los(g)
+                        uitkomsten[g.index] = await self._na_commit(g, await self._verwerk_los(g))
                     except asyncio.CancelledError:
                         raise
                     except Exception as exc2:
                         uitkomsten[g.index] = _mislukt(exc2)
             return uitkomsten
-        for g, (na, uit) in zip(geldig, resultaten, strict=True):
+        for g, verwerkt in zip(geldig, resultaten, strict=True):
             with in_trace(g.trace):
                 try:
-                    for stap in na:
-                        stap()
-                    await self._na_commit(g, uit)
+                    uitkomsten[g.index] = await self._na_commit(g, verwerkt)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     uitkomsten[g.index] = _mislukt(exc)
         return uitkomsten
 
-    def _controleer(self, index: int, msg: Msg, trace: TraceContext) -> _Geldig:
+    def _controleer(self, index: int, msg: Msg, afzender: str, trace: TraceContext) -> _Geldig:
         """Check one message (raises ``Geweigerd``) and count it as received."""
-        signaal, afzender = self._lees_signaal(msg.data)
+        signaal = self._lees_signaal(msg.data, afzender)
+        afzender = signaal.regio  # the signer (the subject's sender, unless a test turned that off)
         soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
         SIGNALEN_ONTVANGEN.labels(soort).inc()
         buitenland = f"{afzender}/{(msg.headers or {}).get(HEADER, '')}"[:128]
-        return _Geldig(index, signaal, afzender, soort, trace, buitenland)
+        tijdstip = signaal.tijdstip.ToDatetime(tzinfo=UTC)
+        return _Geldig(index, signaal, afzender, soort, trace, buitenland, tijdstip, msg.subject)
 
-    async def _verwerk_los(self, g: _Geldig) -> Uitkomst:
-        """A checked signal in its own transaction; the treffers after the commit."""
-        if g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
-            await self._sluit(g.afzender, g.signaal.referentie)
-            await self._na_commit(g, None)
-        else:
-            await self._na_commit(g, await self._match(g.signaal, g.afzender, g.trace, g.buitenland))
-        return Uitkomst.KLAAR
+    async def _verwerk_los(self, g: _Geldig) -> _Verwerkt:
+        """A checked signal in its own transaction."""
+        async with self.ctx.db.transaction() as s:
+            return (await self._in_transactie(s, [g]))[0]
 
-    async def _na_commit(self, g: _Geldig, uit: list[tuple[str, list[str]]] | None) -> None:
-        """Send the treffers of a committed signal and log it (``uit`` is None for a withdrawal)."""
-        if uit is None:
+    async def _na_commit(self, g: _Geldig, verwerkt: _Verwerkt) -> Uitkomst:
+        """Once committed: metrics and logs, and the treffers of an active signal."""
+        if verwerkt.verouderd:
+            # Older than what we hold for this reference (a redelivery after a newer signal, or a
+            # replay): nothing to do. Acknowledged, not terminated: a redelivery is no attack.
+            FEDERATIE_GEWEIGERD.labels("signaal", g.afzender, "verouderd").inc()
+            log.info(
+                "signal older than the newest seen for its reference; ignored",
+                extra={"regio": self.ctx.regio, "andere_regio": g.afzender, "subject": g.subject},
+            )
+            return Uitkomst.KLAAR
+        for stap in verwerkt.na:
+            stap()
+        if verwerkt.treffers is None:
             log.info(
                 "signal withdrawn by its region",
                 extra={
@@ -185,8 +213,8 @@ class Inkomend:
                     "signaal_id": g.signaal.signaal_id,
                 },
             )
-            return
-        for ref, types in uit:
+            return Uitkomst.KLAAR
+        for ref, types in verwerkt.treffers:
             await self._stuur_treffer(g.signaal, g.afzender, ref, types, g.trace)
         log.info(
             "signal checked",
@@ -195,96 +223,110 @@ class Inkomend:
                 "andere_regio": g.afzender,
                 "signaal_id": g.signaal.signaal_id,
                 "soort": g.soort,
-                "treffers": len(uit),
+                "treffers": len(verwerkt.treffers),
             },
         )
+        return Uitkomst.KLAAR
 
-    async def _verwerk_samen(
-        self, geldig: list[_Geldig]
-    ) -> list[tuple[list[Callable[[], None]], list[tuple[str, list[str]]] | None]]:
-        """All checked signals of a batch in one transaction, in stream order: per signal the
-        metrics and logs to emit once committed, and the treffers to send (None: a withdrawal)."""
+    async def _verwerk_samen(self, geldig: list[_Geldig]) -> list[_Verwerkt]:
+        """All checked signals of a batch in one transaction, in stream order."""
+        async with self.ctx.db.transaction() as s:
+            return await self._in_transactie(s, geldig)
+
+    async def _in_transactie(self, s: AsyncSession, geldig: list[_Geldig]) -> list[_Verwerkt]:
         ctx = self.ctx
         tokens = list(
             {t.token for g in geldig if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF for t in g.signaal.tokens}
         )
-        uit: list[tuple[list[Callable[[], None]], list[tuple[str, list[str]]] | None]] = []
-        async with ctx.db.transaction() as s:
-            # Incoming signals never change the token index, so one lookup serves the whole batch.
-            index: dict[bytes, list[TokenRij]] = {}
-            for begin in range(0, len(tokens), LOOKUP_PER_QUERY):
-                deel = tokens[begin : begin + LOOKUP_PER_QUERY]
-                rijen = await s.execute(
-                    select(TokenRij).where(TokenRij.token.in_(deel), TokenRij.epoch == ctx.federatie.epoch)
-                )
-                for rij in rijen.scalars():
-                    index.setdefault(rij.token, []).append(rij)
-            for g in geldig:
-                na: list[Callable[[], None]] = []
-                with in_trace(g.trace):
-                    if g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
-                        await sluit_matches(
-                            s,
-                            ctx,
-                            (MatchRij.andere_regio == g.afzender)
-                            & (MatchRij.andere_referentie == g.signaal.referentie),
-                        )
-                        uit.append((na, None))
-                        continue
-                    soorten = {t.token: t.sleutel_type for t in g.signaal.tokens}
-                    treffers = [t for token in soorten for t in index.get(token, [])]
-                    uit.append(
-                        (
-                            na,
-                            await self._leg_vast(
-                                s, g.signaal, g.afzender, g.trace, g.buitenland, treffers, na
-                            ),
-                        )
+        # Incoming signals never change the token index, so one lookup serves the whole batch.
+        index: dict[bytes, list[TokenRij]] = {}
+        for begin in range(0, len(tokens), LOOKUP_PER_QUERY):
+            deel = tokens[begin : begin + LOOKUP_PER_QUERY]
+            rijen = await s.execute(
+                select(TokenRij).where(TokenRij.token.in_(deel), TokenRij.epoch == ctx.federatie.epoch)
+            )
+            for rij in rijen.scalars():
+                index.setdefault(rij.token, []).append(rij)
+        uit: list[_Verwerkt] = []
+        for g in geldig:
+            verwerkt = _Verwerkt()
+            uit.append(verwerkt)
+            with in_trace(g.trace):
+                if not await self._nieuwste(s, g):
+                    verwerkt.verouderd = True
+                    continue
+                if g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN:
+                    await sluit_matches(
+                        s,
+                        ctx,
+                        (MatchRij.andere_regio == g.afzender)
+                        & (MatchRij.andere_referentie == g.signaal.referentie),
                     )
+                    continue
+                soorten = {t.token: t.sleutel_type for t in g.signaal.tokens}
+                treffers = [t for token in soorten for t in index.get(token, [])]
+                verwerkt.treffers = await self._leg_vast(
+                    s, g.signaal, g.afzender, g.trace, g.buitenland, treffers, verwerkt.na
+                )
         return uit
 
-    def _lees_signaal(self, data: bytes) -> tuple[F.Signaal, str]:
+    async def _nieuwste(self, s: AsyncSession, g: _Geldig) -> bool:
+        """Record ``g`` as the newest state of its reference; False when a newer signal (or, at the
+        same moment, a withdrawal) is already known: the newest state wins."""
+        ingetrokken = g.signaal.soort == F.SIGNAAL_SOORT_INGETROKKEN
+        stand = await s.get(ReferentieStand, (g.afzender, g.signaal.referentie))
+        if stand is None:
+            s.add(
+                ReferentieStand(
+                    regio=g.afzender,
+                    referentie=g.signaal.referentie,
+                    tijdstip=g.tijdstip,
+                    signaal_id=g.signaal.signaal_id,
+                    ingetrokken=ingetrokken,
+                )
+            )
+            await s.flush()  # a later signal of the same batch must see it
+            return True
+        if BESCHERMING.stand and (
+            g.tijdstip < stand.tijdstip
+            or (g.tijdstip == stand.tijdstip and stand.ingetrokken and not ingetrokken)
+        ):
+            return False
+        if g.tijdstip > stand.tijdstip:
+            stand.tijdstip, stand.signaal_id = g.tijdstip, g.signaal.signaal_id
+            stand.ingetrokken = ingetrokken
+        elif g.tijdstip == stand.tijdstip and ingetrokken:
+            stand.ingetrokken = True  # at the same moment, the withdrawal wins
+        return True
+
+    def _lees_signaal(self, data: bytes, afzender: str) -> F.Signaal:
         ctx = self.ctx
-        try:
-            geopend = open_bericht(data, ctx.federatie, "signaal", MAX_BERICHT)
-        except BerichtFout as exc:
-            raise Geweigerd(exc.reden) from None
+        geopend = ctx.poort.open("signaal", data, afzender)
         try:
             signaal = F.Signaal.FromString(geopend.inhoud)
         except DecodeError:
             raise Geweigerd("onleesbaar") from None
-        if signaal.regio != geopend.afzender or not signaal.referentie or len(signaal.referentie) > 32:
+        if signaal.regio != geopend.afzender:
             raise Geweigerd("onleesbaar")
+        controleer(signaal.referentie, MAX_REFERENTIE, leeg=False)
+        controleer(signaal.signaal_id, MAX_ID, leeg=False)
         if signaal.epoch != ctx.federatie.epoch:
             raise Geweigerd("verkeerde_epoch")
         if signaal.soort == F.SIGNAAL_SOORT_ACTIEF:
             if signaal.verloopt_op.ToDatetime(tzinfo=UTC) <= ctx.klok.nu():
                 raise Geweigerd("verlopen")
-            if not signaal.tokens or any(len(t.token) != 64 for t in signaal.tokens):
+            if (
+                not signaal.tokens
+                or len(signaal.tokens) > MAX_TOKENS
+                or any(len(t.token) != 64 for t in signaal.tokens)
+            ):
                 raise Geweigerd("onleesbaar")
+            # The key type ends up in the match (and decides ZEKER): only the known ones.
+            if BESCHERMING.tekst and any(t.sleutel_type not in SLEUTELTYPES for t in signaal.tokens):
+                raise Geweigerd("ongeldige_tekst")
         elif signaal.soort != F.SIGNAAL_SOORT_INGETROKKEN:
             raise Geweigerd("onleesbaar")
-        return signaal, geopend.afzender
-
-    async def _match(
-        self, signaal: F.Signaal, afzender: str, trace: TraceContext, buitenland: str
-    ) -> list[tuple[str, list[str]]]:
-        """Record a match per own person the signal hits; returns (own referentie, key types) of each."""
-        ctx = self.ctx
-        async with ctx.db.transaction() as s:
-            treffers = (
-                (
-                    await s.execute(
-                        select(TokenRij).where(
-                            TokenRij.token.in_([t.token for t in signaal.tokens]),
-                            TokenRij.epoch == signaal.epoch,
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            return await self._leg_vast(s, signaal, afzender, trace, buitenland, treffers, None)
+        return signaal
 
     async def _leg_vast(
         self,
@@ -426,7 +468,9 @@ class Inkomend:
         span = trace.child()
         with in_trace(span):
             await ctx.js.publish(
-                f"zvh.treffer.{origin}", data, headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent}
+                onderwerpen.treffer(origin, ctx.regio),
+                data,
+                headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent},
             )
             TREFFERS.labels("verzonden").inc()
             log.info(
@@ -434,55 +478,83 @@ class Inkomend:
                 extra={"regio": ctx.regio, "andere_regio": origin, "signaal_id": signaal.signaal_id},
             )
 
-    async def _sluit(self, regio: str, andere_ref: str) -> None:
-        async with self.ctx.db.transaction() as s:
-            await sluit_matches(
-                s,
-                self.ctx,
-                (MatchRij.andere_regio == regio) & (MatchRij.andere_referentie == andere_ref),
-            )
-
     # -- treffers ------------------------------------------------------------
 
     async def bij_treffer(self, msg: Msg) -> Uitkomst:
-        # The trace of the signal (and so of the registration) that the other region matched.
-        with in_trace(voor_bericht(msg.headers)) as trace:
-            assert trace is not None
-            return await self._treffer(msg, trace)
-
-    async def _treffer(self, msg: Msg, trace: TraceContext) -> Uitkomst:
-        ctx = self.ctx
         try:
-            geopend = open_bericht(msg.data, ctx.federatie, "treffer", MAX_BERICHT)
+            afzender = self.ctx.poort.afzender("treffer", msg.subject)
+        except Geweigerd as fout:
+            return self._weiger(fout.reden, "treffer", msg.subject)
+        # The trace of the signal (and so of the registration) that the other region matched.
+        trace = voor_bericht(msg.headers)
+        with in_trace(trace):
+            try:
+                return await self._treffer(msg, afzender, trace)
+            except Geweigerd as fout:
+                return self._weiger(fout.reden, "treffer", msg.subject, afzender)
+
+    def _lees_treffer(self, msg: Msg, afzender: str) -> F.TrefferInhoud:
+        ctx = self.ctx
+        geopend = ctx.poort.open("treffer", msg.data, afzender)
+        try:
             treffer = F.Treffer.FromString(geopend.inhoud)
             if treffer.ontvanger != ctx.regio:
                 raise Geweigerd("onleesbaar")
             inhoud = F.TrefferInhoud.FromString(
                 ctx.sleutels.hpke.open(treffer.envelop, TREFFER_INFO + b"\x00" + ctx.regio.encode())
             )
-            if inhoud.regio != geopend.afzender:
-                raise Geweigerd("onleesbaar")
-        except BerichtFout as exc:
-            return self._weiger(exc.reden, "treffer")
-        except Geweigerd as g:
-            return self._weiger(g.reden, "treffer")
         except (DecodeError, DecryptionError):
-            return self._weiger("onleesbaar", "treffer")
+            raise Geweigerd("onleesbaar") from None
+        if inhoud.regio != geopend.afzender:
+            raise Geweigerd("verkeerde_herkomst")
+        # Every text field, before any of it reaches the database (SQLite and PostgreSQL alike).
+        controleer(inhoud.referentie_ontvanger, MAX_REFERENTIE, leeg=False)
+        controleer(inhoud.referentie, MAX_REFERENTIE, leeg=False)
+        controleer(inhoud.signaal_id, MAX_ID)
+        controleer(inhoud.contact, MAX_CONTACT)
+        if BESCHERMING.tekst and (
+            not inhoud.sleutel_types
+            or len(inhoud.sleutel_types) > len(SLEUTELTYPES)
+            or any(t not in SLEUTELTYPES for t in inhoud.sleutel_types)
+        ):
+            raise Geweigerd("ongeldige_tekst")
+        return inhoud
+
+    async def _treffer(self, msg: Msg, afzender: str, trace: TraceContext) -> Uitkomst:
+        ctx = self.ctx
+        inhoud = self._lees_treffer(msg, afzender)
         TREFFERS.labels("ontvangen").inc()
         async with ctx.db.transaction() as s:
             eigen = await s.get(EigenSignaalRij, inhoud.referentie_ontvanger)
-            if eigen is None or eigen.ingetrokken:
-                log.info(
-                    "treffer received for a withdrawn signal",
-                    extra={"regio": ctx.regio, "andere_regio": inhoud.regio},
-                )
-                return Uitkomst.KLAAR  # the case closed meanwhile: nothing to match
+            if BESCHERMING.treffer_referentie:
+                # Only for a person we signalled (every region saw it) and still signal.
+                if eigen is None:
+                    raise Geweigerd("onbekende_referentie")
+                if eigen.ingetrokken:
+                    raise Geweigerd("ingetrokken")
+                if inhoud.epoch != eigen.epoch:
+                    raise Geweigerd("verkeerde_epoch")
+                andere = (
+                    await s.execute(
+                        select(func.count())
+                        .select_from(MatchRij)
+                        .where(
+                            MatchRij.eigen_referentie == eigen.referentie,
+                            MatchRij.andere_regio == afzender,
+                            MatchRij.andere_referentie != inhoud.referentie,
+                        )
+                    )
+                ).scalar_one()
+                if andere >= MAX_MATCHES_PER_REFERENTIE:
+                    raise Geweigerd("te_veel_matches")
+            elif eigen is None:
+                return Uitkomst.KLAAR
             match_id = await self._registreer(
                 s,
                 eigen.casus_id,
                 eigen.betrokkene_id,
                 eigen.referentie,
-                inhoud.regio,
+                afzender,
                 inhoud.referentie,
                 list(inhoud.sleutel_types),
                 inhoud.contact,
@@ -493,14 +565,14 @@ class Inkomend:
                 actor=SYSTEEM,
                 betrokkene_ids=[eigen.betrokkene_id],
                 handeling=Handeling("match_gevonden", ctx.activiteiten.matching, "casus", eigen.casus_id),
-                foreign_operation=f"{inhoud.regio}/treffer",
-                details={"regio": inhoud.regio},
+                foreign_operation=f"{afzender}/treffer",
+                details={"regio": afzender},
             )
         log.info(
             "treffer received",
             extra={
                 "regio": ctx.regio,
-                "andere_regio": inhoud.regio,
+                "andere_regio": afzender,
                 "casus_id": eigen.casus_id,
                 "match_id": match_id,
                 "sleutel_types": sorted(inhoud.sleutel_types),

@@ -22,14 +22,13 @@ from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.klok import Klok, SysteemKlok
-from gedeeld.natsconfig import stroom
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, from_headers
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.casusregister.events import stroomnaam
 from services.casusregister.server import lees_of_maak_sleutel
-from services.signalering.context import SIGNALEN, Activiteiten, Context, zorg_voor_federatiestromen
+from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend
 from services.signalering.store import EigenSignaalRij
 from services.signalering.uitgaand import Uitgaand
@@ -57,23 +56,13 @@ class Signalering:
                 handler=self._gebeurtenis,
                 # A backlog (onboarding, bursts) shares OPRF requests and transactions.
                 batch_handler=self._gebeurtenissen,
+                dood=ctx.dood,
             ),
-            StroomLezer(
-                ctx.js,
-                stroom=SIGNALEN,
-                subject="zvh.signaal.*",
-                durable=r,
-                handler=self.inkomend.bij_signaal,
-                # A backlog of other regions' signals is looked up and recorded in one transaction.
-                batch_handler=self.inkomend.bij_signalen,
+            # A backlog of other regions' signals is looked up and recorded in one transaction.
+            ctx.federatielezer(
+                "signaal", self.inkomend.bij_signaal, batch_handler=self.inkomend.bij_signalen
             ),
-            StroomLezer(
-                ctx.js,
-                stroom=stroom("treffer", r),
-                subject=f"zvh.treffer.{r}",
-                durable=r,
-                handler=self.inkomend.bij_treffer,
-            ),
+            ctx.federatielezer("treffer", self.inkomend.bij_treffer),
         ]
         self._taken: list[asyncio.Task[None]] = []
 
@@ -169,6 +158,7 @@ def _onboarding(cfg: NodeConfig, federatie: Federatie) -> bytes | None:
 def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None) -> Signalering:
     """Build (not start): the node adds the VraagService to its gRPC server before it serves."""
     assert cfg.federatie is not None
+    f = cfg.federatie
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
     onboarding = _onboarding(cfg, federatie)
@@ -193,6 +183,11 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
         log=Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
         activiteiten=Activiteiten.standaard(cfg.regio),
         contact=federatie.regio(cfg.regio).contact,
+        limieten={
+            "signaal": Limiet(f.signaal_per_uur / 3600, f.signaal_burst),
+            "treffer": Limiet(f.treffer_per_uur / 3600, f.treffer_burst),
+            "overleg": Limiet(f.overleg_per_uur / 3600, f.overleg_burst),
+        },
     )
     limiet = Limiet(cfg.federatie.vraag_per_minuut / 60, cfg.federatie.vraag_burst)
     return Signalering(ctx, nc, limiet)

@@ -57,6 +57,20 @@ class EigenSignaalRij(Base):
     gepubliceerd: Mapped[bool] = mapped_column(default=False)
 
 
+class ReferentieStand(Base):
+    """Per other region's reference (one person of one of its cases), the newest signal seen:
+    an older or replayed signal cannot undo it (a withdrawn reference stays withdrawn until a
+    newer signal). Opaque references and the origin's timestamps only."""
+
+    __tablename__ = "sg_referentie_stand"
+
+    regio: Mapped[str] = mapped_column(String(32), primary_key=True)
+    referentie: Mapped[str] = mapped_column(String(32), primary_key=True)
+    tijdstip: Mapped[datetime] = mapped_column(UtcDateTime)  # the signal's own (signed) time
+    signaal_id: Mapped[str] = mapped_column(String(64))
+    ingetrokken: Mapped[bool] = mapped_column(default=False)
+
+
 class MatchRij(Base):
     __tablename__ = "sg_match"
 

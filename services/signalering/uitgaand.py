@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlalchemy import delete, select, update
 
+from gedeeld import onderwerpen
 from gedeeld.errors import RateLimitedError, UnavailableError, ValidationError
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
@@ -269,7 +270,9 @@ class Uitgaand:
         naam = F.SignaalSoort.Name(soort).removeprefix("SIGNAAL_SOORT_").lower()  # type: ignore[arg-type]
         with in_trace(span):
             await ctx.js.publish(
-                f"zvh.signaal.{ctx.regio}", data, headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent}
+                onderwerpen.signaal(ctx.regio),
+                data,
+                headers={"Nats-Msg-Id": msg_id, HEADER: span.traceparent},
             )
             SIGNALEN_GEPUBLICEERD.labels(naam).inc()
             log.info(

@@ -31,11 +31,13 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from sqlalchemy import select
 
+from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.errors import CryptoError, NotFoundError, PreconditionError, ValidationError
 from gedeeld.errors import FieldViolation as FV
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
-from gedeeld.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
+from gedeeld.federatie.poort import Geweigerd, controleer, label
+from gedeeld.metrics import FEDERATIE_GEWEIGERD, VRAGEN_BEANTWOORD, VRAGEN_GESTELD
 from gedeeld.nats import bevestig
 from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.tracing import HEADER, TraceContext, from_headers
@@ -44,7 +46,7 @@ from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.signalering.context import MAX_BERICHT, Context
-from services.signalering.inkomend import zekerheid
+from services.signalering.inkomend import MAX_CONTACT, MAX_ID, SLEUTELTYPES, zekerheid
 from services.signalering.store import EigenSignaalRij, TokenRij
 
 log = logging.getLogger("zvh.signalering")
@@ -218,7 +220,7 @@ class Vrager:
         try:
             msg = await self._verzoeker.vraag(
                 regio,
-                f"zvh.vraag.{regio}",
+                onderwerpen.vraag(regio),
                 data,
                 timeout=resterend,
                 headers={HEADER: trace.child().traceparent},
@@ -243,6 +245,14 @@ class Vrager:
             )
             if uitslag.vraag_id != vraag_id or uitslag.regio != regio:
                 raise BerichtFout("onleesbaar", "answer does not belong to this query")
+            # Shown to the informatiecoördinator: the same text rules as everything from elsewhere.
+            controleer(uitslag.contact, MAX_CONTACT)
+            if any(t not in SLEUTELTYPES for t in uitslag.sleutel_types):
+                raise Geweigerd("ongeldige_tekst")
+        except Geweigerd as fout:
+            FEDERATIE_GEWEIGERD.labels("vraag", label(ctx.federatie, regio), fout.reden).inc()
+            log.info("query answer rejected", extra={"regio": regio, "reden": fout.reden})
+            return V.NIET_BEANTWOORD_REDEN_ONGELDIG
         except (BerichtFout, DecodeError, CryptoError) as exc:
             log.info("query answer rejected", extra={"regio": regio, "error": type(exc).__name__})
             return V.NIET_BEANTWOORD_REDEN_ONGELDIG
@@ -270,7 +280,7 @@ class Beantwoorder:
         self._sub: Subscription | None = None
 
     async def start(self) -> None:
-        self._sub = await self.nc.subscribe(f"zvh.vraag.{self.ctx.regio}", cb=self._bij_vraag)
+        self._sub = await self.nc.subscribe(onderwerpen.vraag(self.ctx.regio), cb=self._bij_vraag)
         await bevestig(self.nc)  # in place before the node reports itself ready
 
     async def stop(self) -> None:
@@ -303,6 +313,7 @@ class Beantwoorder:
             self._controleer(aanvrager, verzoek)
         except _Weigering as w:
             VRAGEN_BEANTWOORD.labels(w.reden).inc()
+            FEDERATIE_GEWEIGERD.labels("vraag", label(ctx.federatie, aanvrager), w.reden).inc()
             log.info("query refused", extra={"reden": w.reden, "aanvrager": aanvrager or "?"})
             if not aanvrager:
                 # Unverified sender: answer nothing that could be used to probe us.
@@ -323,6 +334,14 @@ class Beantwoorder:
             raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "onleesbaar")
         if not v.tokens or len(v.tokens) > 16 or any(len(t.token) != 64 for t in v.tokens):
             raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "onleesbaar")
+        try:
+            # Both land in the verwerkingslog: never a NUL byte or a bidi override.
+            controleer(v.vraag_id, MAX_ID)
+            controleer(v.doel_referentie, MAX_ID)
+        except Geweigerd:
+            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst") from None
+        if any(t.sleutel_type not in SLEUTELTYPES for t in v.tokens):
+            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst")
         if v.epoch != ctx.federatie.epoch:
             raise _Weigering(F.VRAAG_FOUT_VERKEERDE_EPOCH, "verkeerde_epoch")
         nu = int(ctx.klok.nu().timestamp() * 1000)

@@ -9,6 +9,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.federatie import laad
@@ -42,7 +43,7 @@ class SleuteldeelServer:
 
     async def start(self) -> None:
         self._sub = await self._nc.subscribe(
-            f"zvh.oprf.{self._houder.regio}", queue="sleuteldeel", cb=self._ontvang
+            onderwerpen.oprf(self._houder.regio), queue="sleuteldeel", cb=self._ontvang
         )
         await bevestig(self._nc)
 

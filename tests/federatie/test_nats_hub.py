@@ -300,6 +300,11 @@ async def test_a_signal_from_a_leaf_reaches_the_other_region_through_the_hub_str
     t = await een(treffers, "the treffer from B's durable consumer")
     assert (t.subject, t.data) == (onderwerpen.treffer(B, A), b"treffer")
     await t.ack()
+    # A fetch of several is answered with several (the consumer API's export streams its
+    # responses; else a node catching up would read one message per fetch timeout).
+    for i in range(3):
+        await a_hub.publish(onderwerpen.treffer(B, A), f"t{i}".encode())
+    assert [m.data for m in await treffers.fetch(3, timeout=5)] == [b"t0", b"t1", b"t2"]
     # The replicas are spread over the hub cluster.
     info = await (await opzet.beheer()).jetstream().stream_info("SIGNALEN")
     assert (
