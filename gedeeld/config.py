@@ -113,6 +113,9 @@ class NodeConfig:
     # process (zvh-node --dienst); all in one process, they share casusregister.listen.
     signalering_listen: str = "127.0.0.1:50052"
     samenwerking_listen: str = "127.0.0.1:50053"
+    # SQLite only: "normal" (WAL synchronous=NORMAL: durable against a process crash, not against a
+    # power cut, see docs/benchmarks.md) or "full" (an fsync per commit).
+    database_synchronous: str = "normal"
 
     @property
     def nats_url(self) -> str:
@@ -348,6 +351,9 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    synchronous = _get(doc, "database.synchronous", str, "normal").lower()
+    if synchronous not in {"normal", "full"}:
+        raise ConfigError("database.synchronous", "must be normal or full")
     cfg = NodeConfig(
         regio=regio,
         data_dir=data_dir,
@@ -365,6 +371,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         beheer_listen=beheer_listen,
         signalering_listen=eigen_poort["signalering"],
         samenwerking_listen=eigen_poort["samenwerking"],
+        database_synchronous=synchronous,
     )
     return cfg, doc
 

@@ -4,6 +4,12 @@ SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) production.
 SQLite allows one writer; a deferred transaction that upgrades its lock fails at
 once rather than waiting, so on SQLite writes in this process are serialised
 with an asyncio lock. PostgreSQL relies on row locks (see ``keten``).
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` by default: a commit is in the WAL (the OS's
+page cache) before it returns, so a killed process loses nothing; only a power cut or kernel crash
+can lose the last commits before a checkpoint. docs/benchmarks.md argues why that is acceptable
+for the embedded default (nats-server's own file store syncs on an interval too); ``"full"`` gives
+an fsync per commit.
 """
 
 from __future__ import annotations
@@ -61,7 +67,7 @@ def async_url(url: str) -> str:
 class Database:
     """One engine per service; ``transaction()`` gives a session that commits or rolls back."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, synchronous: str = "normal") -> None:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self.is_sqlite = self.url.startswith("sqlite")
@@ -69,7 +75,17 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if synchronous.lower() not in _SYNCHRONOUS:
+                raise ConfigError("database.synchronous", "must be normal or full")
+            pragma = f"PRAGMA synchronous={synchronous.upper()}"
+
+            def pragmas(dbapi_conn: Any, record: Any) -> None:
+                _sqlite_pragmas(dbapi_conn, record)
+                cur = dbapi_conn.cursor()
+                cur.execute(pragma)
+                cur.close()
+
+            event.listen(self.engine.sync_engine, "connect", pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
 
@@ -91,6 +107,9 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+_SYNCHRONOUS = frozenset({"normal", "full"})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -118,7 +118,7 @@ class Node:
         self.sleuteldeel: SleuteldeelServer | None = None
         self.signalering: Signalering | None = None
         self.samenwerking: Samenwerking | None = None
-        self.db = Database(cfg.database_url)
+        self.db = Database(cfg.database_url, synchronous=cfg.database_synchronous)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
         self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
