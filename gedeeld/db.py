@@ -15,7 +15,7 @@ an fsync per commit.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -107,6 +107,43 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class Groepscommit:
+    """Group commit: work of concurrent callers written in one transaction (one commit, on SQLite
+    FULL one fsync, for all). Each caller returns once its own work is committed, or gets the
+    transaction's exception (one failing piece fails the batch it was in). For append-only records
+    such as the key-share holders' audit records, of which a burst brings many at once."""
+
+    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+        self._db = db
+        self._max = max_batch
+        self._rij: list[tuple[Callable[[AsyncSession], Awaitable[None]], asyncio.Future[None]]] = []
+        self._taak: asyncio.Task[None] | None = None
+
+    async def schrijf(self, werk: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        klaar: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rij.append((werk, klaar))
+        if self._taak is None or self._taak.done():
+            self._taak = asyncio.create_task(self._schrijf_alles())
+        await klaar
+
+    async def _schrijf_alles(self) -> None:
+        # Whatever queued while a transaction ran goes into the next one.
+        while self._rij:
+            batch, self._rij = self._rij[: self._max], self._rij[self._max :]
+            try:
+                async with self._db.transaction() as s:
+                    for werk, _ in batch:
+                        await werk(s)
+            except Exception as exc:
+                for _, klaar in batch:
+                    if not klaar.done():
+                        klaar.set_exception(exc)
+            else:
+                for _, klaar in batch:
+                    if not klaar.done():
+                        klaar.set_result(None)
 
 
 _SYNCHRONOUS = frozenset({"normal", "full"})
