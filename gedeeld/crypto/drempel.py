@@ -13,9 +13,12 @@ batched VOPRF (mode-1 context) DLEQ proofs against the holder's commitment k_i·
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import ParamSpec, TypeVar
 
 from gedeeld.crypto.groep import ORDE, Element, Scalar
 from gedeeld.crypto.oprf import (
@@ -29,6 +32,18 @@ from gedeeld.crypto.oprf import (
 )
 from gedeeld.crypto.shamir import Sleuteldeel, lagrange
 from gedeeld.errors import CryptoError, InvalidProofError
+
+# CPU-bound OPRF work runs here, off the event loop (libsodium releases the GIL). Two workers, the
+# machine's cores: queued work is served in order, so under overload the first requests finish
+# first instead of all of them finishing late together (what many threads would do).
+P = ParamSpec("P")
+R = TypeVar("R")
+_WERKERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="zvh-oprf")
+
+
+async def in_werker(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run ``fn`` in the OPRF worker threads."""
+    return await asyncio.get_running_loop().run_in_executor(_WERKERS, lambda: fn(*args, **kwargs))
 
 
 def vorig_pad() -> bool:

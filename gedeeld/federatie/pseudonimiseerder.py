@@ -34,7 +34,7 @@ from google.protobuf.message import Message
 from nats.aio.client import Client
 
 from gedeeld import onderwerpen
-from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, vorig_pad
+from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import CryptoError, RateLimitedError, UnavailableError
@@ -119,7 +119,7 @@ class Pseudonimiseerder:
         return sorted(geroteerd, key=lambda r: self.fouten[r.code])  # stable: healthy first
 
     async def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, F.OprfVerzoek]:
-        verzoek = Verzoek.maak(invoer) if self._vorig else await asyncio.to_thread(Verzoek.maak, invoer)
+        verzoek = Verzoek.maak(invoer) if self._vorig else await in_werker(Verzoek.maak, invoer)
         inhoud = F.OprfVerzoek(
             verzoek_id=str(uuid.uuid4()),
             epoch=self._federatie.epoch,
@@ -246,12 +246,12 @@ class Pseudonimiseerder:
                 taak.cancel()
         if self._vorig:
             return verzoek.combineer(geldig, t, gevouwen=False)
-        return await asyncio.to_thread(verzoek.combineer, geldig, t)
+        return await in_werker(verzoek.combineer, geldig, t)
 
     @staticmethod
     async def _controleer(verzoek: Verzoek, deel: DeelEvaluatie, regio: Regio) -> None:
         try:
-            await asyncio.to_thread(verzoek.controleer, deel, regio.commitment)
+            await in_werker(verzoek.controleer, deel, regio.commitment)
         except CryptoError:
             raise OngeldigAntwoord("ongeldig_bewijs") from None
 

@@ -13,7 +13,6 @@ inputs is logged: they are blinded, and even so only counts are recorded.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -22,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import DecodeError
 
-from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel, vorig_pad
+from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
@@ -218,7 +217,7 @@ class Sleuteldeelhouder:
         if self._vorig:
             return evalueer_deel(self._deel, elementen)
         # CPU-bound (n + ~8 scalar multiplications): a worker thread, so the event loop keeps serving.
-        return await asyncio.to_thread(evalueer_deel, self._deel, elementen, self._commitment)
+        return await in_werker(evalueer_deel, self._deel, elementen, self._commitment)
 
     def _onboarding(self, aanvrager: str, data: bytes, nu: datetime) -> Onboarding | None:
         if not data:
