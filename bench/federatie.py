@@ -422,6 +422,10 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
             drempel=ns.drempel,
             federatie_extra=lokaal.ZONDER_PLAFOND,
         )
+        if ns.pad == "vorig":
+            # The previous storage setting: an fsync per SQLite commit.
+            for r in fed.regios.values():
+                r.cfg_pad.write_text(r.cfg_pad.read_text() + '\n[database]\nsynchronous = "full"\n')
     processen = Processen(fed)
     gen = Generator(random.Random(ns.seed), aandeel_zonder_bsn=0.0)
     try:
@@ -459,6 +463,7 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
         await nats.stop()
         shutil.rmtree(map_, ignore_errors=True)
     return {
+        "pad": ns.pad,
         "regios": len(codes),
         "drempel": ns.drempel,
         "nats_rtt_ms": kaal,
@@ -473,7 +478,7 @@ def toon(r: dict[str, Any]) -> str:
     k, lt, d = r["nats_rtt_ms"], r["aanmelden_tot_volgen_ms"], r["doorvoer"]
     regels = [
         f"Federation of {r['regios']} regions (one zvh-node process each), threshold {r['drempel']}, "
-        f"{os.cpu_count()} CPUs, {platform.machine()}",
+        f"{os.cpu_count()} CPUs, {platform.machine()}, code path: {r['pad']}",
         "",
         f"{'':44}{'p50':>9}{'p95':>9}{'p99':>9}",
         f"{'bare NATS request/reply (1 KiB), ms':44}{k['p50']:9.2f}{k['p95']:9.2f}{k['p99']:9.2f}",
@@ -505,17 +510,26 @@ def main() -> int:
     )
     p.add_argument("--kosten", type=int, default=100, help="registrations for the cost split")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--pad",
+        choices=("nu", "vorig"),
+        default="nu",
+        help="vorig: the previous code path (ZVH_OPRF_PAD=vorig, SQLite synchronous=FULL), side by side",
+    )
     p.add_argument("--json", type=Path, help="merge the figures into this JSON file")
     ns = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    fasen = Fasen("federatie")
+    # Read by the node processes (inherited) and the in-process nodes of the cost split.
+    os.environ["ZVH_OPRF_PAD"] = "vorig" if ns.pad == "vorig" else ""
+    naam = "federatie" if ns.pad == "nu" else "federatie_vorig"
+    fasen = Fasen(naam)
     r = asyncio.run(main_async(ns, fasen))
     print(toon(r))
     print(fasen.tekst())
     fasen.bewaar(ns.json)
     if ns.json:
         doc = json.loads(ns.json.read_text()) if ns.json.exists() else {}
-        doc["federatie"] = r
+        doc[naam] = r
         ns.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 
