@@ -63,6 +63,16 @@ def naast_elkaar(doc: dict[str, Any]) -> str:
         oud.get("doorvoer", {}).get("volgehouden_per_s"),
         ">= 100",
     )
+    rij(
+        "CPU ms of all nodes per registration",
+        fed.get("doorvoer", {}).get("cpu_ms_per_registratie"),
+        oud.get("doorvoer", {}).get("cpu_ms_per_registratie"),
+    )
+    rij(
+        "ceiling: cores / CPU per registration (per s)",
+        fed.get("doorvoer", {}).get("plafond_per_s"),
+        oud.get("doorvoer", {}).get("plafond_per_s"),
+    )
     reg = doc.get("oprf", {}).get("per_registratie", {})
     nu, vorig = reg.get("nu", {}), reg.get("vorig", {})
     rij(

@@ -85,7 +85,8 @@ def meet(naam: str, cls: type, methode: str) -> None:
 meet("register (DB-transactie)", Register, "aanmelden")
 meet("pseudonimisering (OPRF)", Pseudonimiseerder, "tokens")
 meet("signaal publiceren (NATS)", Uitgaand, "publiceer_open")
-meet("matching (per regio)", Inkomend, "bij_signaal")
+# Signals are handled in fetched batches (bij_signaal is a batch of one), so this covers both.
+meet("matching (per regio)", Inkomend, "bij_signalen")
 
 
 def percentielen(waarden: list[float]) -> dict[str, float]:
@@ -172,6 +173,16 @@ class Processen:
                 proc.terminate()
         for proc in self.processen.values():
             await asyncio.wait_for(proc.wait(), 30)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the node processes used so far: what a registration costs the
+        federation in CPU, however loaded the machine is (wall time is not)."""
+        tik = os.sysconf("SC_CLK_TCK")
+        totaal = 0
+        for proc in self.processen.values():
+            velden = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            totaal += int(velden[11]) + int(velden[12])  # utime, stime (fields 14, 15)
+        return totaal / tik
 
     def rss_mb(self) -> dict[str, float]:
         uit = {}
@@ -332,6 +343,7 @@ async def doorvoer(
     gelijktijdig: int,
     voorraad_per_s: float,
     fasen: Fasen,
+    cpu: Callable[[], float],
 ) -> dict[str, Any]:
     # The persons A may register; B registers one in five of them first. The stock is sized at
     # ``voorraad_per_s`` (a multiple of the rate A's API takes), not unbounded: B's registrations
@@ -352,6 +364,7 @@ async def doorvoer(
             await bench.registreer(a, p)
             geteld += 1
 
+    cpu_voor = cpu()
     start = time.perf_counter()
     await asyncio.gather(*(werker() for _ in range(gelijktijdig)))
     geaccepteerd = time.perf_counter() - start
@@ -365,6 +378,7 @@ async def doorvoer(
         )
     await rustig(url, bench.signalen)
     verwerkt = time.perf_counter() - start
+    cpu_ms = (cpu() - cpu_voor) * 1000 / max(1, geteld)
     fasen.seconden["throughput: after it, until all checked"] = verwerkt - geaccepteerd
     return {
         "seconden": seconden,
@@ -375,6 +389,10 @@ async def doorvoer(
         "registraties": geteld,
         "geaccepteerd_per_s": geteld / geaccepteerd,
         "volgehouden_per_s": geteld / verwerkt,
+        # CPU of all node processes per registration (its signal checked by every region); the
+        # ceiling of the sustained rate on this machine is cores / this, with nothing else running.
+        "cpu_ms_per_registratie": cpu_ms,
+        "plafond_per_s": (os.cpu_count() or 1) * 1000 / cpu_ms if cpu_ms else 0.0,
     }
 
 
@@ -446,7 +464,9 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
             await latentie(bench, url, [gen.persoon() for _ in range(ns.matches)], a, b, fasen)
         )
         print(f"throughput for {ns.seconden:.0f} s with {ns.gelijktijdig} calls in flight...", flush=True)
-        door = await doorvoer(bench, url, gen, a, b, ns.seconden, ns.gelijktijdig, ns.voorraad, fasen)
+        door = await doorvoer(
+            bench, url, gen, a, b, ns.seconden, ns.gelijktijdig, ns.voorraad, fasen, processen.cpu_s
+        )
         door["geheugen_mb_per_node"] = processen.rss_mb()
         with fasen("until all streams are quiet"):
             await stil(url)
@@ -487,6 +507,8 @@ def toon(r: dict[str, Any]) -> str:
         "",
         f"registrations accepted: {d['geaccepteerd_per_s']:.0f}/s; sustained (all regions checked): "
         f"{d['volgehouden_per_s']:.0f}/s over {d['registraties']} registrations",
+        f"CPU of the node processes per registration: {d['cpu_ms_per_registratie']:.1f} ms "
+        f"(ceiling on {os.cpu_count()} idle cores: {d['plafond_per_s']:.0f}/s)",
         "memory per node (RSS, MB): "
         + ", ".join(f"{k} {v:.0f}" for k, v in d["geheugen_mb_per_node"].items()),
         "cost per registration, one at a time (ms; matching summed over the other regions):",
