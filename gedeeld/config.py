@@ -84,6 +84,9 @@ class FederatieConfig:
     onboarding: Path | None = None  # this region's signed onboarding window (zvhctl federatie onboarding)
     vraag_per_minuut: float = 30.0  # hit/no-hit queries answered per asking region, sustained
     vraag_burst: float = 60.0
+    # While the federation switches to a new key: the previous epoch's registry, served side by
+    # side with ``register`` until every region has switched (docs/sleutelceremonie.md).
+    vorig_register: Path | None = None
     # Messages accepted from one other region, per kind: a sustained rate per hour and a burst
     # (gedeeld/federatie/poort.py; docs/signalering.md explains the sizes). Over it: refused.
     signaal_per_uur: float = 1_000.0
@@ -92,6 +95,58 @@ class FederatieConfig:
     treffer_burst: float = 2_000.0
     overleg_per_uur: float = 300.0
     overleg_burst: float = 1_000.0
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 25
+    afzender: str = "zvh-portaal@localhost"
+    starttls: bool = False
+    gebruiker: str = ""
+    wachtwoord: str = ""
+
+
+@dataclass(frozen=True)
+class OidcConfig:
+    """The region's own identity provider (OpenID Connect, authorization code flow)."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True)
+class PortaalConfig:
+    """The web portal (services/portaal), started by zvh-node when ``[portaal]`` is present."""
+
+    listen: str
+    gebruikers: Path  # the portal's accounts and roles (zvhctl portaal gebruiker ...)
+    geheim: Path  # the portal's application token towards the node's gRPC (created once, 0600)
+    publieke_url: str  # how people reach it (links in e-mail, OIDC redirect)
+    cookie_secure: bool = True
+    max_pogingen: int = 5  # failed logins before the account is locked for a while
+    vergrendeling_minuten: int = 15
+    sessie_minuten: int = 480
+    smtp: SmtpConfig | None = None
+    oidc: OidcConfig | None = None
+    grpc_ca: Path | None = None  # with the node's [tls]: CA of its gRPC certificate (default tls.client_ca)
+    # With the node's [tls] asking for client certificates: the portal's own application certificate
+    # of this region (zvhctl certs --regio R --toepassing portaal); a node certificate is refused.
+    cert: Path | None = None
+    key: Path | None = None
+
+
+@dataclass(frozen=True)
+class TrendsConfig:
+    """The trend radar's privacy parameters (docs/trendradar.md says what they guarantee)."""
+
+    # Pure epsilon-DP of one monthly release (all its cells together); a replay spends nothing.
+    epsilon_per_publicatie: float = 1.0
+    # Ceiling of the epsilon spent on releases about one calendar year; past it, releases stop.
+    epsilon_per_jaar: float = 12.0
+    # Cells whose *noisy* count is below this are withheld (post-processing: costs no privacy).
+    onderdrukken_onder: int = 10
 
 
 @dataclass(frozen=True)
@@ -116,6 +171,8 @@ class NodeConfig:
     # SQLite only: "normal" (WAL synchronous=NORMAL: durable against a process crash, not against a
     # power cut, see docs/benchmarks.md) or "full" (an fsync per commit).
     database_synchronous: str = "normal"
+    portaal: PortaalConfig | None = None
+    trends: TrendsConfig = field(default_factory=TrendsConfig)
 
     @property
     def nats_url(self) -> str:
@@ -300,6 +357,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
             oprf_burst=_get(doc, "federatie.oprf_burst", float, FederatieConfig.oprf_burst),
             vraag_per_minuut=_get(doc, "federatie.vraag_per_minuut", float, FederatieConfig.vraag_per_minuut),
             vraag_burst=_get(doc, "federatie.vraag_burst", float, FederatieConfig.vraag_burst),
+            vorig_register=pad(vorig) if (vorig := _get(doc, "federatie.vorig_register", str, "")) else None,
             **{
                 naam: _get(doc, f"federatie.{naam}", type(standaard), standaard)
                 for naam, standaard in (
@@ -318,7 +376,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
                 for naam in (f"{soort}_per_uur", f"{soort}_burst")
             },
         )
-        for naam in ("register", "sleutels"):
+        for naam in ("register", "sleutels", *(("vorig_register",) if federatie.vorig_register else ())):
             if not getattr(federatie, naam).exists():
                 raise ConfigError(f"federatie.{naam}", f"{getattr(federatie, naam)} does not exist")
         if federatie.onboarding is not None and not federatie.onboarding.exists():
@@ -347,6 +405,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
     if beheer_listen and not _LISTEN.match(beheer_listen):
         raise ConfigError("beheer.listen", "must be HOST:PORT, e.g. 127.0.0.1:9464")
 
+    trends = _trends(doc)
     tokens = pad(_get(doc, "auth.tokens", str, str(data_dir / "tokens.toml")))
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -372,8 +431,87 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         signalering_listen=eigen_poort["signalering"],
         samenwerking_listen=eigen_poort["samenwerking"],
         database_synchronous=synchronous,
+        portaal=_portaal(doc, pad, data_dir) if "portaal" in doc else None,
+        trends=trends,
     )
     return cfg, doc
+
+
+def _portaal(doc: Mapping[str, Any], pad: Callable[[str], Path], data_dir: Path) -> PortaalConfig:
+    listen = _get(doc, "portaal.listen", str, "127.0.0.1:8080")
+    if not _LISTEN.match(listen):
+        raise ConfigError("portaal.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080")
+    publiek = _get(doc, "portaal.publieke_url", str, "").rstrip("/")
+    if publiek and not re.match(r"^https?://[^\s/]+(/\S*)?$", publiek):
+        raise ConfigError("portaal.publieke_url", "must be an http(s) URL, e.g. https://portaal.zvh.example")
+    smtp = None
+    if _get(doc, "portaal.smtp_host", str, ""):
+        smtp = SmtpConfig(
+            host=_get(doc, "portaal.smtp_host", str),
+            port=_get(doc, "portaal.smtp_port", int, 25),
+            afzender=_get(doc, "portaal.smtp_afzender", str, SmtpConfig.afzender),
+            starttls=_bool(doc, "portaal.smtp_starttls", False),
+            gebruiker=_get(doc, "portaal.smtp_gebruiker", str, ""),
+            wachtwoord=_get(doc, "portaal.smtp_wachtwoord", str, ""),
+        )
+    oidc = None
+    if _get(doc, "portaal.oidc_issuer", str, ""):
+        issuer = _get(doc, "portaal.oidc_issuer", str).rstrip("/")
+        if not re.match(r"^https?://", issuer):
+            raise ConfigError("portaal.oidc_issuer", "must be the issuer URL of the identity provider")
+        oidc = OidcConfig(
+            issuer=issuer,
+            client_id=_get(doc, "portaal.oidc_client_id", str),
+            client_secret=_get(doc, "portaal.oidc_client_secret", str, ""),
+        )
+    cfg = PortaalConfig(
+        listen=listen,
+        gebruikers=pad(_get(doc, "portaal.gebruikers", str, str(data_dir / "portaal-gebruikers.toml"))),
+        geheim=pad(_get(doc, "portaal.geheim", str, str(data_dir / "portaal.token"))),
+        publieke_url=publiek,
+        cookie_secure=_bool(doc, "portaal.cookie_secure", True),
+        max_pogingen=_get(doc, "portaal.max_pogingen", int, 5),
+        vergrendeling_minuten=_get(doc, "portaal.vergrendeling_minuten", int, 15),
+        sessie_minuten=_get(doc, "portaal.sessie_minuten", int, 480),
+        smtp=smtp,
+        oidc=oidc,
+        grpc_ca=pad(grpc_ca) if (grpc_ca := _get(doc, "portaal.grpc_ca", str, "")) else None,
+        cert=pad(c) if (c := _get(doc, "portaal.cert", str, "")) else None,
+        key=pad(k) if (k := _get(doc, "portaal.key", str, "")) else None,
+    )
+    if cfg.grpc_ca is not None and not cfg.grpc_ca.exists():
+        raise ConfigError("portaal.grpc_ca", f"file {cfg.grpc_ca} does not exist")
+    if cfg.max_pogingen < 1 or cfg.vergrendeling_minuten < 1 or cfg.sessie_minuten < 1:
+        raise ConfigError("portaal.max_pogingen", "max_pogingen, vergrendeling_minuten, sessie_minuten >= 1")
+    return cfg
+
+
+def _bool(doc: Mapping[str, Any], path: str, default: bool) -> bool:
+    waarde = _get(doc, path, object, default)
+    if isinstance(waarde, bool):
+        return waarde
+    if isinstance(waarde, str) and waarde.lower() in {"true", "false", "1", "0"}:
+        return waarde.lower() in {"true", "1"}
+    raise ConfigError(path, "must be true or false")
+
+
+def _trends(doc: Mapping[str, Any]) -> TrendsConfig:
+    t = TrendsConfig(
+        epsilon_per_publicatie=_get(
+            doc, "trends.epsilon_per_publicatie", float, TrendsConfig.epsilon_per_publicatie
+        ),
+        epsilon_per_jaar=_get(doc, "trends.epsilon_per_jaar", float, TrendsConfig.epsilon_per_jaar),
+        onderdrukken_onder=_get(doc, "trends.onderdrukken_onder", int, TrendsConfig.onderdrukken_onder),
+    )
+    if not 0 < t.epsilon_per_publicatie <= 10:
+        raise ConfigError("trends.epsilon_per_publicatie", "must be above 0 and at most 10")
+    if not t.epsilon_per_publicatie <= t.epsilon_per_jaar <= 100:
+        raise ConfigError(
+            "trends.epsilon_per_jaar", "must be at least trends.epsilon_per_publicatie and at most 100"
+        )
+    if not 0 <= t.onderdrukken_onder <= 1000:
+        raise ConfigError("trends.onderdrukken_onder", "must be between 0 and 1000")
+    return t
 
 
 def _nats(doc: Mapping[str, Any], pad: Callable[[str], Path]) -> NatsConfig:

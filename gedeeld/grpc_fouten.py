@@ -80,3 +80,12 @@ def field_violations(metadata: tuple[tuple[str, str | bytes], ...] | None) -> li
                     out.extend((v.field, v.description) for v in bad.field_violations)
             return out
     return []
+
+
+def tls_geweigerd(details: str, tls: bool) -> bool:
+    """Whether an UNAVAILABLE looks like the server closing a TLS connection at the handshake.
+
+    With TLS 1.3 the client sees only "Socket closed" when the server refuses its certificate
+    (or its missing one); a server that is down gives "Connection refused" instead."""
+    tekst = details.lower()
+    return tls and any(w in tekst for w in ("socket closed", "handshake", "certificate"))

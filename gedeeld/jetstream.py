@@ -87,6 +87,18 @@ def wachttijd(aflevering: int, basis: float, maximum: float = MAX_OPNIEUW_NA) ->
     return float(min(maximum, basis * 2 ** max(0, min(aflevering - 1, 30))))
 
 
+def _stop_als_geannuleerd() -> None:
+    """Raise CancelledError when this task was asked to stop but is still running.
+
+    A cancel that lands while nats-py's fetch waits for a message can come back as its timeout
+    (the inner wait finished at the same moment and Python 3.11 drops the cancel): the reader would
+    then fetch on for ever and the ``stop()`` that awaits it would hang. ``cancelling()`` still
+    counts the request, so honour it here."""
+    taak = asyncio.current_task()
+    if taak is not None and taak.cancelling():
+        raise asyncio.CancelledError
+
+
 class StroomLezer:
     def __init__(
         self,
@@ -159,6 +171,7 @@ class StroomLezer:
                     try:
                         berichten = await sub.fetch(max(1, min(self._batch, wachtend)), timeout=1)
                     except nats.errors.TimeoutError:
+                        _stop_als_geannuleerd()
                         wachtend = 0
                         self._achterstand.set(0)
                         continue
@@ -172,6 +185,7 @@ class StroomLezer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                _stop_als_geannuleerd()
                 log.warning(
                     "consumer restarting",
                     extra={"durable": self._durable, "stroom": self._stroom, "error": type(exc).__name__},

@@ -70,7 +70,17 @@ def _acks_voor(regio: str) -> list[str]:
 
 def _verzendt(regio: str) -> list[str]:
     """What a region may put into the federation's streams: only under its own code."""
-    return [onderwerpen.signaal(regio), f"zvh.treffer.*.{regio}", f"zvh.overleg.*.{regio}"]
+    return [
+        onderwerpen.signaal(regio),
+        f"zvh.treffer.*.{regio}",
+        f"zvh.overleg.*.{regio}",
+        onderwerpen.trend(regio),
+    ]
+
+
+def _dkg(regio: str) -> str:
+    """A region's requests to the beheerder in any DKG round (``onderwerpen.dkg``)."""
+    return f"zvh.dkg.*.{regio}"
 
 
 def permissies(regio: str, domein: str = "") -> dict[str, object]:
@@ -84,6 +94,7 @@ def permissies(regio: str, domein: str = "") -> dict[str, object]:
                 *_verzendt(regio),
                 "zvh.oprf.*",
                 "zvh.vraag.*",
+                _dkg(regio),
                 *(prefix + s for s in _js_api_voor(regio)),
                 *_acks_voor(regio),
                 # Answers to requests from other regions: nats-server gives each request that
@@ -148,10 +159,13 @@ def accounts(
             if s != f"STREAM.INFO.{SIGNALEN}"
         ]
         fed_exports += [{"service": s, "accounts": eigen} for s in _acks_voor(r)]
+        # A key ceremony without a dealer: the region's messages to the beheerder, who relays.
+        fed_exports.append({"service": _dkg(r), "accounts": eigen})
         anderen = [account(q) for q in regios if q != r]
         imports: list[dict[str, object]] = [{"service": {"account": FED, "subject": s}} for s in _verzendt(r)]
         imports += [{"service": {"account": FED, "subject": "$JS.API." + s}} for s in _js_api_voor(r)]
         imports += [{"service": {"account": FED, "subject": s}} for s in _acks_voor(r)]
+        imports.append({"service": {"account": FED, "subject": _dkg(r)}})
         for q in regios:
             if q != r:
                 imports += [

@@ -6,6 +6,8 @@
     zvh.overleg.<ontvanger>.<afzender>   any, as itself       OVERLEG_<ONTVANGER>        durable <ontvanger>
     zvh.oprf.<houder>                    any (request)        — (core request/reply)
     zvh.vraag.<ontvanger>                any (request)        — (core request/reply)
+    zvh.dkg.<ronde>.<afzender>           afzender only        — (request to the beheerder; the reply
+                                         (request)              is the phase's signed bundle)
 
 The sending region is part of every JetStream subject, and on the hub a region can only publish
 under its own code (nats-server enforces it: a region's account exports exactly those subjects), so
@@ -27,9 +29,10 @@ from typing import Literal
 
 from nats.js.api import AckPolicy, ConsumerConfig, DiscardPolicy, StreamConfig
 
-Soort = Literal["signaal", "treffer", "overleg"]
+Soort = Literal["signaal", "treffer", "overleg", "trend"]
 
 SIGNALEN = "SIGNALEN"
+TRENDS = "TRENDS"  # the trend radar's releases (docs/trendradar.md), kept without an age limit
 DOOD = "DOOD"  # dead letters: the hub's record of messages a consumer gave up on
 MAX_BERICHT = 64 * 1024  # bytes; a federation message (signed envelope) is never larger
 DUPLICATE_WINDOW = 3600.0  # seconds; a republished message id within it is dropped by JetStream
@@ -37,7 +40,7 @@ MAX_AGE = timedelta(days=14)
 
 # Per sender, at most this many messages are kept in a stream (older ones make way: only the
 # sender's own). Sized from use: a region signals tens of cases a day, an onboarding thousands.
-MAX_PER_AFZENDER: dict[Soort, int] = {"signaal": 20_000, "treffer": 5_000, "overleg": 5_000}
+MAX_PER_AFZENDER: dict[Soort, int] = {"signaal": 20_000, "treffer": 5_000, "overleg": 5_000, "trend": 1_000}
 
 # A message a consumer fails on this often is given up (recorded in DOOD, counted, alerted).
 # Transient failures are retried with a growing delay (``opnieuw_na``), so this spans hours.
@@ -74,14 +77,33 @@ def vraag(ontvanger: str) -> str:
     return f"zvh.vraag.{_code(ontvanger)}"
 
 
+_RONDE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+def dkg_ronde(ronde: str) -> str:
+    if not _RONDE.match(ronde):
+        raise ValueError(f"invalid DKG round id {ronde!r}")
+    return ronde
+
+
+def dkg(ronde: str, afzender: str) -> str:
+    """A region's message in a DKG round, to the beheerder (docs/sleutelceremonie.md)."""
+    return f"zvh.dkg.{dkg_ronde(ronde)}.{_code(afzender)}"
+
+
+def dkg_alle(ronde: str) -> str:
+    """What the beheerder subscribes to for one round."""
+    return f"zvh.dkg.{dkg_ronde(ronde)}.*"
+
+
 def trend(afzender: str) -> str:
     return f"zvh.trend.{_code(afzender)}"
 
 
 def inbox_filter(soort: Soort, ontvanger: str) -> str:
     """What a region's consumer reads: every region's signals, or what is addressed to it."""
-    if soort == "signaal":
-        return "zvh.signaal.*"
+    if soort in ("signaal", "trend"):
+        return f"zvh.{soort}.*"
     return f"zvh.{soort}.{_code(ontvanger)}.*"
 
 
@@ -89,8 +111,8 @@ def afzender(soort: Soort, subject: str, *, ontvanger: str | None = None) -> str
     """The sending region a subject names, or None when the subject is not of this kind (or, for
     treffer/overleg, not addressed to ``ontvanger``)."""
     delen = subject.split(".")
-    if soort == "signaal":
-        if len(delen) != 3 or delen[:2] != ["zvh", "signaal"]:
+    if soort in ("signaal", "trend"):
+        if len(delen) != 3 or delen[:2] != ["zvh", soort]:
             return None
         code = delen[2]
     else:
@@ -115,6 +137,7 @@ class Stroomspec:
     soort: Soort
     subjects: tuple[str, ...]
     max_per_afzender: int
+    altijd_bewaren: bool = False  # no age limit (the trend releases are the record)
 
     def config(self, *, max_age: timedelta = MAX_AGE, replicas: int = 1, afzenders: int = 1) -> StreamConfig:
         """``afzenders``: how many regions may publish into it (sizes ``max_bytes`` so that the
@@ -122,8 +145,8 @@ class Stroomspec:
         return StreamConfig(
             name=self.naam,
             subjects=list(self.subjects),
-            max_age=max_age.total_seconds(),
-            duplicate_window=DUPLICATE_WINDOW,
+            max_age=0 if self.altijd_bewaren else max_age.total_seconds(),
+            duplicate_window=24 * 3600 if self.altijd_bewaren else DUPLICATE_WINDOW,
             max_msg_size=MAX_BERICHT,
             max_msgs_per_subject=self.max_per_afzender,
             max_bytes=self.max_per_afzender * MAX_BERICHT * max(1, afzenders),
@@ -136,6 +159,10 @@ def signalen() -> Stroomspec:
     return Stroomspec(SIGNALEN, "signaal", ("zvh.signaal.*",), MAX_PER_AFZENDER["signaal"])
 
 
+def trends() -> Stroomspec:
+    return Stroomspec(TRENDS, "trend", ("zvh.trend.*",), MAX_PER_AFZENDER["trend"], altijd_bewaren=True)
+
+
 def inbox(soort: Literal["treffer", "overleg"], ontvanger: str) -> Stroomspec:
     return Stroomspec(
         stroom(soort, ontvanger), soort, (inbox_filter(soort, ontvanger),), MAX_PER_AFZENDER[soort]
@@ -143,8 +170,9 @@ def inbox(soort: Literal["treffer", "overleg"], ontvanger: str) -> Stroomspec:
 
 
 def stromen(regios: Sequence[str]) -> list[Stroomspec]:
-    """Every federation stream for these regions: SIGNALEN, and per region TREFFER_ and OVERLEG_."""
-    specs = [signalen()]
+    """Every federation stream for these regions: SIGNALEN, TRENDS, and per region TREFFER_ and
+    OVERLEG_."""
+    specs = [signalen(), trends()]
     for r in regios:
         specs += [inbox("treffer", r), inbox("overleg", r)]
     return specs
@@ -170,9 +198,10 @@ class Consumentspec:
 
 
 def consumenten(regio: str) -> list[Consumentspec]:
-    """The three durable consumers a region reads the federation with (its code is the name)."""
+    """The durable consumers a region reads the federation with (its code is the name)."""
     return [
         Consumentspec(SIGNALEN, _code(regio), inbox_filter("signaal", regio)),
+        Consumentspec(TRENDS, regio, inbox_filter("trend", regio)),
         Consumentspec(stroom("treffer", regio), regio, inbox_filter("treffer", regio)),
         Consumentspec(stroom("overleg", regio), regio, inbox_filter("overleg", regio)),
     ]

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
 from gedeeld import logboek, migraties
-from gedeeld.auth import Authenticator
+from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.beheer import BeheerServer
 from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
@@ -38,18 +38,28 @@ from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from gedeeld.tls import controleer_oin, nats_tls_context
 from gedeeld.verwerkingslog.model import Verwerking
-from gedeeld.zvh.v1 import samenwerking_pb2, samenwerking_pb2_grpc, vraag_pb2, vraag_pb2_grpc
+from gedeeld.zvh.v1 import (
+    samenwerking_pb2,
+    samenwerking_pb2_grpc,
+    trend_pb2,
+    trend_pb2_grpc,
+    vraag_pb2,
+    vraag_pb2_grpc,
+)
 from services.casusregister.server import Casusregister
+from services.portaal.server import Portaal
 from services.samenwerking.server import Samenwerking
 from services.samenwerking.service import MatchService
 from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
 from services.status import StatusVerzamelaar, zonder_wachtwoord
+from services.trendradar.server import Trendradar
+from services.trendradar.service import TrendService
 
 log = logging.getLogger("zvh.node")
 
-COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "sleuteldeel")
+COMPONENTEN = ("verwerkingslog", "casusregister", "signalering", "samenwerking", "sleuteldeel", "trendradar")
 DIENSTEN = ("casusregister", "sleuteldeel", "signalering", "samenwerking")
 
 
@@ -118,12 +128,14 @@ class Node:
         self.sleuteldeel: SleuteldeelServer | None = None
         self.signalering: Signalering | None = None
         self.samenwerking: Samenwerking | None = None
+        self.trendradar: Trendradar | None = None
         self.db = Database(cfg.database_url, synchronous=cfg.database_synchronous)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
         self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
         self.gereed = False
         self.beheer: BeheerServer | None = None
+        self.portaal: Portaal | None = None
 
     def diensten(self) -> dict[str, bool]:
         """Each service of the node and whether it runs (its background tasks are alive)."""
@@ -133,15 +145,22 @@ class Node:
         if self.sleuteldeel is not None:
             uit["sleuteldeel"] = self.sleuteldeel.draait
         if self.signalering is not None:
-            uit["signalering"] = self.signalering.draait
+            # The trend radar rides along with signalering (same process, same streams).
+            uit["signalering"] = self.signalering.draait and (
+                self.trendradar is None or self.trendradar.draait
+            )
         if self.samenwerking is not None:
             uit["samenwerking"] = self.samenwerking.draait
+        if self.portaal is not None:
+            uit["portaal"] = self.portaal.draait
         return uit
 
     def consumenten(self) -> list[tuple[str, str, JetStreamContext]]:
         lezers = [
             *(self.signalering.lezers if self.signalering else []),
             *(self.samenwerking.lezers if self.samenwerking else []),
+            # Only once TRENDS exists: on a hub without it, trends are off, not the node unhealthy.
+            *(self.trendradar.lezers if self.trendradar and self.trendradar.actief else []),
         ]
         return [lezer.consument for lezer in lezers]
 
@@ -206,7 +225,10 @@ class Node:
             # when samenwerking runs in another process, only its register's writes happen here.
             samenwerking = Samenwerking(signalering.ctx, nc)
             signalering.ctx.waarnemer = samenwerking.register
-            authenticator = Authenticator.uit_bestand(self.cfg.tokens)
+            p = self.cfg.portaal
+            authenticator = Authenticator.uit_bestand(
+                self.cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
+            )
             if "signalering" in d:
                 self.signalering = signalering
                 if self.casusregister is not None:
@@ -217,6 +239,13 @@ class Node:
                     vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
                     VraagService(authenticator, signalering.vrager),
                     vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
+                )
+                # The trend radar rides along with signalering: same federation streams and registry.
+                self.trendradar = Trendradar(signalering.ctx)
+                grpc_server.voeg_toe(
+                    trend_pb2_grpc.add_TrendServiceServicer_to_server,  # type: ignore[arg-type]
+                    TrendService(authenticator, self.trendradar.ontvanger),
+                    trend_pb2.DESCRIPTOR.services_by_name["TrendService"].full_name,
                 )
             if "samenwerking" in d:
                 self.samenwerking = samenwerking
@@ -235,12 +264,24 @@ class Node:
             await self.samenwerking.start()
         if self.signalering is not None:
             await self.signalering.start()
+        if self.trendradar is not None:
+            await self.trendradar.start()
         if self.grpc is not None:
             await self.grpc.klaar()
+        if self.cfg.portaal is not None and self.grpc is not None:
+            # A client of this node's own gRPC port, as any other client.
+            self.portaal = Portaal(
+                self.cfg.portaal, self.cfg.regio, f"127.0.0.1:{self.grpc.port}", tls=self.cfg.tls
+            )
+            await self.portaal.start()
         self.gereed = True
 
     async def stop(self, grace: float = 5.0) -> None:
         self.gereed = False
+        if self.portaal is not None:
+            await self.portaal.stop()
+        if self.trendradar is not None:
+            await self.trendradar.stop()
         if self.signalering is not None:
             await self.signalering.stop()
         if self.samenwerking is not None:
@@ -274,6 +315,8 @@ async def draai(cfg: NodeConfig, grace: float, diensten: Collection[str] = DIENS
         delen.append(f"NATS {zonder_wachtwoord(node.nats_url)}")
         if node.beheer is not None:
             delen.append(f"admin on port {node.beheer.port}")
+        if node.portaal is not None:
+            delen.append(f"portaal at {node.portaal.url}")
         print(", ".join(delen), flush=True)
         await stop.wait()
         log.info("stopping", extra={"regio": cfg.regio})

@@ -32,6 +32,9 @@ def test_demo_shows_match_query_closure_agreement_and_no_leak() -> None:
         "hun regisseur      Bram Jansen, 026-555 0202",
         "hun regisseur      Anna de Vries, 088-555 0101",
         "gevonden: niets",
+        "8. Het webportaal van elke regio",
+        "(inlogpagina: HTTP 200)",
+        "pr-arnhem        TOTP-geheim",
     ):
         assert verwacht in tekst, f"{verwacht!r} missing from the demo's output:\n{tekst}"
     assert not (ROOT / "demo-data").exists()

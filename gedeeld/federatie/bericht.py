@@ -8,13 +8,14 @@ caller knows it: ``verkeerde_herkomst``, before the signature is verified), sign
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from google.protobuf.message import DecodeError
 
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.errors import InvalidSignatureError, ZvhError
-from gedeeld.federatie.register import Federatie
 from gedeeld.zvh.v1 import federatie_pb2
 
 VERSIE = 1
@@ -43,6 +44,18 @@ def onderteken(sleutel: Ondertekensleutel, afzender: str, soort: str, inhoud: by
     ).SerializeToString()
 
 
+class _Ondertekenaar(Protocol):
+    @property
+    def ondertekensleutel(self) -> bytes: ...
+
+
+class Afzenders(Protocol):
+    """Who may sign: a verified registry (``Federatie``), or a DKG round's participants."""
+
+    @property
+    def regios(self) -> Mapping[str, _Ondertekenaar]: ...
+
+
 @dataclass(frozen=True)
 class Geopend:
     afzender: str
@@ -50,7 +63,7 @@ class Geopend:
 
 
 def open_bericht(
-    data: bytes, federatie: Federatie, soort: str, max_grootte: int, *, afzender: str | None = None
+    data: bytes, federatie: Afzenders, soort: str, max_grootte: int, *, afzender: str | None = None
 ) -> Geopend:
     """``afzender``: the region the message's subject names; the signer must be that region."""
     if len(data) > max_grootte:

@@ -19,7 +19,7 @@ from gedeeld.crypto.envelop import verzegel
 from gedeeld.crypto.groep import Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import splits
-from gedeeld.federatie.register import SLEUTELDEEL_INFO, RegisterFout, lees, teken_register
+from gedeeld.federatie.register import MIN_DREMPEL, SLEUTELDEEL_INFO, RegisterFout, lees, teken_register
 from gedeeld.zvh.v1 import federatie_pb2
 
 
@@ -48,6 +48,10 @@ def ceremonie(
     """Returns the signed registry file. The key exists only inside this call."""
     if not deelnemers:
         raise RegisterFout("a federation needs at least one region")
+    if drempel < MIN_DREMPEL:
+        raise RegisterFout(
+            f"threshold {drempel} is below {MIN_DREMPEL}: one region alone could compute tokens"
+        )
     moment = nu or datetime.now(UTC)
     sleutel = Scalar.willekeurig()
     delen = splits(sleutel, drempel, len(deelnemers))
@@ -72,7 +76,7 @@ def ceremonie(
         )
     del delen
     data = teken_register(reg, beheerder)
-    lees(data, beheerder.publiek)  # what we hand out must verify
+    lees(data, beheerder.publiek, nu=moment)  # what we hand out must verify
     return data
 
 

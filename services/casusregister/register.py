@@ -25,9 +25,11 @@ from gedeeld.grpc_fouten import VersionMismatchError
 from gedeeld.identiteit.bsn import normaliseer_bsn
 from gedeeld.klok import Klok
 from gedeeld.rpc import Aanroep
+from gedeeld.tracing import TraceContext
 from gedeeld.verwerkingslog import Handeling, Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from services.casusregister import mapping
+from services.casusregister.levenscyclus import ACTIEF
 from services.casusregister.store import AanvraagRij, BetrokkeneRij, CasusRij, OutboxRij
 
 G = gebeurtenis_pb2
@@ -92,6 +94,19 @@ class Register:
             casus=mapping.casus(rij),
             tijdstip=mapping.ts(nu),
         ).SerializeToString()
+
+    async def herpseudonimiseer(self) -> int:
+        """Queue every active casus again (``HERPSEUDONIMISEREN``; nothing changes), so that
+        signalering pseudonymises it under a new key epoch. Repeating it is harmless: signalering
+        skips persons that already have tokens of every epoch it serves."""
+        async with self.db.transaction() as s:
+            rijen = list((await s.execute(select(CasusRij).where(CasusRij.status.in_(ACTIEF)))).scalars())
+            for rij in rijen:
+                await self.outbox(
+                    s, rij, G.GEBEURTENIS_SOORT_HERPSEUDONIMISEREN, TraceContext.new().traceparent
+                )
+        self._wekker()
+        return len(rijen)
 
     async def aanmelden(
         self, req: casus_pb2.AanmeldenRequest, aanroep: Aanroep

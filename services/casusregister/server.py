@@ -11,7 +11,7 @@ from pathlib import Path
 
 from nats.aio.client import Client
 
-from gedeeld.auth import Authenticator
+from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
@@ -73,9 +73,11 @@ class Casusregister:
         self.achterstand = Achterstandmeter(
             cfg.regio, self.relay.achterstand, cfg.casusregister.max_achterstand
         )
-        servicer = CasusService(
-            Authenticator.uit_bestand(cfg.tokens), self.register, Inzage(self.register), self.achterstand.rem
+        p = cfg.portaal
+        auth = Authenticator.uit_bestand(
+            cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
         )
+        servicer = CasusService(auth, self.register, Inzage(self.register), self.achterstand.rem)
         self.grpc.voeg_toe(
             casus_pb2_grpc.add_CasusServiceServicer_to_server,  # type: ignore[arg-type]
             servicer,
@@ -93,6 +95,10 @@ class Casusregister:
             self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
         )
         port = await self.grpc.start(klaar=klaar)
+        if self.cfg.federatie is not None and self.cfg.federatie.vorig_register is not None:
+            # The federation switches keys: signalering re-pseudonymises every active casus.
+            aantal = await self.register.herpseudonimiseer()
+            log.info("active cases queued for re-pseudonymisation", extra={"casussen": aantal})
         self._taken = [
             asyncio.create_task(self.relay.draai(), name="outbox-relay"),
             asyncio.create_task(self._bewaartermijn_periodiek(), name="bewaartermijn"),

@@ -70,6 +70,7 @@ def toon_lijst(resp: M.LijstResponse, nu: datetime | None = None) -> str:
 def toon_match(m: M.Match, nu: datetime | None = None) -> str:
     regels = [
         f"Match {m.match_id}",
+        f"  matchreferentie    {m.gedeelde_referentie or '-'}  (in beide regio's gelijk)",
         f"  eigen casus        {m.casus_id} (betrokkene {m.betrokkene_id})",
         f"  procesregisseur    {m.procesregisseur or '-'}",
         f"  andere regio       {m.andere_regio} (contact {m.contact_regio or '-'})",

@@ -12,6 +12,7 @@
     zvh matches volg [--eigen] [--vanaf TOKEN]
     zvh matches bekijk|akkoord MATCH_ID        zvh matches voorstel MATCH_ID --regie REGIO
     zvh matches afwijzen MATCH_ID REDEN        zvh matches bericht MATCH_ID TEKST
+    zvh trends [--van 2026-01] [--tot 2026-11] [--regio R] [--maat nieuw --per thema|orientatie]
     zvh inzage (--bsn BSN | --achternaam N --geboortedatum JJJJ-MM-DD) --referentie R
 
 The node's address comes from ``--adres`` or ZVH_ADRES (default 127.0.0.1:50051),
@@ -36,10 +37,10 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from gedeeld.grpc_fouten import field_violations
-from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, vraag_pb2, vraag_pb2_grpc
+from gedeeld.grpc_fouten import field_violations, tls_geweigerd
+from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, trend_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.cli import matches
+from services.cli import matches, trends
 
 S = casus_pb2
 
@@ -126,8 +127,17 @@ def toon_vraag(resp: vraag_pb2.VragenResponse) -> str:
     return "\n".join(regels)
 
 
-def foutmelding(exc: grpc.aio.AioRpcError) -> str:
+def foutmelding(exc: grpc.aio.AioRpcError, ns: argparse.Namespace | None = None) -> str:
     code = exc.code()
+    tls = ns is None or bool(getattr(ns, "ca", None))
+    if code == grpc.StatusCode.UNAVAILABLE and tls_geweigerd(exc.details() or "", tls):
+        # The node closed the TLS handshake: almost always a missing or unknown client certificate.
+        zonder = ns is not None and not getattr(ns, "cert", None)
+        return "fout: de node weigert de verbinding tijdens de TLS-handshake: " + (
+            "er is geen clientcertificaat meegestuurd (gebruik --cert en --key)"
+            if zonder
+            else "het clientcertificaat wordt geweigerd (is het door de CA van de regio uitgegeven?)"
+        )
     uitleg = {
         grpc.StatusCode.UNAUTHENTICATED: "niet aangemeld (zet ZVH_TOKEN)",
         grpc.StatusCode.PERMISSION_DENIED: "geen toegang",
@@ -180,6 +190,10 @@ async def uitvoeren(ns: argparse.Namespace) -> str:
                 deadline_ms=ns.wacht,
             )
             return toon_vraag(await roep(vraag_pb2_grpc.VraagServiceStub(kanaal).Vragen, vraag))
+        if ns.cmd == "trends":
+            stub_t = trend_pb2_grpc.TrendServiceStub(kanaal)
+            resp = await roep(stub_t.Overzicht, trends.overzicht_verzoek(ns))
+            return trends.toon_overzicht(resp, ns.regio or "", ns.maat, ns.per)
         if ns.cmd == "inzage":
             inzage_req = S.InzageRequest(
                 bsn=ns.bsn or "", achternaam=ns.achternaam or "", verzoek_referentie=ns.referentie
@@ -265,6 +279,7 @@ def parser() -> argparse.ArgumentParser:
     v.add_argument("--betrokkene", help="één persoon van de casus (standaard: allen)")
     v.add_argument("--regio", action="append", help="alleen deze regio (herhaalbaar; standaard: alle)")
     v.add_argument("--wacht", type=int, default=0, help="wachttijd in ms (standaard 2000)")
+    trends.zvh_parser(sub)
     i = sub.add_parser("inzage")
     i.add_argument("--bsn")
     i.add_argument("--achternaam")
@@ -284,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     except grpc.aio.AioRpcError as exc:
-        print(foutmelding(exc), file=sys.stderr)
+        print(foutmelding(exc, ns), file=sys.stderr)
         return 1
     except (OSError, json_format.ParseError, json.JSONDecodeError) as exc:
         print(f"fout: {exc}", file=sys.stderr)

@@ -5,6 +5,9 @@ zvhctl audit verify          check the hash chains of the processing log
 zvhctl bewaartermijn         remove personal data past the retention term now
 zvhctl token nieuw ID ROL    add a user to the token file; prints the token once
 zvhctl certs --uit DIR …     a development CA and certificates (needs no --config)
+zvhctl portaal gebruiker …   the web portal's users and roles (no restart needed)
+zvhctl trends publiceren --periode 2026-11   release a month's protected trend counts
+zvhctl trends budget         the privacy ledger: epsilon spent per year
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
 from services.casusregister.server import activiteiten, lees_of_maak_sleutel
-from services.cli import certs, federatie, status
+from services.cli import certs, federatie, portaal_cli, status, trends
 from services.node import COMPONENTEN
 
 
@@ -106,10 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token").add_subparsers(dest="sub", required=True)
     nieuw = token.add_parser("nieuw", help="add a user with a new bearer token")
     nieuw.add_argument("gebruiker")
-    nieuw.add_argument("rol", choices=[r.value for r in Rol])
+    nieuw.add_argument("rol", choices=[r.value for r in Rol if r != Rol.PORTAAL])
     federatie.voeg_toe(sub)
     certs.voeg_toe(sub)
     status.voeg_toe(sub)
+    portaal_cli.voeg_toe(sub)
+    trends.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
         if ns.cmd == "federatie":
@@ -125,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(bewaartermijn_nu(cfg))
         if ns.cmd == "status":
             return status.uitvoeren(cfg, ns)
+        if ns.cmd == "portaal":
+            return portaal_cli.uitvoeren(cfg, ns)
+        if ns.cmd == "trends":
+            return trends.uitvoeren(cfg, ns)
         return token_nieuw(cfg, ns.gebruiker, ns.rol)
     except ConfigError as exc:
         print(f"zvhctl: {exc.message}", file=sys.stderr)

@@ -245,6 +245,8 @@ class MatchRegister:
     def _zet(self, m: SwMatch, t: L.Toestand) -> None:
         m.status, m.regie, m.voorgesteld_door, m.reden = t.status.value, t.regie, t.voorgesteld_door, t.reden
         m.gewijzigd_op = self.klok.nu()
+        if t.status == L.Status.SAMENWERKING and m.samenwerking_op is None:
+            m.samenwerking_op = m.gewijzigd_op
 
     async def _na_overgang(self, s: AsyncSession, m: SwMatch, oud: L.Toestand, nieuw: L.Toestand) -> None:
         # Contact details go to the other side only once both agreed, and once.

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from gedeeld import paginering
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.matchreferentie import gedeelde_referentie
 from gedeeld.rpc import Aanroep, BeveiligdeService, rpc, rpc_stroom
 from gedeeld.tekst import controleer_tekst
 from gedeeld.verwerkingslog import Handeling
@@ -21,7 +22,7 @@ from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services.casusregister import validatie
 from services.samenwerking import levenscyclus as L
 from services.samenwerking.register import MAX_TEKST, MatchRegister
-from services.samenwerking.store import SwBericht, SwCasus, SwMatch, SwWijziging
+from services.samenwerking.store import SwBericht, SwCasus, SwKop, SwMatch, SwWijziging
 
 R = Rol
 LEZEN = frozenset({R.PROCESREGISSEUR, R.NETWERKMANAGER, R.INFORMATIECOORDINATOR})
@@ -30,7 +31,8 @@ HANDELEN = frozenset({R.PROCESREGISSEUR, R.NETWERKMANAGER})
 REGELS: Mapping[str, frozenset[Rol]] = {
     "Lijst": LEZEN,
     "Ophalen": LEZEN,
-    "Volgen": LEZEN,
+    # The portal follows the feed for e-mail notifications (no person behind it).
+    "Volgen": LEZEN | {R.PORTAAL},
     "Voorstellen": HANDELEN,
     "Akkoord": HANDELEN,
     "Afwijzen": HANDELEN,
@@ -60,7 +62,9 @@ def _tekst(
     return controleer_tekst(veld, waarde, maximum=maximum, meerdere_regels=meerdere_regels)
 
 
-def naar_proto(m: SwMatch, procesregisseur: str = "", berichten: list[SwBericht] | None = None) -> M.Match:
+def naar_proto(
+    m: SwMatch, procesregisseur: str = "", berichten: list[SwBericht] | None = None, regio: str = ""
+) -> M.Match:
     uit = M.Match(
         match_id=m.match_id,
         casus_id=m.casus_id,
@@ -75,6 +79,9 @@ def naar_proto(m: SwMatch, procesregisseur: str = "", berichten: list[SwBericht]
         contact_regio=m.contact_regio,
         contact_procesregisseur=m.contact_procesregisseur,
         procesregisseur=procesregisseur,
+        gedeelde_referentie=gedeelde_referentie(
+            regio, m.eigen_referentie, m.andere_regio, m.andere_referentie
+        ),
     )
     uit.aangemaakt_op.FromDatetime(m.aangemaakt_op)
     uit.gewijzigd_op.FromDatetime(m.gewijzigd_op)
@@ -119,9 +126,14 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
                 | ((SwMatch.aangemaakt_op == na_tijd) & (SwMatch.match_id < na_id))
             )
         async with self._r.db.transaction() as s:
+            # Read before the page: a change committed in between is streamed again, never lost.
+            kop = (await s.execute(select(SwKop.laatste).where(SwKop.id == 1))).scalar_one_or_none()
             rijen = (await s.execute(stmt.limit(grootte + 1))).all()
             pagina = rijen[:grootte]
-            resp = M.LijstResponse(matches=[naar_proto(m, pr or "") for m, pr in pagina])
+            resp = M.LijstResponse(
+                matches=[naar_proto(m, pr or "", regio=self._r.regio) for m, pr in pagina],
+                resume_token=f"v1.{kop or 0}",
+            )
             if len(rijen) > grootte:
                 laatste = pagina[-1][0]
                 resp.next_page_token = paginering.maak_token(laatste.aangemaakt_op, laatste.match_id, fid)
@@ -143,7 +155,10 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
     async def _volledig(self, m: SwMatch) -> M.Match:
         async with self._r.db.lezen() as s:
             return naar_proto(
-                m, await self._r.procesregisseur(s, m.casus_id), await self._r.berichten(s, m.match_id)
+                m,
+                await self._r.procesregisseur(s, m.casus_id),
+                await self._r.berichten(s, m.match_id),
+                regio=self._r.regio,
             )
 
     @rpc
@@ -255,7 +270,9 @@ class MatchService(BeveiligdeService, samenwerking_pb2_grpc.MatchServiceServicer
                     )
             for w, m, pr in zichtbaar:
                 yield M.MatchWijziging(
-                    resume_token=f"v1.{w.volgnummer}", nieuw=w.nieuw, match=naar_proto(m, pr)
+                    resume_token=f"v1.{w.volgnummer}",
+                    nieuw=w.nieuw,
+                    match=naar_proto(m, pr, regio=self._r.regio),
                 )
             if rijen:
                 na = rijen[-1][0].volgnummer

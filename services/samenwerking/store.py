@@ -44,6 +44,9 @@ class SwMatch(Base):
     contact_verstuurd: Mapped[bool] = mapped_column(default=False)
     aangemaakt_op: Mapped[datetime] = mapped_column(UtcDateTime)
     gewijzigd_op: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When both regions first agreed on joint handling (kept after the match closes): the trend
+    # radar counts agreements and the time from match to agreement.
+    samenwerking_op: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, default=None)
 
     __table_args__ = (
         UniqueConstraint("eigen_referentie", "andere_regio", "andere_referentie", name="uq_sw_match"),

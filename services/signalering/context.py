@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
@@ -27,6 +27,7 @@ from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst, zorg_voor_stro
 from gedeeld.klok import Klok
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.verwerkingslog import Actor, Verwerkingslog
+from gedeeld.zvh.v1 import federatie_pb2 as F
 
 # From the one table of federation subjects and streams (kept here for older imports).
 MAX_BERICHT = onderwerpen.MAX_BERICHT
@@ -103,6 +104,9 @@ class Context:
     js_lokaal: JetStreamContext | None = None
     # Set: the federation streams live on the hub (JetStream domain), created by its beheer user.
     hub_domein: str = ""
+    # While the federation switches keys: the previous epoch, served side by side (every person
+    # indexed and signalled under both, docs/sleutelceremonie.md).
+    vorige: tuple[Federatie, Pseudonimiseerder] | None = None
     # Per kind, the rate and burst accepted from one other region (None: poort's defaults).
     limieten: dict[onderwerpen.Soort, Limiet] | None = None
     poort: Poort = field(init=False)
@@ -113,6 +117,20 @@ class Context:
     @property
     def lokaal(self) -> JetStreamContext:
         return self.js_lokaal or self.js
+
+    @property
+    def pseudonimiseerders(self) -> dict[int, Pseudonimiseerder]:
+        """Per epoch served, newest first."""
+        uit = {self.federatie.epoch: self.pseudonimiseerder}
+        if self.vorige is not None:
+            uit[self.vorige[0].epoch] = self.vorige[1]
+        return uit
+
+    def token_epochs(self, epoch: int, tokens: Iterable[F.SignaalToken]) -> dict[bytes, int]:
+        """The tokens of a signal or query (``epoch``: the message's) whose epoch this node serves,
+        each with its epoch."""
+        bediend = self.pseudonimiseerders
+        return {t.token: e for t in tokens if (e := t.epoch or epoch) in bediend}
 
     @property
     def dood(self) -> DodeBrieven:

@@ -235,15 +235,21 @@ class Inkomend:
 
     async def _in_transactie(self, s: AsyncSession, geldig: list[_Geldig]) -> list[_Verwerkt]:
         ctx = self.ctx
-        tokens = list(
-            {t.token for g in geldig if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF for t in g.signaal.tokens}
-        )
+        # While keys switch, a signal carries tokens of two epochs: each is looked up under its own.
+        epochs = {
+            id(g): ctx.token_epochs(g.signaal.epoch, g.signaal.tokens)
+            for g in geldig
+            if g.signaal.soort == F.SIGNAAL_SOORT_ACTIEF
+        }
+        tokens = list({t for per in epochs.values() for t in per})
         # Incoming signals never change the token index, so one lookup serves the whole batch.
         index: dict[bytes, list[TokenRij]] = {}
         for begin in range(0, len(tokens), LOOKUP_PER_QUERY):
             deel = tokens[begin : begin + LOOKUP_PER_QUERY]
             rijen = await s.execute(
-                select(TokenRij).where(TokenRij.token.in_(deel), TokenRij.epoch == ctx.federatie.epoch)
+                select(TokenRij).where(
+                    TokenRij.token.in_(deel), TokenRij.epoch.in_(list(ctx.pseudonimiseerders))
+                )
             )
             for rij in rijen.scalars():
                 index.setdefault(rij.token, []).append(rij)
@@ -263,8 +269,8 @@ class Inkomend:
                         & (MatchRij.andere_referentie == g.signaal.referentie),
                     )
                     continue
-                soorten = {t.token: t.sleutel_type for t in g.signaal.tokens}
-                treffers = [t for token in soorten for t in index.get(token, [])]
+                per = epochs[id(g)]  # a token hits only rows of its own epoch
+                treffers = [t for token, e in per.items() for t in index.get(token, []) if t.epoch == e]
                 verwerkt.treffers = await self._leg_vast(
                     s, g.signaal, g.afzender, g.trace, g.buitenland, treffers, verwerkt.na
                 )
@@ -310,8 +316,6 @@ class Inkomend:
             raise Geweigerd("onleesbaar")
         controleer(signaal.referentie, MAX_REFERENTIE, leeg=False)
         controleer(signaal.signaal_id, MAX_ID, leeg=False)
-        if signaal.epoch != ctx.federatie.epoch:
-            raise Geweigerd("verkeerde_epoch")
         if signaal.soort == F.SIGNAAL_SOORT_ACTIEF:
             if signaal.verloopt_op.ToDatetime(tzinfo=UTC) <= ctx.klok.nu():
                 raise Geweigerd("verlopen")
@@ -321,6 +325,9 @@ class Inkomend:
                 or any(len(t.token) != 64 for t in signaal.tokens)
             ):
                 raise Geweigerd("onleesbaar")
+            # While keys switch, a signal carries tokens of two epochs: one this node serves will do.
+            if not ctx.token_epochs(signaal.epoch, signaal.tokens):
+                raise Geweigerd("verkeerde_epoch")
             # The key type ends up in the match (and decides ZEKER): only the known ones.
             if BESCHERMING.tekst and any(t.sleutel_type not in SLEUTELTYPES for t in signaal.tokens):
                 raise Geweigerd("ongeldige_tekst")
@@ -532,7 +539,7 @@ class Inkomend:
                     raise Geweigerd("onbekende_referentie")
                 if eigen.ingetrokken:
                     raise Geweigerd("ingetrokken")
-                if inhoud.epoch != eigen.epoch:
+                if inhoud.epoch not in ctx.pseudonimiseerders:  # either epoch while keys switch
                     raise Geweigerd("verkeerde_epoch")
                 andere = (
                     await s.execute(

@@ -111,6 +111,14 @@ class Signalering:
             try:
                 await self.uitgaand.publiceer_open()
                 await self.vernieuw()
+                if self.ctx.vorige is not None:  # the operators' cue to end the old epoch
+                    log.info(
+                        "key epochs served",
+                        extra={
+                            "epochs": sorted(self.ctx.pseudonimiseerders),
+                            "zonder_nieuwste_epoch": await self.uitgaand.ruim_epochs_op(),
+                        },
+                    )
             except Exception as exc:
                 log.warning("signal upkeep failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(3600)
@@ -121,6 +129,11 @@ class Signalering:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
+        open_ = await self.uitgaand.ruim_epochs_op()
+        log.info(
+            "key epochs served",
+            extra={"epochs": sorted(self.ctx.pseudonimiseerders), "zonder_nieuwste_epoch": open_},
+        )
         await zorg_voor_federatiestromen(self.ctx)
         await self.beantwoorder.start()
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
@@ -189,5 +202,11 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
             "overleg": Limiet(f.overleg_per_uur / 3600, f.overleg_burst),
         },
     )
+    if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
+        oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)
+        ctx.vorige = (
+            oud,
+            Pseudonimiseerder(nc, cfg.regio, oud, sleutels.ondertekening, onboarding=onboarding),
+        )
     limiet = Limiet(cfg.federatie.vraag_per_minuut / 60, cfg.federatie.vraag_burst)
     return Signalering(ctx, nc, limiet)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from gedeeld import onderwerpen
 from gedeeld.errors import RateLimitedError, UnavailableError, ValidationError
@@ -80,36 +80,44 @@ class Uitgaand:
     async def signaleer_veel(self, casussen: list[tuple[casus_pb2.Casus, TraceContext]]) -> Uitkomst:
         ctx = self.ctx
         ids = list({c.casus_id for c, _ in casussen})
+        bediend = frozenset(ctx.pseudonimiseerders)
         async with ctx.db.lezen() as s:
-            bestaand = {
-                (r.casus_id, r.betrokkene_id)
+            rijen = {
+                (r.casus_id, r.betrokkene_id): r
                 for r in (
-                    await s.execute(
-                        select(EigenSignaalRij).where(
-                            EigenSignaalRij.casus_id.in_(ids), EigenSignaalRij.epoch == ctx.federatie.epoch
-                        )
-                    )
+                    await s.execute(select(EigenSignaalRij).where(EigenSignaalRij.casus_id.in_(ids)))
                 ).scalars()
             }
-        nieuw: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]] = []
-        gezien: set[tuple[str, str]] = set(bestaand)
+            # The epochs each person has tokens of: while the federation switches keys, a person
+            # signalled before the switch still needs the new epoch's tokens.
+            heeft: dict[tuple[str, str], set[int]] = {}
+            for casus_id, betrokkene_id, epoch in (
+                await s.execute(
+                    select(TokenRij.casus_id, TokenRij.betrokkene_id, TokenRij.epoch)
+                    .where(TokenRij.casus_id.in_(ids))
+                    .distinct()
+                )
+            ).all():
+                heeft.setdefault((casus_id, betrokkene_id), set()).add(epoch)
+        nieuw: list[tuple[str, list[tuple[casus_pb2.Betrokkene, frozenset[int]]], TraceContext]] = []
+        gezien: set[tuple[str, str]] = set()
         for casus, trace in casussen:
             personen = []
             for b in casus.betrokkenen:
-                if (casus.casus_id, b.betrokkene_id) not in gezien:
-                    gezien.add((casus.casus_id, b.betrokkene_id))
-                    personen.append(b)
+                sleutel = (casus.casus_id, b.betrokkene_id)
+                rij = rijen.get(sleutel)
+                if sleutel in gezien or (rij is not None and rij.ingetrokken):
+                    continue
+                gezien.add(sleutel)
+                nodig = bediend - heeft.get(sleutel, set())
+                if nodig:
+                    personen.append((b, nodig))
             if personen:
                 nieuw.append((casus.casus_id, personen, trace))
+        mislukt: dict[int, str] = {}
         if nieuw:
             try:
-                await self._indexeer(nieuw)
-            except UnavailableError as exc:
-                PSEUDONIMISERING_MISLUKT.inc()
-                log.warning(
-                    "pseudonymisation unavailable; event will be retried", extra={"error": exc.message}
-                )
-                return Uitkomst.OPNIEUW
+                mislukt = await self._indexeer(nieuw, {k: r.referentie for k, r in rijen.items()})
             except RateLimitedError as exc:
                 # Over this region's cap at the holders: the event waits (redelivered later), lost nothing.
                 PSEUDONIMISERING_MISLUKT.inc()
@@ -118,18 +126,33 @@ class Uitgaand:
                     extra={"error": exc.message, "retry_after": round(exc.retry_after)},
                 )
                 return Uitkomst.OPNIEUW
-        # Each casus' signals continue the trace of the event that caused them.
+        # Each casus' signals continue the trace of the event that caused them. While keys switch,
+        # a signal under the epoch that worked goes out now; the other epoch follows on a retry.
         await self.publiceer_open({casus.casus_id: trace for casus, trace in casussen})
+        if mislukt:
+            PSEUDONIMISERING_MISLUKT.inc()
+            log.warning(
+                "pseudonymisation unavailable; event will be retried",
+                extra={"epochs": sorted(mislukt), "error": "; ".join(mislukt.values())},
+            )
+            return Uitkomst.OPNIEUW
         return Uitkomst.KLAAR
 
-    async def _indexeer(self, casussen: list[tuple[str, list[casus_pb2.Betrokkene], TraceContext]]) -> None:
+    async def _indexeer(
+        self,
+        casussen: list[tuple[str, list[tuple[casus_pb2.Betrokkene, frozenset[int]]], TraceContext]],
+        bestaand: Mapping[tuple[str, str], str],
+    ) -> dict[int, str]:
+        """Tokens of the persons under the epochs they lack; a person signalled before keeps its
+        reference (so a match made under one epoch is the same match under the other). Returns
+        the epochs whose share holders could not be had (until t regions serve a new epoch)."""
         ctx = self.ctx
-        sleutels: list[tuple[str, casus_pb2.Betrokkene, str, bytes]] = []
+        sleutels: list[tuple[str, casus_pb2.Betrokkene, frozenset[int], str, bytes]] = []
         for casus_id, personen, trace in casussen:
-            for b in personen:
+            for b, nodig in personen:
                 try:
                     sleutels += [
-                        (casus_id, b, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))
+                        (casus_id, b, nodig, m.type.value, m.waarde) for m in leid_matchsleutels(persoon(b))
                     ]
                 except ValidationError:
                     # Registered data the key rules cannot use (e.g. no letters in the name): no signal.
@@ -139,26 +162,55 @@ class Uitgaand:
                             extra={"casus_id": casus_id, "betrokkene_id": b.betrokkene_id},
                         )
         if not sleutels:
-            return
+            return {}
+        per_epoch: dict[int, list[int]] = {}
+        for i, (_, _, nodig, _, _) in enumerate(sleutels):
+            for epoch in nodig:
+                per_epoch.setdefault(epoch, []).append(i)
+        tokens: dict[int, list[bytes]] = {}
+        mislukt: dict[int, str] = {}
         # One casus: the key-share holders' audit records join its trace; a batch has many traces.
         with in_trace(casussen[0][2] if len(casussen) == 1 else None):
-            tokens = await ctx.pseudonimiseerder.tokens([w for _, _, _, w in sleutels])
+            for epoch, idx in per_epoch.items():
+                try:
+                    tokens[epoch] = await ctx.pseudonimiseerders[epoch].tokens([sleutels[i][4] for i in idx])
+                except UnavailableError as exc:
+                    mislukt[epoch] = exc.message
+        per_epoch = {e: idx for e, idx in per_epoch.items() if e in tokens}
+        if not per_epoch:
+            return mislukt
+        aantal: dict[str, int] = {}  # tokens per casus
+        for idx in per_epoch.values():
+            for i in idx:
+                aantal[sleutels[i][0]] = aantal.get(sleutels[i][0], 0) + 1
         nu = ctx.klok.nu()
         async with ctx.db.transaction() as s:
             referenties: dict[tuple[str, str], str] = {}
-            for (casus_id, b, type_, _), token in zip(sleutels, tokens, strict=True):
-                ref = referenties.setdefault((casus_id, b.betrokkene_id), uuid.uuid4().hex)
-                s.add(
-                    TokenRij(
-                        token=token,
-                        epoch=ctx.federatie.epoch,
-                        sleutel_type=type_,
-                        casus_id=casus_id,
-                        betrokkene_id=b.betrokkene_id,
-                        referentie=ref,
+            for epoch, idx in per_epoch.items():
+                for i, token in zip(idx, tokens[epoch], strict=True):
+                    casus_id, b, _, type_, _ = sleutels[i]
+                    k = (casus_id, b.betrokkene_id)
+                    ref = referenties.setdefault(k, bestaand.get(k) or uuid.uuid4().hex)
+                    s.add(
+                        TokenRij(
+                            token=token,
+                            epoch=epoch,
+                            sleutel_type=type_,
+                            casus_id=casus_id,
+                            betrokkene_id=b.betrokkene_id,
+                            referentie=ref,
+                        )
                     )
-                )
             for (casus_id, betrokkene_id), ref in referenties.items():
+                if (casus_id, betrokkene_id) in bestaand:
+                    # Signal again, with the tokens of every epoch, under a new id (JetStream would
+                    # drop a repeated one); receivers already know the reference.
+                    await s.execute(
+                        update(EigenSignaalRij)
+                        .where(EigenSignaalRij.referentie == ref)
+                        .values(signaal_id=str(uuid.uuid4()), epoch=ctx.federatie.epoch, gepubliceerd=False)
+                    )
+                    continue
                 s.add(
                     EigenSignaalRij(
                         referentie=ref,
@@ -183,7 +235,11 @@ class Uitgaand:
                     handeling=Handeling(
                         "signaal_pseudonimiseren", ctx.activiteiten.pseudonimisering, "casus", casus_id
                     ),
-                    details={"tokens": sum(1 for c, *_ in sleutels if c == casus_id)},
+                    details={
+                        "tokens": sum(
+                            1 for idx in per_epoch.values() for i in idx if sleutels[i][0] == casus_id
+                        )
+                    },
                 )
         for casus_id, _, trace in casussen:
             with in_trace(trace):
@@ -192,10 +248,27 @@ class Uitgaand:
                     extra={
                         "regio": ctx.regio,
                         "casus_id": casus_id,
-                        "tokens": sum(1 for c, *_ in sleutels if c == casus_id),
+                        "tokens": aantal.get(casus_id, 0),
                     },
                 )
         await ctx.index.gewijzigd()
+        return mislukt
+
+    async def ruim_epochs_op(self) -> int:
+        """Drop tokens of epochs this node no longer serves; returns how many own persons still
+        lack tokens of the newest epoch (re-pseudonymisation pending)."""
+        ctx = self.ctx
+        async with ctx.db.transaction() as s:
+            await s.execute(delete(TokenRij).where(TokenRij.epoch.not_in(list(ctx.pseudonimiseerders))))
+            met = select(TokenRij.referentie).where(TokenRij.epoch == ctx.federatie.epoch)
+            open_ = (
+                await s.execute(
+                    select(func.count())
+                    .select_from(EigenSignaalRij)
+                    .where(EigenSignaalRij.ingetrokken.is_(False), EigenSignaalRij.referentie.not_in(met))
+                )
+            ).scalar_one()
+        return int(open_)
 
     async def publiceer_open(self, traces: Mapping[str, TraceContext] | None = None) -> int:
         """Publish every own signal not yet acknowledged (also after a crash).
@@ -261,7 +334,9 @@ class Uitgaand:
             regio=ctx.regio,
             epoch=r.epoch,
             referentie=r.referentie,
-            tokens=[F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token) for t in tokens],
+            tokens=[
+                F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token, epoch=t.epoch) for t in tokens
+            ],
             soort=soort,  # type: ignore[arg-type]
         )
         signaal.verloopt_op.FromDatetime(r.verloopt_op)

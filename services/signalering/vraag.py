@@ -132,7 +132,7 @@ class Vrager:
                     await s.execute(
                         select(EigenSignaalRij).where(
                             EigenSignaalRij.casus_id == casus_id,
-                            EigenSignaalRij.epoch == self.ctx.federatie.epoch,
+                            EigenSignaalRij.epoch.in_(list(self.ctx.pseudonimiseerders)),
                         )
                     )
                 ).scalars()
@@ -209,7 +209,9 @@ class Vrager:
             regio=ctx.regio,
             ontvanger=regio,
             epoch=ctx.federatie.epoch,
-            tokens=[F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token) for t in p.tokens],
+            tokens=[
+                F.SignaalToken(sleutel_type=t.sleutel_type, token=t.token, epoch=t.epoch) for t in p.tokens
+            ],
             tijdstip_ms=int(ctx.klok.nu().timestamp() * 1000),
             doel_referentie=doel,
         )
@@ -342,7 +344,7 @@ class Beantwoorder:
             raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst") from None
         if any(t.sleutel_type not in SLEUTELTYPES for t in v.tokens):
             raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst")
-        if v.epoch != ctx.federatie.epoch:
+        if not ctx.token_epochs(v.epoch, v.tokens):  # while keys switch, one served epoch will do
             raise _Weigering(F.VRAAG_FOUT_VERKEERDE_EPOCH, "verkeerde_epoch")
         nu = int(ctx.klok.nu().timestamp() * 1000)
         if abs(nu - v.tijdstip_ms) > VENSTER_MS:
@@ -360,17 +362,20 @@ class Beantwoorder:
     async def _zoek(self, v: F.VraagVerzoek, trace: TraceContext) -> F.VraagUitslag:
         ctx = self.ctx
         soorten = {t.token: t.sleutel_type for t in v.tokens}
+        per = ctx.token_epochs(v.epoch, v.tokens)
         start = ctx.klok.nu()
         async with ctx.db.transaction() as s:
-            rijen = (
-                (
+            rijen = [
+                r
+                for r in (
                     await s.execute(
-                        select(TokenRij).where(TokenRij.token.in_(list(soorten)), TokenRij.epoch == v.epoch)
+                        select(TokenRij).where(
+                            TokenRij.token.in_(list(per)), TokenRij.epoch.in_(list(ctx.pseudonimiseerders))
+                        )
                     )
-                )
-                .scalars()
-                .all()
-            )
+                ).scalars()
+                if per.get(r.token) == r.epoch
+            ]
             types = sorted({soorten[r.token] for r in rijen})
             betrokkenen = sorted({r.betrokkene_id for r in rijen})
             casussen = sorted({r.casus_id for r in rijen})  # our own ids: fine in our own log

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database, Groepscommit
+from gedeeld.errors import ConfigError
 from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.klok import SysteemKlok
@@ -92,7 +93,15 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
     assert cfg.federatie is not None
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
-    deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke)
+    deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels)
+    vorige = None
+    if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
+        oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)
+        if oud.epoch == federatie.epoch:
+            raise ConfigError(
+                "federatie.vorig_register", f"holds the same epoch ({oud.epoch}) as federatie.register"
+            )
+        vorige = (oud, oud.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels))
     klok = SysteemKlok()
     logboek = Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok)
     activiteit = cfg.activiteiten.get(
@@ -129,6 +138,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
         # The signals each region published, counted on the hub's SIGNALEN stream (the ratio check).
         signalen=StroomSignaalTeller(nc.jetstream(domain=cfg.nats.hub_domein or None)),
         auditor=audit,
+        vorige=vorige,
     )
     server = SleuteldeelServer(nc, houder)
     await server.start()

@@ -107,10 +107,13 @@ class Sleuteldeelhouder:
         signalen: SignaalTeller | None = None,
         auditor: Auditor | None = None,
         klok_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+        vorige: tuple[Federatie, Sleuteldeel] | None = None,
     ) -> None:
         self.regio = regio
         self._federatie = federatie
         self._deel = deel
+        # While the federation switches keys, the previous epoch's share is served beside the new one.
+        self._delen = {federatie.epoch: deel, **({vorige[0].epoch: vorige[1]} if vorige else {})}
         self._sleutel = sleutel
         self._limieten = Limieten(limiet)
         self._pings = Limieten(PING_LIMIET)
@@ -119,9 +122,10 @@ class Sleuteldeelhouder:
         self._signalen = signalen
         self._auditor = auditor
         self._klok_ms = klok_ms
-        # k_i·G once, not per request (the proof needs it); the previous path recomputed it.
-        self._commitment = Element.basis_maal(deel.waarde)
-        self._vingerafdruk = commitment_vingerafdruk(self._commitment)
+        # k_i·G once per epoch's share, not per request (the proof needs it); the previous path
+        # recomputed it.
+        self._commitments = {e: Element.basis_maal(d.waarde) for e, d in self._delen.items()}
+        self._vingerafdruk = commitment_vingerafdruk(self._commitments[federatie.epoch])
         self._vorig = vorig_pad()
         self._laatste_weigering: dict[tuple[str, str], int] = {}  # (region, reason) -> ms of its audit
 
@@ -147,6 +151,7 @@ class Sleuteldeelhouder:
                 raise _Geweigerd("onleesbaar", "not an OprfVerzoek") from None
             verzoek_id = verzoek.verzoek_id[:64]
             evaluatie = await self._evalueer(aanvrager, verzoek)
+            epoch, deel = verzoek.epoch, self._delen[verzoek.epoch]
         except _Geweigerd as g:
             self._tel_weigering(g.reden, aanvrager)
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
@@ -167,8 +172,8 @@ class Sleuteldeelhouder:
         return self._antwoord(
             F.OprfAntwoord(
                 verzoek_id=verzoek_id,
-                epoch=self._federatie.epoch,
-                sleuteldeel_index=self._deel.index,
+                epoch=epoch,
+                sleuteldeel_index=deel.index,
                 evaluaties=[e.data for e in evaluatie.evaluaties],
                 bewijs=evaluatie.bewijs,
             )
@@ -189,8 +194,10 @@ class Sleuteldeelhouder:
         OPRF_GEWEIGERD.labels(reden, aanvrager if aanvrager in self._federatie.regios else "onbekend").inc()
 
     async def _evalueer(self, aanvrager: str, verzoek: F.OprfVerzoek) -> DeelEvaluatie:
-        if verzoek.epoch != self._federatie.epoch:
-            raise _Geweigerd("verkeerde_epoch", f"this holder serves epoch {self._federatie.epoch}")
+        if verzoek.epoch not in self._delen:  # two epochs side by side while keys switch
+            raise _Geweigerd(
+                "verkeerde_epoch", f"this holder serves epoch {', '.join(map(str, self._delen))}"
+            )
         if verzoek.houder != self.regio:
             raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}; a request names its holder")
         nu_ms = self._klok_ms()
@@ -214,10 +221,11 @@ class Sleuteldeelhouder:
             raise _Geweigerd("herhaald", "this request was answered already (replay)")
         onboarding = self._onboarding(aanvrager, verzoek.onboarding, nu)
         await self._neem(aanvrager, n, nu, onboarding)
+        deel = self._delen[verzoek.epoch]
         if self._vorig:
-            return evalueer_deel(self._deel, elementen)
+            return evalueer_deel(deel, elementen)
         # CPU-bound (n + ~8 scalar multiplications): a worker thread, so the event loop keeps serving.
-        return await in_werker(evalueer_deel, self._deel, elementen, self._commitment)
+        return await in_werker(evalueer_deel, deel, elementen, self._commitments[verzoek.epoch])
 
     def _onboarding(self, aanvrager: str, data: bytes, nu: datetime) -> Onboarding | None:
         if not data:

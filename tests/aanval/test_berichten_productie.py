@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import AsyncIterator
 
+import pytest
 from nats.js.errors import NotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -29,6 +30,10 @@ from services.signalering.inkomend import MAX_MATCHES_PER_REFERENTIE
 from tests.aanval.aanvaller import Aanvaller
 from tests.aanval.conftest import Productie
 from tests.deploy.test_operatie import Regio, operatie, wacht_op_match
+
+# Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
+# machine; it is charged to the first test that uses it.
+pytestmark = pytest.mark.timeout(600)
 
 A, B, C = "wvv", "arnhem", "haaglanden"
 

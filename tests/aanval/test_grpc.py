@@ -30,6 +30,10 @@ from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.deploy.test_operatie import _logs, operatie
 from tests.voorbeelden import BSN_A, aanmelding, betrokkene
 
+# Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
+# machine; it is charged to the first test that uses it.
+pytestmark = pytest.mark.timeout(600)
+
 BIN = Path(sys.executable).parent
 TOEPASSING = "toepassing-casussysteem"  # issued by operatie.py opzetten for every region
 

@@ -22,6 +22,10 @@ from tests.aanval.test_hub_schade import lds_subject_op
 from tests.deploy.test_operatie import wacht_op_match
 from tests.federatie.test_nats_hub import monitor, opnieuw, tot
 
+# Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
+# machine; it is charged to the first test that uses it.
+pytestmark = pytest.mark.timeout(600)
+
 A, B, C = "wvv", "arnhem", "haaglanden"
 MET_FOUT = (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError)
 

@@ -69,7 +69,7 @@ async def open_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Op
 
 @MODULE
 async def test_without_isolation_a_push_consumer_resets_another_regions_consumer(open_hub: Opzet) -> None:
-    arnhem = (await open_hub.node(B)).jetstream(domain=HUB_DOMEIN, timeout=2)
+    arnhem = (await open_hub.node(B)).jetstream(domain=HUB_DOMEIN, timeout=10)
     beheer = (await open_hub.beheer()).jetstream()
     # A legitimate signal from arnhem, that wvv has not read yet.
     await opnieuw(partial(arnhem.publish, onderwerpen.signaal(B), b"echt"), "arnhem's signal")
@@ -89,9 +89,9 @@ async def test_without_isolation_a_push_consumer_resets_another_regions_consumer
     async def verschoven() -> bool:
         return (await beheer.consumer_info("SIGNALEN", A)).num_pending == 0
 
-    await tot(verschoven, "wvv's consumer moved past arnhem's signals", 10)
+    await tot(verschoven, "wvv's consumer moved past arnhem's signals", 30)
     # wvv's node finds nothing: the signal (and a match on it) is lost for wvv.
-    wvv = (await open_hub.node(A)).jetstream(domain=HUB_DOMEIN, timeout=2)
+    wvv = (await open_hub.node(A)).jetstream(domain=HUB_DOMEIN, timeout=10)
     sub = await wvv.pull_subscribe_bind(A, "SIGNALEN")
     with pytest.raises(asyncio.TimeoutError):
         await sub.fetch(1, timeout=1)
@@ -110,7 +110,7 @@ async def test_without_isolation_a_loop_detection_subscription_cuts_another_leaf
     async def lus() -> bool:
         return "loop detected" in log.read_text().lower()
 
-    await tot(lus, "wvv's leaf reporting a loop", 10)
+    await tot(lus, "wvv's leaf reporting a loop", 30)
 
 
 async def lds_subject(o: Opzet, regio: str) -> str:

@@ -40,6 +40,10 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests.deploy.test_operatie import Regio, _logs, operatie, wacht_op_match
 from tests.voorbeelden import BSN_B
 
+# Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
+# machine; it is charged to the first test that uses it.
+pytestmark = pytest.mark.timeout(600)
+
 AANVALLER = "wvv"
 BEPERKT = "arnhem"  # default daily cap
 ONBEPERKT = "haaglanden"  # protection off: the test's detector

@@ -24,6 +24,10 @@ from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.voorbeelden import BSN_A, BSN_B, aanmelding, betrokkene
 
+# Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
+# machine; it is charged to the first test that uses it.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 OPERATIE = ROOT / "deploy" / "operatie.py"

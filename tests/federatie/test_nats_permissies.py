@@ -143,3 +143,23 @@ async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
     assert any("permissions violation" in str(e).lower() for e in fouten)
     for c in (a, a2, b):
         await c.close()
+
+
+async def test_a_region_reaches_the_beheerder_in_a_key_ceremony_only_as_itself(hub: NatsServer) -> None:
+    beheer = await nats.connect(hub.url, user="beheer", password="root")
+    gezien: list[str] = []
+
+    async def relay(msg: nats.aio.msg.Msg) -> None:
+        gezien.append(msg.subject)
+        await msg.respond(b"bundel")
+
+    await beheer.subscribe("zvh.dkg.>", cb=relay)
+    await bevestig(beheer)
+    bb = await als(hub, "bb", [])
+    antwoord = await bb.request(onderwerpen.dkg("r1", "bb"), b"deel", timeout=5)
+    assert antwoord.data == b"bundel"
+    with pytest.raises(nats.errors.Error):  # as another region: refused, no responder
+        await bb.request(onderwerpen.dkg("r1", "aa"), b"vervalst", timeout=1)
+    assert gezien == [onderwerpen.dkg("r1", "bb")]
+    await bb.close()
+    await beheer.close()

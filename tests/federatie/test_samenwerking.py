@@ -185,6 +185,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
         M.VoorstellenRequest(match_id=ma.match_id, regievoerende_regio="arnhem", contactgegevens=contact),
         metadata=als(PR),
     )
+    await federatie.rustig()  # the proposal has reached arnhem
     await b.matchstub().Akkoord(M.AkkoordRequest(match_id=mb.match_id), metadata=als(PR))
     await federatie.rustig()
     assert (await _status(b, mb.match_id)).contact_procesregisseur == contact

@@ -49,6 +49,7 @@ async def test_a_healthy_node_is_green_on_every_check(federatie: Federatie) -> N
         ("TREFFER_WVV", "wvv"),
         ("OVERLEG_WVV", "wvv"),
         ("REGIO_WVV", "samenwerking"),
+        ("TRENDS", "wvv"),
     }
     assert doc["registry"]["threshold"] == 2 and doc["registry"]["regions"] == 3
 

@@ -16,12 +16,14 @@ from services.casusregister.store import Base as CasusBase
 from services.node import COMPONENTEN
 from services.samenwerking.store import Base as SamenwerkingBase
 from services.signalering.store import Base as SignaleringBase
+from services.trendradar.store import Base as TrendradarBase
 
 MODELLEN: dict[str, MetaData] = {
     "verwerkingslog": LogBase.metadata,
     "casusregister": CasusBase.metadata,
     "signalering": SignaleringBase.metadata,
     "samenwerking": SamenwerkingBase.metadata,
+    "trendradar": TrendradarBase.metadata,
 }
 
 

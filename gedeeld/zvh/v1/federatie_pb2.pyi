@@ -247,7 +247,9 @@ class RegioInschrijving(_message.Message):
     sleuteldeel_commitment: _builtins.bytes
     """Commitment k_i·G of the region's key share (32-byte ristretto255 element)."""
     versleuteld_sleuteldeel: _builtins.bytes
-    """The key share, HPKE-encrypted to hpke_sleutel (info "zvh-sleuteldeel-v1", aad = epoch||code)."""
+    """The key share, HPKE-encrypted to hpke_sleutel (info "zvh-sleuteldeel-v1", aad = epoch||code).
+    Empty when the key was generated without a dealer: the region keeps its share itself.
+    """
     oin: _builtins.str
     """OIN of the region's organisation, as in its certificates' subject serialNumber."""
     def __init__(
@@ -283,12 +285,23 @@ class Federatieregister(_message.Message):
     AANGEMAAKT_OP_FIELD_NUMBER: _builtins.int
     GELDIG_TOT_FIELD_NUMBER: _builtins.int
     VORIGE_EPOCH_FIELD_NUMBER: _builtins.int
+    GENERATIE_FIELD_NUMBER: _builtins.int
+    SLEUTEL_COMMITMENT_FIELD_NUMBER: _builtins.int
+    TRANSCRIPT_SHA256_FIELD_NUMBER: _builtins.int
     epoch: _builtins.int
     """Epoch of the OPRF key; a new ceremony starts a new epoch."""
     drempel: _builtins.int
     """Threshold t: share holders needed to evaluate the OPRF."""
     vorige_epoch: _builtins.int
     """The epoch this one replaces (0 for the first)."""
+    generatie: _builtins.int
+    """Generation of the shares within the epoch: 0 from the key's generation, +1 per refresh or
+    resharing (the key k, and so every token, stays the same).
+    """
+    sleutel_commitment: _builtins.bytes
+    """k·G (32 bytes) when the key was generated without a dealer (DKG); empty from a dealer ceremony."""
+    transcript_sha256: _builtins.bytes
+    """SHA-256 of the DKG round's transcript (DkgTranscript), so the signature covers it."""
     @_builtins.property
     def regios(self) -> _containers.RepeatedCompositeFieldContainer[Global___RegioInschrijving]:
         """The regions, ordered by sleuteldeel_index."""
@@ -310,10 +323,13 @@ class Federatieregister(_message.Message):
         aangemaakt_op: _timestamp_pb2.Timestamp | None = ...,
         geldig_tot: _timestamp_pb2.Timestamp | None = ...,
         vorige_epoch: _builtins.int = ...,
+        generatie: _builtins.int = ...,
+        sleutel_commitment: _builtins.bytes = ...,
+        transcript_sha256: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "geldig_tot", b"geldig_tot"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "drempel", b"drempel", "epoch", b"epoch", "geldig_tot", b"geldig_tot", "regios", b"regios", "vorige_epoch", b"vorige_epoch"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "drempel", b"drempel", "epoch", b"epoch", "geldig_tot", b"geldig_tot", "generatie", b"generatie", "regios", b"regios", "sleutel_commitment", b"sleutel_commitment", "transcript_sha256", b"transcript_sha256", "vorige_epoch", b"vorige_epoch"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -615,19 +631,25 @@ class SignaalToken(_message.Message):
 
     SLEUTEL_TYPE_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
+    EPOCH_FIELD_NUMBER: _builtins.int
     sleutel_type: _builtins.str
     """Which key type produced it ("bsn", "naam_datum", ...), so a hit knows its confidence."""
     token: _builtins.bytes
     """The 64-byte OPRF output."""
+    epoch: _builtins.int
+    """The key epoch of this token; 0: the epoch of the message it is in. While the federation
+    switches keys, a region sends each person's tokens of both epochs in one signal or query.
+    """
     def __init__(
         self,
         *,
         sleutel_type: _builtins.str = ...,
         token: _builtins.bytes = ...,
+        epoch: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["sleutel_type", b"sleutel_type", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["epoch", b"epoch", "sleutel_type", b"sleutel_type", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

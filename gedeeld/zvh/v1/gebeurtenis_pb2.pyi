@@ -35,6 +35,10 @@ class _GebeurtenisSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Gebe
     GEBEURTENIS_SOORT_TOPX_GEWIJZIGD: _GebeurtenisSoort.ValueType  # 4
     GEBEURTENIS_SOORT_AFGESLOTEN: _GebeurtenisSoort.ValueType  # 5
     GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD: _GebeurtenisSoort.ValueType  # 6
+    GEBEURTENIS_SOORT_HERPSEUDONIMISEREN: _GebeurtenisSoort.ValueType  # 7
+    """Nothing changed: the casus is sent again so signalering can pseudonymise it under a new
+    key epoch (while the node serves two epochs, docs/sleutelceremonie.md).
+    """
 
 class GebeurtenisSoort(_GebeurtenisSoort, metaclass=_GebeurtenisSoortEnumTypeWrapper):
     """What happened to the casus."""
@@ -46,6 +50,10 @@ GEBEURTENIS_SOORT_STATUS_GEWIJZIGD: GebeurtenisSoort.ValueType  # 3
 GEBEURTENIS_SOORT_TOPX_GEWIJZIGD: GebeurtenisSoort.ValueType  # 4
 GEBEURTENIS_SOORT_AFGESLOTEN: GebeurtenisSoort.ValueType  # 5
 GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD: GebeurtenisSoort.ValueType  # 6
+GEBEURTENIS_SOORT_HERPSEUDONIMISEREN: GebeurtenisSoort.ValueType  # 7
+"""Nothing changed: the casus is sent again so signalering can pseudonymise it under a new
+key epoch (while the node serves two epochs, docs/sleutelceremonie.md).
+"""
 Global___GebeurtenisSoort: _TypeAlias = GebeurtenisSoort  # noqa: Y015
 
 @_typing.final

@@ -26,37 +26,37 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from gedeeld.zvh.v1 import federatie_pb2 as zvh_dot_v1_dot_federatie__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19zvh/v1/samenwerking.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16zvh/v1/federatie.proto\"Z\n\x0cMatchBericht\x12\r\n\x05regio\x18\x01 \x01(\t\x12\r\n\x05tekst\x18\x02 \x01(\t\x12,\n\x08tijdstip\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe5\x03\n\x05Match\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x02 \x01(\t\x12\x15\n\rbetrokkene_id\x18\x03 \x01(\t\x12\x14\n\x0c\x61ndere_regio\x18\x04 \x01(\t\x12$\n\tzekerheid\x18\x05 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x15\n\rsleutel_types\x18\x06 \x03(\t\x12#\n\x06status\x18\x07 \x01(\x0e\x32\x13.zvh.v1.MatchStatus\x12\x1b\n\x13regievoerende_regio\x18\x08 \x01(\t\x12\x18\n\x10voorgesteld_door\x18\t \x01(\t\x12\x13\n\x0b\x61\x66wijsreden\x18\n \x01(\t\x12\x15\n\rcontact_regio\x18\x0b \x01(\t\x12\x1f\n\x17\x63ontact_procesregisseur\x18\x0c \x01(\t\x12\'\n\tberichten\x18\r \x03(\x0b\x32\x14.zvh.v1.MatchBericht\x12\x31\n\raangemaakt_op\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cgewijzigd_op\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprocesregisseur\x18\x10 \x01(\t\"\xac\x01\n\x0cLijstRequest\x12#\n\x06status\x18\x01 \x03(\x0e\x32\x13.zvh.v1.MatchStatus\x12$\n\tzekerheid\x18\x02 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x14\n\x0c\x61ndere_regio\x18\x03 \x01(\t\x12\x14\n\x0c\x61lleen_eigen\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"H\n\rLijstResponse\x12\x1e\n\x07matches\x18\x01 \x03(\x0b\x32\r.zvh.v1.Match\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x13MatchOphalenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\";\n\rVolgenRequest\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\x14\n\x0c\x61lleen_eigen\x18\x02 \x01(\x08\"S\n\x0eMatchWijziging\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\r\n\x05nieuw\x18\x02 \x01(\x08\x12\x1c\n\x05match\x18\x03 \x01(\x0b\x32\r.zvh.v1.Match\"\\\n\x12VoorstellenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x1b\n\x13regievoerende_regio\x18\x02 \x01(\t\x12\x17\n\x0f\x63ontactgegevens\x18\x03 \x01(\t\";\n\x0e\x41kkoordRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontactgegevens\x18\x02 \x01(\t\"2\n\x0f\x41\x66wijzenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\r\n\x05reden\x18\x02 \x01(\t\"1\n\x0e\x42\x65richtRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\r\n\x05tekst\x18\x02 \x01(\t*\xdb\x01\n\x0bMatchStatus\x12\x19\n\x15MATCH_STATUS_ONBEKEND\x10\x00\x12\x16\n\x12MATCH_STATUS_NIEUW\x10\x01\x12\x18\n\x14MATCH_STATUS_BEKEKEN\x10\x02\x12)\n%MATCH_STATUS_SAMENWERKING_VOORGESTELD\x10\x03\x12\x1d\n\x19MATCH_STATUS_SAMENWERKING\x10\x04\x12\x1a\n\x16MATCH_STATUS_AFGEWEZEN\x10\x05\x12\x19\n\x15MATCH_STATUS_GESLOTEN\x10\x06\x32\x88\x03\n\x0cMatchService\x12\x34\n\x05Lijst\x12\x14.zvh.v1.LijstRequest\x1a\x15.zvh.v1.LijstResponse\x12\x35\n\x07Ophalen\x12\x1b.zvh.v1.MatchOphalenRequest\x1a\r.zvh.v1.Match\x12\x39\n\x06Volgen\x12\x15.zvh.v1.VolgenRequest\x1a\x16.zvh.v1.MatchWijziging0\x01\x12\x38\n\x0bVoorstellen\x12\x1a.zvh.v1.VoorstellenRequest\x1a\r.zvh.v1.Match\x12\x30\n\x07\x41kkoord\x12\x16.zvh.v1.AkkoordRequest\x1a\r.zvh.v1.Match\x12\x32\n\x08\x41\x66wijzen\x12\x17.zvh.v1.AfwijzenRequest\x1a\r.zvh.v1.Match\x12\x30\n\x07\x42\x65richt\x12\x16.zvh.v1.BerichtRequest\x1a\r.zvh.v1.Matchb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19zvh/v1/samenwerking.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16zvh/v1/federatie.proto\"Z\n\x0cMatchBericht\x12\r\n\x05regio\x18\x01 \x01(\t\x12\r\n\x05tekst\x18\x02 \x01(\t\x12,\n\x08tijdstip\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x04\n\x05Match\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x02 \x01(\t\x12\x15\n\rbetrokkene_id\x18\x03 \x01(\t\x12\x14\n\x0c\x61ndere_regio\x18\x04 \x01(\t\x12$\n\tzekerheid\x18\x05 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x15\n\rsleutel_types\x18\x06 \x03(\t\x12#\n\x06status\x18\x07 \x01(\x0e\x32\x13.zvh.v1.MatchStatus\x12\x1b\n\x13regievoerende_regio\x18\x08 \x01(\t\x12\x18\n\x10voorgesteld_door\x18\t \x01(\t\x12\x13\n\x0b\x61\x66wijsreden\x18\n \x01(\t\x12\x15\n\rcontact_regio\x18\x0b \x01(\t\x12\x1f\n\x17\x63ontact_procesregisseur\x18\x0c \x01(\t\x12\'\n\tberichten\x18\r \x03(\x0b\x32\x14.zvh.v1.MatchBericht\x12\x31\n\raangemaakt_op\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0cgewijzigd_op\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fprocesregisseur\x18\x10 \x01(\t\x12\x1b\n\x13gedeelde_referentie\x18\x11 \x01(\t\"\xac\x01\n\x0cLijstRequest\x12#\n\x06status\x18\x01 \x03(\x0e\x32\x13.zvh.v1.MatchStatus\x12$\n\tzekerheid\x18\x02 \x01(\x0e\x32\x11.zvh.v1.Zekerheid\x12\x14\n\x0c\x61ndere_regio\x18\x03 \x01(\t\x12\x14\n\x0c\x61lleen_eigen\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\"^\n\rLijstResponse\x12\x1e\n\x07matches\x18\x01 \x03(\x0b\x32\r.zvh.v1.Match\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x14\n\x0cresume_token\x18\x03 \x01(\t\"\'\n\x13MatchOphalenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\";\n\rVolgenRequest\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\x14\n\x0c\x61lleen_eigen\x18\x02 \x01(\x08\"S\n\x0eMatchWijziging\x12\x14\n\x0cresume_token\x18\x01 \x01(\t\x12\r\n\x05nieuw\x18\x02 \x01(\x08\x12\x1c\n\x05match\x18\x03 \x01(\x0b\x32\r.zvh.v1.Match\"\\\n\x12VoorstellenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x1b\n\x13regievoerende_regio\x18\x02 \x01(\t\x12\x17\n\x0f\x63ontactgegevens\x18\x03 \x01(\t\";\n\x0e\x41kkoordRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\x17\n\x0f\x63ontactgegevens\x18\x02 \x01(\t\"2\n\x0f\x41\x66wijzenRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\r\n\x05reden\x18\x02 \x01(\t\"1\n\x0e\x42\x65richtRequest\x12\x10\n\x08match_id\x18\x01 \x01(\t\x12\r\n\x05tekst\x18\x02 \x01(\t*\xdb\x01\n\x0bMatchStatus\x12\x19\n\x15MATCH_STATUS_ONBEKEND\x10\x00\x12\x16\n\x12MATCH_STATUS_NIEUW\x10\x01\x12\x18\n\x14MATCH_STATUS_BEKEKEN\x10\x02\x12)\n%MATCH_STATUS_SAMENWERKING_VOORGESTELD\x10\x03\x12\x1d\n\x19MATCH_STATUS_SAMENWERKING\x10\x04\x12\x1a\n\x16MATCH_STATUS_AFGEWEZEN\x10\x05\x12\x19\n\x15MATCH_STATUS_GESLOTEN\x10\x06\x32\x88\x03\n\x0cMatchService\x12\x34\n\x05Lijst\x12\x14.zvh.v1.LijstRequest\x1a\x15.zvh.v1.LijstResponse\x12\x35\n\x07Ophalen\x12\x1b.zvh.v1.MatchOphalenRequest\x1a\r.zvh.v1.Match\x12\x39\n\x06Volgen\x12\x15.zvh.v1.VolgenRequest\x1a\x16.zvh.v1.MatchWijziging0\x01\x12\x38\n\x0bVoorstellen\x12\x1a.zvh.v1.VoorstellenRequest\x1a\r.zvh.v1.Match\x12\x30\n\x07\x41kkoord\x12\x16.zvh.v1.AkkoordRequest\x1a\r.zvh.v1.Match\x12\x32\n\x08\x41\x66wijzen\x12\x17.zvh.v1.AfwijzenRequest\x1a\r.zvh.v1.Match\x12\x30\n\x07\x42\x65richt\x12\x16.zvh.v1.BerichtRequest\x1a\r.zvh.v1.Matchb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zvh.v1.samenwerking_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MATCHSTATUS']._serialized_start=1369
-  _globals['_MATCHSTATUS']._serialized_end=1588
+  _globals['_MATCHSTATUS']._serialized_start=1420
+  _globals['_MATCHSTATUS']._serialized_end=1639
   _globals['_MATCHBERICHT']._serialized_start=94
   _globals['_MATCHBERICHT']._serialized_end=184
   _globals['_MATCH']._serialized_start=187
-  _globals['_MATCH']._serialized_end=672
-  _globals['_LIJSTREQUEST']._serialized_start=675
-  _globals['_LIJSTREQUEST']._serialized_end=847
-  _globals['_LIJSTRESPONSE']._serialized_start=849
-  _globals['_LIJSTRESPONSE']._serialized_end=921
-  _globals['_MATCHOPHALENREQUEST']._serialized_start=923
-  _globals['_MATCHOPHALENREQUEST']._serialized_end=962
-  _globals['_VOLGENREQUEST']._serialized_start=964
-  _globals['_VOLGENREQUEST']._serialized_end=1023
-  _globals['_MATCHWIJZIGING']._serialized_start=1025
-  _globals['_MATCHWIJZIGING']._serialized_end=1108
-  _globals['_VOORSTELLENREQUEST']._serialized_start=1110
-  _globals['_VOORSTELLENREQUEST']._serialized_end=1202
-  _globals['_AKKOORDREQUEST']._serialized_start=1204
-  _globals['_AKKOORDREQUEST']._serialized_end=1263
-  _globals['_AFWIJZENREQUEST']._serialized_start=1265
-  _globals['_AFWIJZENREQUEST']._serialized_end=1315
-  _globals['_BERICHTREQUEST']._serialized_start=1317
-  _globals['_BERICHTREQUEST']._serialized_end=1366
-  _globals['_MATCHSERVICE']._serialized_start=1591
-  _globals['_MATCHSERVICE']._serialized_end=1983
+  _globals['_MATCH']._serialized_end=701
+  _globals['_LIJSTREQUEST']._serialized_start=704
+  _globals['_LIJSTREQUEST']._serialized_end=876
+  _globals['_LIJSTRESPONSE']._serialized_start=878
+  _globals['_LIJSTRESPONSE']._serialized_end=972
+  _globals['_MATCHOPHALENREQUEST']._serialized_start=974
+  _globals['_MATCHOPHALENREQUEST']._serialized_end=1013
+  _globals['_VOLGENREQUEST']._serialized_start=1015
+  _globals['_VOLGENREQUEST']._serialized_end=1074
+  _globals['_MATCHWIJZIGING']._serialized_start=1076
+  _globals['_MATCHWIJZIGING']._serialized_end=1159
+  _globals['_VOORSTELLENREQUEST']._serialized_start=1161
+  _globals['_VOORSTELLENREQUEST']._serialized_end=1253
+  _globals['_AKKOORDREQUEST']._serialized_start=1255
+  _globals['_AKKOORDREQUEST']._serialized_end=1314
+  _globals['_AFWIJZENREQUEST']._serialized_start=1316
+  _globals['_AFWIJZENREQUEST']._serialized_end=1366
+  _globals['_BERICHTREQUEST']._serialized_start=1368
+  _globals['_BERICHTREQUEST']._serialized_end=1417
+  _globals['_MATCHSERVICE']._serialized_start=1642
+  _globals['_MATCHSERVICE']._serialized_end=2034
 # @@protoc_insertion_point(module_scope)

@@ -118,6 +118,7 @@ class Match(_message.Message):
     AANGEMAAKT_OP_FIELD_NUMBER: _builtins.int
     GEWIJZIGD_OP_FIELD_NUMBER: _builtins.int
     PROCESREGISSEUR_FIELD_NUMBER: _builtins.int
+    GEDEELDE_REFERENTIE_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
     """This region's id of the match."""
     casus_id: _builtins.str
@@ -141,6 +142,11 @@ class Match(_message.Message):
     """The other procesregisseur's contact details: only once both agreed."""
     procesregisseur: _builtins.str
     """The procesregisseur of this region's casus, if assigned."""
+    gedeelde_referentie: _builtins.str
+    """The same short code in both regions (derived from both regions' opaque
+    references of the pair), so two procesregisseurs can name one match,
+    e.g. "ZVH-7K3Q-M9TD". Not secret and not personal data.
+    """
     @_builtins.property
     def sleutel_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The match key types that matched."""
@@ -172,10 +178,11 @@ class Match(_message.Message):
         aangemaakt_op: _timestamp_pb2.Timestamp | None = ...,
         gewijzigd_op: _timestamp_pb2.Timestamp | None = ...,
         procesregisseur: _builtins.str = ...,
+        gedeelde_referentie: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "gewijzigd_op", b"gewijzigd_op"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "afwijsreden", b"afwijsreden", "andere_regio", b"andere_regio", "berichten", b"berichten", "betrokkene_id", b"betrokkene_id", "casus_id", b"casus_id", "contact_procesregisseur", b"contact_procesregisseur", "contact_regio", b"contact_regio", "gewijzigd_op", b"gewijzigd_op", "match_id", b"match_id", "procesregisseur", b"procesregisseur", "regievoerende_regio", b"regievoerende_regio", "sleutel_types", b"sleutel_types", "status", b"status", "voorgesteld_door", b"voorgesteld_door", "zekerheid", b"zekerheid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["aangemaakt_op", b"aangemaakt_op", "afwijsreden", b"afwijsreden", "andere_regio", b"andere_regio", "berichten", b"berichten", "betrokkene_id", b"betrokkene_id", "casus_id", b"casus_id", "contact_procesregisseur", b"contact_procesregisseur", "contact_regio", b"contact_regio", "gedeelde_referentie", b"gedeelde_referentie", "gewijzigd_op", b"gewijzigd_op", "match_id", b"match_id", "procesregisseur", b"procesregisseur", "regievoerende_regio", b"regievoerende_regio", "sleutel_types", b"sleutel_types", "status", b"status", "voorgesteld_door", b"voorgesteld_door", "zekerheid", b"zekerheid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -228,8 +235,13 @@ class LijstResponse(_message.Message):
 
     MATCHES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    RESUME_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
     """Empty on the last page."""
+    resume_token: _builtins.str
+    """The match feed's position just before this page was read: Volgen with it
+    streams only changes from then on (a change may also be in this page).
+    """
     @_builtins.property
     def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___Match]: ...
     def __init__(
@@ -237,10 +249,11 @@ class LijstResponse(_message.Message):
         *,
         matches: _abc.Iterable[Global___Match] | None = ...,
         next_page_token: _builtins.str = ...,
+        resume_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["matches", b"matches", "next_page_token", b"next_page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["matches", b"matches", "next_page_token", b"next_page_token", "resume_token", b"resume_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,81 @@
+"""Wiring of the trend radar in the node: the TRENDS stream and a durable consumer of it.
+
+Releasing is not a background task: an operator decides when a month is released
+(``zvhctl trends publiceren --periode 2026-11``), because each release spends privacy budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from nats.js.api import StreamConfig
+
+from gedeeld import onderwerpen
+from gedeeld.jetstream import StroomLezer
+from services.signalering.context import Context, HubNietBereikbaar, zorg_voor_federatiestroom
+from services.trendradar.ontvangen import Ontvanger
+
+TRENDS = onderwerpen.TRENDS
+
+log = logging.getLogger("zvh.trendradar")
+
+
+def trends_stroom() -> StreamConfig:
+    """TRENDS keeps every release (no age limit: releases are small and never change); the same
+    specification the hub's operators create it from (``gedeeld.onderwerpen``)."""
+    return onderwerpen.trends().config()
+
+
+class Trendradar:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.ontvanger = Ontvanger(ctx.db, ctx.federatie, ctx.klok)
+        self.lezers = [
+            StroomLezer(
+                ctx.js,
+                stroom=TRENDS,
+                subject="zvh.trend.*",
+                durable=ctx.regio,
+                handler=self.ontvanger.bij_bericht,
+            )
+        ]
+        self._taken: list[asyncio.Task[None]] = []
+        # True once TRENDS exists and its consumer runs (on a hub that may be later, or never).
+        self.actief = False
+
+    @property
+    def draait(self) -> bool:
+        return bool(self._taken) and not any(t.done() for t in self._taken)
+
+    async def start(self) -> None:
+        if not self.ctx.hub_domein:
+            await zorg_voor_federatiestroom(self.ctx, trends_stroom())  # ours to create
+            self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+            self.actief = True
+            return
+        # On a hub the stream is the hub operators' to create. Trends are not worth a node that
+        # does not start (or starts slower): look for it in the background, then consume.
+        self._taken = [asyncio.create_task(self._op_de_hub())]
+
+    async def _op_de_hub(self) -> None:
+        gemeld = False
+        while True:
+            try:
+                await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+                break
+            except HubNietBereikbaar as exc:
+                if not gemeld:
+                    log.warning("trend radar waiting for its stream", extra={"error": exc.message})
+                    gemeld = True
+            await asyncio.sleep(60)
+        self.actief = True
+        await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
+
+    async def stop(self) -> None:
+        for t in self._taken:
+            t.cancel()
+        for t in self._taken:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t

@@ -1,0 +1,61 @@
+"""trendradar's tables: the privacy ledger (append-only) and the releases received from every region.
+
+The ledger is the only record of the privacy budget a region spent: one row per release version,
+holding the signed release itself, so that re-releasing a month replays the very same noisy numbers
+instead of drawing (and spending) again. Rows are never updated or deleted; the migration adds
+triggers that refuse both.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Float, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from gedeeld.db import UtcDateTime
+from gedeeld.migraties import registreer
+
+registreer("trendradar", Path(__file__).parent / "migrations")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class GrootboekRij(Base):
+    """One release version and the epsilon it spent."""
+
+    __tablename__ = "tr_grootboek"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    regio: Mapped[str] = mapped_column(String(32))
+    jaar: Mapped[int] = mapped_column(Integer)
+    # The n-th spend in this year: unique, so two concurrent releases cannot both pass the budget check.
+    jaar_volgnummer: Mapped[int] = mapped_column(Integer)
+    periode: Mapped[str] = mapped_column(String(7))
+    release_id: Mapped[str] = mapped_column(String(64))
+    versie: Mapped[int] = mapped_column(Integer)
+    epsilon: Mapped[float] = mapped_column(Float)
+    # The Ondertekend envelope as published (replayed byte for byte).
+    ondertekend: Mapped[bytes] = mapped_column(LargeBinary)
+    aangemaakt_op: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("regio", "periode", "versie", name="uq_tr_grootboek_versie"),
+        UniqueConstraint("regio", "jaar", "jaar_volgnummer", name="uq_tr_grootboek_volgorde"),
+    )
+
+
+class OntvangenRij(Base):
+    """A verified release of any region (own included), as received from TRENDS."""
+
+    __tablename__ = "tr_ontvangen"
+
+    regio: Mapped[str] = mapped_column(String(32), primary_key=True)
+    periode: Mapped[str] = mapped_column(String(7), primary_key=True)
+    versie: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The serialised TrendRelease (signature checked before it was stored).
+    release: Mapped[bytes] = mapped_column(LargeBinary)
+    ontvangen_op: Mapped[datetime] = mapped_column(UtcDateTime)
