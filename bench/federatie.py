@@ -164,14 +164,15 @@ class Processen:
         federation whose figures are taken and whose data is thrown away."""
         for k in self.kanalen.values():
             await k.close()
-        for proc in self.processen.values():
+        # list(): a start that failed half-way may still be adding processes.
+        for proc in list(self.processen.values()):
             if proc.returncode is not None:
                 continue
             if hard:
                 proc.kill()
             else:
                 proc.terminate()
-        for proc in self.processen.values():
+        for proc in list(self.processen.values()):
             await asyncio.wait_for(proc.wait(), 30)
 
     def cpu_s(self) -> float:
