@@ -85,7 +85,8 @@ def meet(naam: str, cls: type, methode: str) -> None:
 meet("register (DB-transactie)", Register, "aanmelden")
 meet("pseudonimisering (OPRF)", Pseudonimiseerder, "tokens")
 meet("signaal publiceren (NATS)", Uitgaand, "publiceer_open")
-meet("matching (per regio)", Inkomend, "bij_signaal")
+# Signals are handled in fetched batches (bij_signaal is a batch of one), so this covers both.
+meet("matching (per regio)", Inkomend, "bij_signalen")
 
 
 def percentielen(waarden: list[float]) -> dict[str, float]:
@@ -163,15 +164,26 @@ class Processen:
         federation whose figures are taken and whose data is thrown away."""
         for k in self.kanalen.values():
             await k.close()
-        for proc in self.processen.values():
+        # list(): a start that failed half-way may still be adding processes.
+        for proc in list(self.processen.values()):
             if proc.returncode is not None:
                 continue
             if hard:
                 proc.kill()
             else:
                 proc.terminate()
-        for proc in self.processen.values():
+        for proc in list(self.processen.values()):
             await asyncio.wait_for(proc.wait(), 30)
+
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the node processes used so far: what a registration costs the
+        federation in CPU, however loaded the machine is (wall time is not)."""
+        tik = os.sysconf("SC_CLK_TCK")
+        totaal = 0
+        for proc in self.processen.values():
+            velden = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            totaal += int(velden[11]) + int(velden[12])  # utime, stime (fields 14, 15)
+        return totaal / tik
 
     def rss_mb(self) -> dict[str, float]:
         uit = {}
@@ -332,6 +344,7 @@ async def doorvoer(
     gelijktijdig: int,
     voorraad_per_s: float,
     fasen: Fasen,
+    cpu: Callable[[], float],
 ) -> dict[str, Any]:
     # The persons A may register; B registers one in five of them first. The stock is sized at
     # ``voorraad_per_s`` (a multiple of the rate A's API takes), not unbounded: B's registrations
@@ -352,6 +365,7 @@ async def doorvoer(
             await bench.registreer(a, p)
             geteld += 1
 
+    cpu_voor = cpu()
     start = time.perf_counter()
     await asyncio.gather(*(werker() for _ in range(gelijktijdig)))
     geaccepteerd = time.perf_counter() - start
@@ -365,6 +379,7 @@ async def doorvoer(
         )
     await rustig(url, bench.signalen)
     verwerkt = time.perf_counter() - start
+    cpu_ms = (cpu() - cpu_voor) * 1000 / max(1, geteld)
     fasen.seconden["throughput: after it, until all checked"] = verwerkt - geaccepteerd
     return {
         "seconden": seconden,
@@ -375,6 +390,10 @@ async def doorvoer(
         "registraties": geteld,
         "geaccepteerd_per_s": geteld / geaccepteerd,
         "volgehouden_per_s": geteld / verwerkt,
+        # CPU of all node processes per registration (its signal checked by every region); the
+        # ceiling of the sustained rate on this machine is cores / this, with nothing else running.
+        "cpu_ms_per_registratie": cpu_ms,
+        "plafond_per_s": (os.cpu_count() or 1) * 1000 / cpu_ms if cpu_ms else 0.0,
     }
 
 
@@ -422,6 +441,10 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
             drempel=ns.drempel,
             federatie_extra=lokaal.ZONDER_PLAFOND,
         )
+        if ns.pad == "vorig":
+            # The previous storage setting: an fsync per SQLite commit.
+            for r in fed.regios.values():
+                r.cfg_pad.write_text(r.cfg_pad.read_text() + '\n[database]\nsynchronous = "full"\n')
     processen = Processen(fed)
     gen = Generator(random.Random(ns.seed), aandeel_zonder_bsn=0.0)
     try:
@@ -442,7 +465,9 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
             await latentie(bench, url, [gen.persoon() for _ in range(ns.matches)], a, b, fasen)
         )
         print(f"throughput for {ns.seconden:.0f} s with {ns.gelijktijdig} calls in flight...", flush=True)
-        door = await doorvoer(bench, url, gen, a, b, ns.seconden, ns.gelijktijdig, ns.voorraad, fasen)
+        door = await doorvoer(
+            bench, url, gen, a, b, ns.seconden, ns.gelijktijdig, ns.voorraad, fasen, processen.cpu_s
+        )
         door["geheugen_mb_per_node"] = processen.rss_mb()
         with fasen("until all streams are quiet"):
             await stil(url)
@@ -459,6 +484,7 @@ async def main_async(ns: argparse.Namespace, fasen: Fasen) -> dict[str, Any]:
         await nats.stop()
         shutil.rmtree(map_, ignore_errors=True)
     return {
+        "pad": ns.pad,
         "regios": len(codes),
         "drempel": ns.drempel,
         "nats_rtt_ms": kaal,
@@ -473,7 +499,7 @@ def toon(r: dict[str, Any]) -> str:
     k, lt, d = r["nats_rtt_ms"], r["aanmelden_tot_volgen_ms"], r["doorvoer"]
     regels = [
         f"Federation of {r['regios']} regions (one zvh-node process each), threshold {r['drempel']}, "
-        f"{os.cpu_count()} CPUs, {platform.machine()}",
+        f"{os.cpu_count()} CPUs, {platform.machine()}, code path: {r['pad']}",
         "",
         f"{'':44}{'p50':>9}{'p95':>9}{'p99':>9}",
         f"{'bare NATS request/reply (1 KiB), ms':44}{k['p50']:9.2f}{k['p95']:9.2f}{k['p99']:9.2f}",
@@ -482,6 +508,8 @@ def toon(r: dict[str, Any]) -> str:
         "",
         f"registrations accepted: {d['geaccepteerd_per_s']:.0f}/s; sustained (all regions checked): "
         f"{d['volgehouden_per_s']:.0f}/s over {d['registraties']} registrations",
+        f"CPU of the node processes per registration: {d['cpu_ms_per_registratie']:.1f} ms "
+        f"(ceiling on {os.cpu_count()} idle cores: {d['plafond_per_s']:.0f}/s)",
         "memory per node (RSS, MB): "
         + ", ".join(f"{k} {v:.0f}" for k, v in d["geheugen_mb_per_node"].items()),
         "cost per registration, one at a time (ms; matching summed over the other regions):",
@@ -505,17 +533,26 @@ def main() -> int:
     )
     p.add_argument("--kosten", type=int, default=100, help="registrations for the cost split")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--pad",
+        choices=("nu", "vorig"),
+        default="nu",
+        help="vorig: the previous code path (ZVH_OPRF_PAD=vorig, SQLite synchronous=FULL), side by side",
+    )
     p.add_argument("--json", type=Path, help="merge the figures into this JSON file")
     ns = p.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    fasen = Fasen("federatie")
+    # Read by the node processes (inherited) and the in-process nodes of the cost split.
+    os.environ["ZVH_OPRF_PAD"] = "vorig" if ns.pad == "vorig" else ""
+    naam = "federatie" if ns.pad == "nu" else "federatie_vorig"
+    fasen = Fasen(naam)
     r = asyncio.run(main_async(ns, fasen))
     print(toon(r))
     print(fasen.tekst())
     fasen.bewaar(ns.json)
     if ns.json:
         doc = json.loads(ns.json.read_text()) if ns.json.exists() else {}
-        doc["federatie"] = r
+        doc[naam] = r
         ns.json.write_text(json.dumps(doc, indent=2) + "\n")
     return 0
 

@@ -62,6 +62,9 @@ class CasusregisterConfig:
     bewaartermijn_dagen: int = 730
     bewaartermijn_interval_uren: float = 24.0
     gebeurtenis_max_age_dagen: int = 7
+    # Refuse Aanmelden (RESOURCE_EXHAUSTED) while more of the region's own changes than this wait
+    # for the federation (outbox + signalering's pending case events); 0: never refuse.
+    max_achterstand: int = 5000
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ class NodeConfig:
     # process (zvh-node --dienst); all in one process, they share casusregister.listen.
     signalering_listen: str = "127.0.0.1:50052"
     samenwerking_listen: str = "127.0.0.1:50053"
+    # SQLite only: "normal" (WAL synchronous=NORMAL: durable against a process crash, not against a
+    # power cut, see docs/benchmarks.md) or "full" (an fsync per commit).
+    database_synchronous: str = "normal"
     portaal: PortaalConfig | None = None
     trends: TrendsConfig = field(default_factory=TrendsConfig)
 
@@ -301,6 +307,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         gebeurtenis_max_age_dagen=_get(
             doc, "casusregister.gebeurtenis_max_age_dagen", int, CasusregisterConfig.gebeurtenis_max_age_dagen
         ),
+        max_achterstand=_get(doc, "casusregister.max_achterstand", int, CasusregisterConfig.max_achterstand),
     )
     if not _LISTEN.match(casusregister.listen):
         raise ConfigError("casusregister.listen", "must be HOST:PORT, e.g. 127.0.0.1:50051")
@@ -308,6 +315,8 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         raise ConfigError("casusregister.bewaartermijn_dagen", "must be at least 1")
     if casusregister.max_concurrent_rpcs < 1:
         raise ConfigError("casusregister.max_concurrent_rpcs", "must be at least 1")
+    if casusregister.max_achterstand < 0:
+        raise ConfigError("casusregister.max_achterstand", "must be 0 (off) or more")
 
     tls = None
     if "tls" in doc:
@@ -401,6 +410,9 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
     level = _get(doc, "log_level", str, "INFO").upper()
     if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    synchronous = _get(doc, "database.synchronous", str, "normal").lower()
+    if synchronous not in {"normal", "full"}:
+        raise ConfigError("database.synchronous", "must be normal or full")
     cfg = NodeConfig(
         regio=regio,
         data_dir=data_dir,
@@ -418,6 +430,7 @@ def _laad(path: Path | None, env: Mapping[str, str] | None) -> tuple[NodeConfig,
         beheer_listen=beheer_listen,
         signalering_listen=eigen_poort["signalering"],
         samenwerking_listen=eigen_poort["samenwerking"],
+        database_synchronous=synchronous,
         portaal=_portaal(doc, pad, data_dir) if "portaal" in doc else None,
         trends=trends,
     )

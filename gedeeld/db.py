@@ -4,12 +4,18 @@ SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) production.
 SQLite allows one writer; a deferred transaction that upgrades its lock fails at
 once rather than waiting, so on SQLite writes in this process are serialised
 with an asyncio lock. PostgreSQL relies on row locks (see ``keten``).
+
+SQLite runs in WAL mode with ``synchronous=NORMAL`` by default: a commit is in the WAL (the OS's
+page cache) before it returns, so a killed process loses nothing; only a power cut or kernel crash
+can lose the last commits before a checkpoint. docs/benchmarks.md argues why that is acceptable
+for the embedded default (nats-server's own file store syncs on an interval too); ``"full"`` gives
+an fsync per commit.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -61,7 +67,7 @@ def async_url(url: str) -> str:
 class Database:
     """One engine per service; ``transaction()`` gives a session that commits or rolls back."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, synchronous: str = "normal") -> None:
         self.url = async_url(url)
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self.is_sqlite = self.url.startswith("sqlite")
@@ -69,7 +75,17 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            if synchronous.lower() not in _SYNCHRONOUS:
+                raise ConfigError("database.synchronous", "must be normal or full")
+            pragma = f"PRAGMA synchronous={synchronous.upper()}"
+
+            def pragmas(dbapi_conn: Any, record: Any) -> None:
+                _sqlite_pragmas(dbapi_conn, record)
+                cur = dbapi_conn.cursor()
+                cur.execute(pragma)
+                cur.close()
+
+            event.listen(self.engine.sync_engine, "connect", pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
 
@@ -91,6 +107,46 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class Groepscommit:
+    """Group commit: work of concurrent callers written in one transaction (one commit, on SQLite
+    FULL one fsync, for all). Each caller returns once its own work is committed, or gets the
+    transaction's exception (one failing piece fails the batch it was in). For append-only records
+    such as the key-share holders' audit records, of which a burst brings many at once."""
+
+    def __init__(self, db: Database, *, max_batch: int = 256) -> None:
+        self._db = db
+        self._max = max_batch
+        self._rij: list[tuple[Callable[[AsyncSession], Awaitable[None]], asyncio.Future[None]]] = []
+        self._taak: asyncio.Task[None] | None = None
+
+    async def schrijf(self, werk: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        klaar: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rij.append((werk, klaar))
+        if self._taak is None or self._taak.done():
+            self._taak = asyncio.create_task(self._schrijf_alles())
+        await klaar
+
+    async def _schrijf_alles(self) -> None:
+        # Whatever queued while a transaction ran goes into the next one.
+        while self._rij:
+            batch, self._rij = self._rij[: self._max], self._rij[self._max :]
+            try:
+                async with self._db.transaction() as s:
+                    for werk, _ in batch:
+                        await werk(s)
+            except Exception as exc:
+                for _, klaar in batch:
+                    if not klaar.done():
+                        klaar.set_exception(exc)
+            else:
+                for _, klaar in batch:
+                    if not klaar.done():
+                        klaar.set_result(None)
+
+
+_SYNCHRONOUS = frozenset({"normal", "full"})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

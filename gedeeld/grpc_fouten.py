@@ -51,6 +51,13 @@ def to_status(exc: errors.ZvhError) -> status_pb2.Status:
         packed = any_pb2.Any()
         packed.Pack(detail)
         status.details.append(packed)
+    if isinstance(exc, errors.RateLimitedError):
+        # Machine-readable retry advice next to the Dutch message (google.rpc.RetryInfo).
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(int(exc.retry_after * 1000))
+        packed = any_pb2.Any()
+        packed.Pack(retry)
+        status.details.append(packed)
     return status
 
 

@@ -18,6 +18,11 @@ CONSUMER_ACHTERSTAND = Gauge(
     "Messages in the stream not yet delivered to this durable consumer (num_pending at the last fetch)",
     ["stroom", "durable"],
 )
+FEDERATIE_ACHTERSTAND = Gauge(
+    "zvh_federation_backlog",
+    "The region's own unprocessed changes: outbox not yet published + case events not yet signalled",
+    ["regio"],
+)
 OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events published", ["regio", "duplicate"])
 
 OPRF_EVALUATIES = Counter(

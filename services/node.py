@@ -129,7 +129,7 @@ class Node:
         self.signalering: Signalering | None = None
         self.samenwerking: Samenwerking | None = None
         self.trendradar: Trendradar | None = None
-        self.db = Database(cfg.database_url)
+        self.db = Database(cfg.database_url, synchronous=cfg.database_synchronous)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
         self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
@@ -231,6 +231,10 @@ class Node:
             )
             if "signalering" in d:
                 self.signalering = signalering
+                if self.casusregister is not None:
+                    # The region's backlog includes the case events signalering has yet to handle.
+                    stroom_, durable, js = signalering.lezers[0].consument
+                    self.casusregister.achterstand.volg_consument(js, stroom_, durable)
                 grpc_server.voeg_toe(
                     vraag_pb2_grpc.add_VraagServiceServicer_to_server,  # type: ignore[arg-type]
                     VraagService(authenticator, signalering.vrager),

@@ -82,6 +82,7 @@ class StatusVerzamelaar:
                 controles.append(self._deelhouder_controle(deelhouders))
             controles.append(self._register())
         controles.append(self._achterstand_controle(achterstand))
+        federatie_achterstand = await self._federatie_achterstand(controles)
         doc: dict[str, Any] = {
             "regio": cfg.regio,
             "status": slechtste([c.status for c in controles]),
@@ -89,6 +90,7 @@ class StatusVerzamelaar:
             "checks": [asdict(c) for c in controles],
             "streams": stromen,
             "outbox": achterstand,
+            "federation_backlog": federatie_achterstand,
             "key_shares": deelhouders,
             "recent_errors": self._recente_fouten(),
         }
@@ -135,6 +137,26 @@ class StatusVerzamelaar:
             taken.append(tel("samenwerking", self._open_overleg()))
         await asyncio.gather(*taken)
         return uit
+
+    async def _federatie_achterstand(self, controles: list[Controle]) -> dict[str, int | None]:
+        """The region's own unprocessed changes (outbox + signalering's pending case events) against
+        the bound past which Aanmelden is refused; a check of its own when over the bound."""
+        if self.node.casusregister is None:
+            return {}
+        meter = self.node.casusregister.achterstand
+        try:
+            n: int | None = await _begrensd(meter.meet(), self.per_controle)
+        except Exception:
+            n = None
+        if n is not None and meter.grens and n > meter.grens:
+            controles.append(
+                Controle(
+                    "backlog",
+                    ORANJE,
+                    f"{n} own changes wait for the federation (bound {meter.grens}): Aanmelden is refused",
+                )
+            )
+        return {"pending": n, "bound": meter.grens}
 
     async def _open_signalen(self) -> int:
         async with self.node.db.lezen() as s:

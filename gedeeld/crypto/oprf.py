@@ -84,8 +84,12 @@ def evalueer(geheim: Scalar, geblindeerd: Element) -> Element:
 
 def voltooi(invoer: bytes, blind: Scalar, geevalueerd: Element) -> bytes:
     """Finalize (identical for modes 0 and 1): Hash(input, unblinded element, "Finalize")."""
-    n = geevalueerd.maal(blind.inverse())
-    return hashlib.sha512(_len2(invoer) + _len2(n.data) + b"Finalize").digest()
+    return voltooi_met(invoer, geevalueerd.maal(blind.inverse()))
+
+
+def voltooi_met(invoer: bytes, ontblind: Element) -> bytes:
+    """Finalize given the unblinded element k·H(x) (the threshold client unblinds while combining)."""
+    return hashlib.sha512(_len2(invoer) + _len2(ontblind.data) + b"Finalize").digest()
 
 
 def oprf(geheim: Scalar, invoer: bytes, modus: Modus = Modus.OPRF) -> bytes:

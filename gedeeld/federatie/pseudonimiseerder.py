@@ -1,8 +1,11 @@
 """``Pseudonimiseerder``: turns match keys into tokens with the federation's threshold OPRF.
 
-Fans out a signed, blinded batch to t+1 share holders in parallel, verifies each
-answer (signature, request id, epoch, index, DLEQ proof against the holder's
-commitment), and combines the first t valid answers. A holder that is down,
+Fans out a signed, blinded batch to t+1 share holders in parallel, checks each
+answer (signature, request id, epoch, index) and verifies DLEQ proofs against the
+holders' commitments only until t answers are valid: the spare's proof is checked
+only when an earlier one fails. It combines those t answers with the unblinding
+folded into the Lagrange coefficients. Blinding, proof checks and combining run in
+a worker thread (libsodium releases the GIL), not on the event loop. A holder that is down,
 slow or lying is reported and replaced by the next one, so pseudonymisation
 keeps working while up to n-t holders fail. Holders that failed recently are
 asked last. The whole batch honours one deadline.
@@ -31,7 +34,7 @@ from google.protobuf.message import Message
 from nats.aio.client import Client
 
 from gedeeld import onderwerpen
-from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek
+from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.errors import CryptoError, RateLimitedError, UnavailableError
@@ -94,6 +97,7 @@ class Pseudonimiseerder:
         )
         self.fouten: Counter[str] = Counter()  # holder code -> failures (recent ones weigh first)
         self._rotatie = itertools.count()
+        self._vorig = vorig_pad()
 
     async def tokens(self, invoer: Sequence[bytes]) -> list[bytes]:
         """One token per input, in order. Raises UnavailableError when t valid answers cannot be had."""
@@ -114,8 +118,8 @@ class Pseudonimiseerder:
         geroteerd = regios[start:] + regios[:start]
         return sorted(geroteerd, key=lambda r: self.fouten[r.code])  # stable: healthy first
 
-    def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, F.OprfVerzoek]:
-        verzoek = Verzoek.maak(invoer)
+    async def _verzoek(self, invoer: Sequence[bytes]) -> tuple[Verzoek, F.OprfVerzoek]:
+        verzoek = Verzoek.maak(invoer) if self._vorig else await in_werker(Verzoek.maak, invoer)
         inhoud = F.OprfVerzoek(
             verzoek_id=str(uuid.uuid4()),
             epoch=self._federatie.epoch,
@@ -181,7 +185,7 @@ class Pseudonimiseerder:
 
     async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
         t = self._federatie.drempel
-        verzoek, inhoud = self._verzoek(invoer)
+        verzoek, inhoud = await self._verzoek(invoer)
         wachtrij = self._volgorde()
         lopend: dict[asyncio.Task[DeelEvaluatie], Regio] = {}
         geldig: dict[int, DeelEvaluatie] = {}
@@ -216,7 +220,12 @@ class Pseudonimiseerder:
                 for taak in klaar:
                     regio = lopend.pop(taak)
                     try:
-                        geldig[regio.index] = taak.result()
+                        deel = taak.result()
+                        if len(geldig) >= t:
+                            continue  # enough valid answers already: this one is not checked
+                        if not self._vorig:
+                            await self._controleer(verzoek, deel, regio)
+                        geldig[regio.index] = deel
                         self.fouten[regio.code] = max(0, self.fouten[regio.code] - 1)
                     except OngeldigAntwoord as exc:
                         if exc.reden in BEPERKINGEN:
@@ -235,7 +244,16 @@ class Pseudonimiseerder:
         finally:
             for taak in lopend:
                 taak.cancel()
-        return verzoek.combineer(geldig, t)
+        if self._vorig:
+            return verzoek.combineer(geldig, t, gevouwen=False)
+        return await in_werker(verzoek.combineer, geldig, t)
+
+    @staticmethod
+    async def _controleer(verzoek: Verzoek, deel: DeelEvaluatie, regio: Regio) -> None:
+        try:
+            await in_werker(verzoek.controleer, deel, regio.commitment)
+        except CryptoError:
+            raise OngeldigAntwoord("ongeldig_bewijs") from None
 
     async def _vraag(self, regio: Regio, bericht: bytes, verzoek_id: str, verzoek: Verzoek) -> DeelEvaluatie:
         try:
@@ -261,7 +279,8 @@ class Pseudonimiseerder:
             raise OngeldigAntwoord("verkeerd_antwoord")
         try:
             deel = DeelEvaluatie(regio.index, tuple(Element.lees(e) for e in a.evaluaties), a.bewijs)
-            verzoek.controleer(deel, regio.commitment)
+            if self._vorig:  # the previous path checked every answer it received, on the event loop
+                verzoek.controleer(deel, regio.commitment)
         except CryptoError:
             raise OngeldigAntwoord("ongeldig_bewijs") from None
         return deel

@@ -20,6 +20,7 @@ from gedeeld.klok import Klok, SysteemKlok
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
 from services.casusregister import bewaartermijn
+from services.casusregister.achterstand import Achterstandmeter
 from services.casusregister.events import OutboxRelay, zorg_voor_stroom
 from services.casusregister.inzage import Inzage
 from services.casusregister.register import Activiteiten, Register
@@ -69,11 +70,14 @@ class Casusregister:
             max_concurrent_rpcs=cfg.casusregister.max_concurrent_rpcs,
             clienten=clientbeleid(cfg),
         )
+        self.achterstand = Achterstandmeter(
+            cfg.regio, self.relay.achterstand, cfg.casusregister.max_achterstand
+        )
         p = cfg.portaal
         auth = Authenticator.uit_bestand(
             cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
         )
-        servicer = CasusService(auth, self.register, Inzage(self.register))
+        servicer = CasusService(auth, self.register, Inzage(self.register), self.achterstand.rem)
         self.grpc.voeg_toe(
             casus_pb2_grpc.add_CasusServiceServicer_to_server,  # type: ignore[arg-type]
             servicer,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
@@ -37,14 +37,24 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
     SERVICE = "zvh.v1.CasusService"
     REGELS = REGELS
 
-    def __init__(self, authenticator: Authenticator, register: Register, inzage: Inzage) -> None:
+    def __init__(
+        self,
+        authenticator: Authenticator,
+        register: Register,
+        inzage: Inzage,
+        rem: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         super().__init__(authenticator)
         self._register = register
         self._inzage = inzage
+        # Raises RateLimitedError while the federation is too far behind (achterstand.py).
+        self._rem = rem
 
     @rpc
     async def Aanmelden(self, request: S.AanmeldenRequest, aanroep: Aanroep) -> S.AanmeldenResponse:
         validatie.aanmelden(request, self._register.klok.nu().date())
+        if self._rem is not None:
+            await self._rem()
         casus, herhaald = await self._register.aanmelden(request, aanroep)
         return S.AanmeldenResponse(casus=casus, herhaald=herhaald)
 

@@ -8,10 +8,11 @@ import logging
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
-from gedeeld.db import Database
+from gedeeld.db import Database, Groepscommit
 from gedeeld.errors import ConfigError
 from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
@@ -107,16 +108,23 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
         "pseudonimisering", f"urn:zvh:{cfg.regio}:verwerkingsactiviteit:pseudonimisering"
     )
 
+    # Concurrent requests' audit records share one transaction; each answer still waits for its own.
+    groep = Groepscommit(db)
+
     async def audit(aanvrager: str, aantal: int, resultaat: str) -> None:
-        async with db.transaction() as s:
+        trace = huidig() or TraceContext.new()  # the requester's trace, taken before the hand-over
+
+        async def record(s: AsyncSession) -> None:
             await logboek.vastleggen(
                 s,
-                trace=huidig() or TraceContext.new(),
+                trace=trace,
                 handeling=Handeling("oprf_evaluatie", activiteit, "regio", aanvrager),
                 actor=Actor(f"regio:{aanvrager}", "regio", "pseudonimisering voor de federatie"),
                 resultaat=resultaat,
                 details={"elementen": aantal},
             )
+
+        await groep.schrijf(record)
 
     f = cfg.federatie
     houder = Sleuteldeelhouder(

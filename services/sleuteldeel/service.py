@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf.message import DecodeError
 
-from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel
+from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
@@ -122,7 +122,11 @@ class Sleuteldeelhouder:
         self._signalen = signalen
         self._auditor = auditor
         self._klok_ms = klok_ms
-        self._vingerafdruk = commitment_vingerafdruk(Element.basis_maal(deel.waarde))
+        # k_i·G once per epoch's share, not per request (the proof needs it); the previous path
+        # recomputed it.
+        self._commitments = {e: Element.basis_maal(d.waarde) for e, d in self._delen.items()}
+        self._vingerafdruk = commitment_vingerafdruk(self._commitments[federatie.epoch])
+        self._vorig = vorig_pad()
         self._laatste_weigering: dict[tuple[str, str], int] = {}  # (region, reason) -> ms of its audit
 
     async def behandel(self, data: bytes) -> bytes:
@@ -217,7 +221,11 @@ class Sleuteldeelhouder:
             raise _Geweigerd("herhaald", "this request was answered already (replay)")
         onboarding = self._onboarding(aanvrager, verzoek.onboarding, nu)
         await self._neem(aanvrager, n, nu, onboarding)
-        return evalueer_deel(self._delen[verzoek.epoch], elementen)
+        deel = self._delen[verzoek.epoch]
+        if self._vorig:
+            return evalueer_deel(deel, elementen)
+        # CPU-bound (n + ~8 scalar multiplications): a worker thread, so the event loop keeps serving.
+        return await in_werker(evalueer_deel, deel, elementen, self._commitments[verzoek.epoch])
 
     def _onboarding(self, aanvrager: str, data: bytes, nu: datetime) -> Onboarding | None:
         if not data:

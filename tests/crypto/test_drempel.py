@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gedeeld.crypto import Ondertekensleutel, Ontsleutelsleutel, verifieer, verzegel
-from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, evalueer_deel
-from gedeeld.crypto.groep import ORDE, Element, Scalar
+from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, batch_inverse, evalueer_deel
+from gedeeld.crypto.groep import ORDE, TELLER, Element, Scalar
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import herstel, splits
 from gedeeld.errors import CryptoError, DecryptionError, InvalidProofError, InvalidSignatureError
@@ -117,3 +118,44 @@ def test_secrets_do_not_show_in_repr() -> None:
     for obj in (k, deel, Ondertekensleutel.nieuw(), Ontsleutelsleutel.nieuw()):
         assert "verborgen" in repr(obj)
     assert k.data.hex() not in repr(deel)
+
+
+def test_folded_unblinding_gives_the_same_tokens_as_the_previous_path() -> None:
+    k = Scalar.willekeurig()
+    delen = splits(k, 3, 5)
+    verzoek = Verzoek.maak(INVOER)
+    antwoorden = {d.index: evalueer_deel(d, verzoek.geblindeerd, d.commitment) for d in delen[1:4]}
+    verwacht = [oprf(k, x) for x in INVOER]
+    assert verzoek.combineer(antwoorden, 3) == verwacht
+    assert verzoek.combineer(antwoorden, 3, gevouwen=False) == verwacht
+
+
+def test_batch_inverse_inverts_each_value_and_refuses_zero() -> None:
+    waarden = [1, 2, ORDE - 1, 123456789, 2**200 + 7]
+    for w, inv in zip(waarden, batch_inverse(waarden), strict=True):
+        assert w * inv % ORDE == 1
+    assert batch_inverse([]) == []
+    with pytest.raises(CryptoError):
+        batch_inverse([5, ORDE, 7])
+
+
+def test_scalar_multiplication_counts_of_both_paths() -> None:
+    """The figures make bench reports, as exact counts: 5 keys, t=3, t+1 asked."""
+    delen = splits(Scalar.willekeurig(), 3, 5)
+    invoer = [bytes([i]) for i in range(5)]
+
+    def kosten(fn: Callable[[], object]) -> int:
+        voor = TELLER.stand()
+        fn()
+        na = TELLER.stand()
+        return (na[0] - voor[0]) + (na[1] - voor[1])
+
+    verzoek = Verzoek.maak(invoer)
+    commitment = delen[0].commitment
+    assert kosten(lambda: Verzoek.maak(invoer)) == 5
+    assert kosten(lambda: evalueer_deel(delen[0], verzoek.geblindeerd, commitment)) == 13
+    assert kosten(lambda: evalueer_deel(delen[0], verzoek.geblindeerd)) == 14
+    antwoorden = {d.index: evalueer_deel(d, verzoek.geblindeerd) for d in delen[:3]}
+    assert kosten(lambda: verzoek.controleer(antwoorden[1], commitment)) == 14
+    assert kosten(lambda: verzoek.combineer(antwoorden, 3)) == 15
+    assert kosten(lambda: verzoek.combineer(antwoorden, 3, gevouwen=False)) == 20

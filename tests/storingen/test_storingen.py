@@ -256,3 +256,85 @@ async def test_node_killed_mid_transaction_loses_no_outbox_event(
         await kanaal.close()
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
+
+
+# Two node processes, a few hundred registrations: ~1 min on the shared machine.
+@pytest.mark.timeout(300)
+async def test_nodes_sigkilled_mid_burst_lose_no_match(tmp_path: Path, nats_server: NatsServer) -> None:
+    """SQLite in WAL with synchronous=NORMAL (the default): a SIGKILL of both nodes while A takes a
+    burst and B matches it loses no acknowledged registration's match, and records none twice."""
+    from sqlalchemy import select
+
+    from bench.federatie import Processen, rustig, stil, tokens_bestand
+    from bench.federatie import aanmelding as bench_aanmelding
+    from gedeeld import config as configuratie
+    from gedeeld.db import Database
+    from services.signalering.store import MatchRij
+
+    tokens = tokens_bestand(tmp_path)
+    fed = await lokaal.maak(
+        tmp_path,
+        nats_server.url,
+        tmp_path / "tokens.toml",
+        codes=lokaal.REGIOS[:2],
+        drempel=2,
+        federatie_extra=lokaal.ZONDER_PLAFOND,
+    )
+    a, b = lokaal.REGIOS[:2]
+    gen = Generator(random.Random(23), aandeel_zonder_bsn=0.0)
+    wie = [gen.persoon() for _ in range(150)]
+    md = (("authorization", f"Bearer {tokens['ic']}"),)
+    processen = Processen(fed)
+    await processen.start()
+    try:
+        stub_b = casus_pb2_grpc.CasusServiceStub(processen.kanalen[b])
+        for i, p in enumerate(wie):
+            await stub_b.Aanmelden(bench_aanmelding(p, f"b-{i}"), metadata=md)
+        await rustig(nats_server.url, len(wie), timeout=120)
+
+        stub_a = casus_pb2_grpc.CasusServiceStub(processen.kanalen[a])
+        bevestigd: list[str] = []
+        genoeg = asyncio.Event()
+        rij = list(enumerate(wie))
+
+        async def werker() -> None:
+            while rij:
+                i, p = rij.pop()
+                try:
+                    r = await stub_a.Aanmelden(bench_aanmelding(p, f"a-{i}"), metadata=md)
+                except grpc.aio.AioRpcError:
+                    return  # the node is gone
+                bevestigd.append(r.casus.casus_id)
+                if len(bevestigd) >= 40:
+                    genoeg.set()
+
+        werkers = [asyncio.create_task(werker()) for _ in range(16)]
+        await asyncio.wait_for(genoeg.wait(), 120)
+        for proc in processen.processen.values():
+            proc.send_signal(signal.SIGKILL)  # mid-burst: registrations, OPRF and matching in flight
+        for proc in processen.processen.values():
+            await proc.wait()
+        await asyncio.gather(*werkers)
+        assert len(bevestigd) < len(wie), "the kill came mid-burst"
+        await processen.stop()
+
+        await processen.start()
+        # At least every acknowledged registration's signal arrives, then all regions work them off.
+        await rustig(nats_server.url, len(wie) + len(bevestigd), timeout=180)
+        await stil(nats_server.url, timeout=120)
+    finally:
+        await processen.stop()
+
+    async def matches(code: str) -> list[MatchRij]:
+        db = Database(configuratie.laad(fed.regios[code].cfg_pad, env={}).database_url)
+        try:
+            async with db.lezen() as s:
+                return list((await s.execute(select(MatchRij))).scalars())
+        finally:
+            await db.close()
+
+    ma, mb = await matches(a), await matches(b)
+    eigen = [m.eigen_casus_id for m in ma]
+    assert set(bevestigd) <= set(eigen), "every acknowledged registration matched"
+    assert len(eigen) == len(set(eigen)), "no match twice"
+    assert len(mb) == len(ma) and len({m.andere_referentie for m in mb}) == len(mb)
