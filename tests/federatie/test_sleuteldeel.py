@@ -117,7 +117,8 @@ async def test_two_holders_down_still_gives_the_same_tokens(opstelling: Opstelli
 async def test_three_holders_down_is_a_clear_unavailable_error(opstelling: Opstelling) -> None:
     for code in ("arnhem", "haaglanden", "ijsselland"):
         await opstelling.stop_houder(code)
-    client = await opstelling.client(per_houder=0.3, deadline=5)
+    # Room for the two live holders to answer on a loaded machine; the three dead never do.
+    client = await opstelling.client(per_houder=3, deadline=15)
     with pytest.raises(UnavailableError, match="2 of 3 key-share holders"):
         await client.tokens(SLEUTELS[:3])
 
