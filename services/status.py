@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from services.signalering.context import SIGNALEN
+from gedeeld import onderwerpen
 from services.signalering.store import EigenSignaalRij
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ class StatusVerzamelaar:
         ctx = self.node.signalering.ctx
         waar = f"JetStream domain {ctx.hub_domein!r}" if ctx.hub_domein else "the NATS server"
         try:
-            await _begrensd(ctx.js.stream_info(SIGNALEN), self.per_controle)
+            await _begrensd(ctx.js.stream_info(onderwerpen.SIGNALEN), self.per_controle)
         except Exception as exc:
             return Controle("hub", ROOD, f"federation streams on {waar} unreachable ({type(exc).__name__})")
         return Controle("hub", GROEN, f"federation streams on {waar} reachable")

@@ -30,8 +30,6 @@ from gedeeld.verwerkingslog import Actor, Verwerkingslog
 from gedeeld.zvh.v1 import federatie_pb2 as F
 
 # From the one table of federation subjects and streams (kept here for older imports).
-MAX_BERICHT = onderwerpen.MAX_BERICHT
-SIGNALEN = onderwerpen.SIGNALEN
 SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (WGS)")
 
 

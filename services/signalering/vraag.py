@@ -45,7 +45,7 @@ from gedeeld.verwerkingslog import Actor, Handeling
 from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import vraag_pb2 as V
-from services.signalering.context import MAX_BERICHT, Context
+from services.signalering.context import Context
 from services.signalering.inkomend import MAX_CONTACT, MAX_ID, SLEUTELTYPES, zekerheid
 from services.signalering.store import EigenSignaalRij, TokenRij
 
@@ -236,7 +236,7 @@ class Vrager:
     ) -> F.VraagUitslag | V.NietBeantwoordReden.ValueType:
         ctx = self.ctx
         try:
-            geopend = open_bericht(data, ctx.federatie, "vraag_antwoord", MAX_BERICHT)
+            geopend = open_bericht(data, ctx.federatie, "vraag_antwoord", onderwerpen.MAX_BERICHT)
             antwoord = F.VraagAntwoord.FromString(geopend.inhoud)
             if geopend.afzender != regio or antwoord.vraag_id != vraag_id or antwoord.ontvanger != ctx.regio:
                 raise BerichtFout("onleesbaar", "answer does not belong to this query")
@@ -303,7 +303,7 @@ class Beantwoorder:
         vraag_id, aanvrager = "", ""
         try:
             try:
-                geopend = open_bericht(data, ctx.federatie, "vraag", MAX_BERICHT)
+                geopend = open_bericht(data, ctx.federatie, "vraag", onderwerpen.MAX_BERICHT)
             except BerichtFout as exc:
                 raise _Weigering(F.VRAAG_FOUT_ONGELDIG, exc.reden) from None
             try:
