@@ -134,7 +134,7 @@ async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
             casus=casus,
             volgnummer=i + 1,
         )
-        await js.publish(f"regio.{nieuw}.casus.{casus.casus_id}", g.SerializeToString())
+        await js.publish(onderwerpen.gebeurtenis(nieuw, "casus", casus.casus_id), g.SerializeToString())
     await nc.close()
     fasen.seconden["onboarding: import case events"] = time.perf_counter() - t_import
 

@@ -72,15 +72,15 @@ def _verzendt(regio: str) -> list[str]:
     """What a region may put into the federation's streams: only under its own code."""
     return [
         onderwerpen.signaal(regio),
-        f"zvh.treffer.*.{regio}",
-        f"zvh.overleg.*.{regio}",
+        onderwerpen.van("treffer", regio),
+        onderwerpen.van("overleg", regio),
         onderwerpen.trend(regio),
     ]
 
 
 def _dkg(regio: str) -> str:
     """A region's requests to the beheerder in any DKG round (``onderwerpen.dkg``)."""
-    return f"zvh.dkg.*.{regio}"
+    return onderwerpen.dkg_van(regio)
 
 
 def permissies(regio: str, domein: str = "") -> dict[str, object]:
@@ -92,8 +92,8 @@ def permissies(regio: str, domein: str = "") -> dict[str, object]:
         "publish": {
             "allow": [
                 *_verzendt(regio),
-                "zvh.oprf.*",
-                "zvh.vraag.*",
+                onderwerpen.alle("oprf"),
+                onderwerpen.alle("vraag"),
                 _dkg(regio),
                 *(prefix + s for s in _js_api_voor(regio)),
                 *_acks_voor(regio),

@@ -112,10 +112,25 @@ def trend(afzender: str) -> str:
     return f"zvh.trend.{_code(afzender)}"
 
 
+def van(soort: Literal["treffer", "overleg"], afzender: str) -> str:
+    """Everything of this kind a region sends, to any region (its hub permissions)."""
+    return f"zvh.{soort}.*.{_code(afzender)}"
+
+
+def dkg_van(afzender: str) -> str:
+    """A region's requests to the beheerder in any DKG round."""
+    return f"zvh.dkg.*.{_code(afzender)}"
+
+
+def alle(soort: Literal["signaal", "trend", "oprf", "vraag"]) -> str:
+    """Every region's subject of this kind: signals, trend releases, or the request services."""
+    return f"zvh.{soort}.*"
+
+
 def inbox_filter(soort: Soort, ontvanger: str) -> str:
     """What a region's consumer reads: every region's signals, or what is addressed to it."""
     if soort in ("signaal", "trend"):
-        return f"zvh.{soort}.*"
+        return alle(soort)
     return f"zvh.{soort}.{_code(ontvanger)}.*"
 
 
@@ -212,11 +227,11 @@ class Stroomspec:
 
 
 def signalen() -> Stroomspec:
-    return Stroomspec(SIGNALEN, "signaal", ("zvh.signaal.*",), MAX_PER_AFZENDER["signaal"])
+    return Stroomspec(SIGNALEN, "signaal", (alle("signaal"),), MAX_PER_AFZENDER["signaal"])
 
 
 def trends() -> Stroomspec:
-    return Stroomspec(TRENDS, "trend", ("zvh.trend.*",), MAX_PER_AFZENDER["trend"], altijd_bewaren=True)
+    return Stroomspec(TRENDS, "trend", (alle("trend"),), MAX_PER_AFZENDER["trend"], altijd_bewaren=True)
 
 
 def inbox(soort: Literal["treffer", "overleg"], ontvanger: str) -> Stroomspec:

@@ -15,9 +15,10 @@ from typing import Protocol
 
 from nats.js import JetStreamContext
 
+from gedeeld import onderwerpen
+
 log = logging.getLogger("zvh.sleuteldeel")
 
-SIGNALEN = "SIGNALEN"  # the stream, as services/signalering/context.py names it
 CACHE_S = 60.0
 
 
@@ -38,13 +39,15 @@ class StroomSignaalTeller:
     async def aantal(self, regio: str) -> int:
         if self._klok() - self._gelezen >= self._cache_s:
             await self._lees()
-        return self._tellingen.get(f"zvh.signaal.{regio}", 0)
+        return self._tellingen.get(onderwerpen.signaal(regio), 0)
 
     async def _lees(self) -> None:
         # Set first: a hub that does not answer is asked again after the cache time, not per request.
         self._gelezen = self._klok()
         try:
-            info = await self._js.stream_info(SIGNALEN, subjects_filter="zvh.signaal.*")
+            info = await self._js.stream_info(
+                onderwerpen.SIGNALEN, subjects_filter=onderwerpen.alle("signaal")
+            )
         except Exception as exc:
             log.warning(
                 "signal counts unavailable; using the last known", extra={"error": type(exc).__name__}
