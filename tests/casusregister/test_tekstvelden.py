@@ -31,6 +31,11 @@ def _tweede(r: S.AanmeldenRequest) -> S.Betrokkene:
     return r.betrokkenen[1]
 
 
+def _incidentele_organisatie_met_rlo(r: S.AanmeldenRequest) -> None:
+    r.aanmelder.type = S.AANMELDER_TYPE_INCIDENTEEL
+    r.aanmelder.organisatie = f"Stichting{RLO}"
+
+
 AANMELDEN: list[tuple[Callable[[S.AanmeldenRequest], object], str, str]] = [
     (
         lambda r: setattr(r.betrokkenen[0], "achternaam", f"Berg{NUL}"),
@@ -56,10 +61,7 @@ AANMELDEN: list[tuple[Callable[[S.AanmeldenRequest], object], str, str]] = [
         "besturing",
     ),
     (
-        lambda r: (
-            setattr(r.aanmelder, "type", S.AANMELDER_TYPE_INCIDENTEEL),
-            setattr(r.aanmelder, "organisatie", f"Stichting{RLO}"),
-        ),
+        _incidentele_organisatie_met_rlo,
         "aanmelder.organisatie",
         "leesrichting",
     ),

@@ -33,7 +33,7 @@ class Regio(LokaleRegio):
     """A running region with the calls tests make on it."""
 
     @property
-    def stub(self) -> casus_pb2_grpc.CasusServiceStub:
+    def stub(self) -> casus_pb2_grpc.CasusServiceAsyncStub:
         assert self.kanaal is not None, f"region {self.code} is not running"
         return casus_pb2_grpc.CasusServiceStub(self.kanaal)
 
@@ -53,7 +53,7 @@ class Regio(LokaleRegio):
         stub = vraag_pb2_grpc.VraagServiceStub(self.kanaal)
         return await stub.Vragen(req, metadata=(("authorization", f"Bearer {token_van(gebruiker)}"),))
 
-    def matchstub(self) -> samenwerking_pb2_grpc.MatchServiceStub:
+    def matchstub(self) -> samenwerking_pb2_grpc.MatchServiceAsyncStub:
         assert self.kanaal is not None, f"region {self.code} is not running"
         return samenwerking_pb2_grpc.MatchServiceStub(self.kanaal)
 

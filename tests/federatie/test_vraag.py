@@ -94,7 +94,7 @@ async def test_query_is_logged_in_the_asking_and_in_every_answering_region(feder
 
 
 def _fout(exc: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     velden: list[str] = []
     for d in status.details if status else []:
         br = error_details_pb2.BadRequest()
