@@ -99,8 +99,8 @@ async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2, federatie_extra
     lokaal = await maak_lokaal(
         tmp, nats_url, tmp / "tokens.toml", codes=REGIOS[:n], drempel=t, federatie_extra=federatie_extra
     )
-    regios = {c: Regio(c, r.cfg_pad) for c, r in lokaal.regios.items()}
-    return Federatie(regios, nats_url, lokaal.beheerder, t)  # type: ignore[arg-type]
+    regios: dict[str, LokaleRegio] = {c: Regio(c, r.cfg_pad) for c, r in lokaal.regios.items()}
+    return Federatie(regios, nats_url, lokaal.beheerder, t)
 
 
 @contextlib.asynccontextmanager

@@ -176,7 +176,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await call
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (veld, e.value.details())
-        fouten = dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+        fouten = dict(field_violations(e.value.trailing_metadata()))
         assert reden in fouten[veld], fouten
     assert (await _status(a, ma.match_id)).status == ST.MATCH_STATUS_NIEUW
 
@@ -194,7 +194,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
     # A bericht may hold several lines, but no bidi override.
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await st.Bericht(M.BerichtRequest(match_id=ma.match_id, tekst="zie \u2066bijlage"), metadata=als(PR))
-    assert "tekst" in dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+    assert "tekst" in dict(field_violations(e.value.trailing_metadata()))
     await st.Bericht(
         M.BerichtRequest(match_id=ma.match_id, tekst="Dinsdag:\n10:00\tbellen"), metadata=als(PR)
     )
