@@ -50,7 +50,8 @@ proto-check: install
 proto-release: install
 	$(BIN)/python proto/compat.py --release
 
-lint: install
+## lint: ruff (check and format) and mypy --strict, on everything that is Python
+lint: install typecheck
 	$(BIN)/ruff check gedeeld services tests proto bench deploy
 	$(BIN)/ruff format --check gedeeld services tests proto bench deploy
 
@@ -58,8 +59,9 @@ fmt: install
 	$(BIN)/ruff format gedeeld services tests proto bench deploy
 	$(BIN)/ruff check --fix gedeeld services tests proto bench deploy
 
+## typecheck: mypy --strict (pyproject's [tool.mypy]) on the code, its tests, bench and deploy
 typecheck: install
-	$(BIN)/mypy gedeeld services
+	$(BIN)/mypy gedeeld services tests bench deploy
 
 ## test: everything CI runs
 test: install deps proto-check lint typecheck

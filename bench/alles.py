@@ -39,7 +39,8 @@ def naast_elkaar(doc: dict[str, Any]) -> str:
     fed, oud = doc.get("federatie", {}), doc.get("federatie_vorig", {})
 
     def lat(d: dict[str, Any], k: str) -> float | None:
-        return d.get("aanmelden_tot_volgen_ms", {}).get(k)
+        waarde = d.get("aanmelden_tot_volgen_ms", {}).get(k)
+        return None if waarde is None else float(waarde)
 
     rij(
         "bare NATS round trip p50 (ms)",

@@ -265,15 +265,13 @@ class Bench:
     def md(self, gebruiker: str) -> tuple[tuple[str, str]]:
         return (("authorization", f"Bearer {self.tokens[gebruiker]}"),)
 
-    def stub(self, regio: str) -> casus_pb2_grpc.CasusServiceStub:
+    def stub(self, regio: str) -> casus_pb2_grpc.CasusServiceAsyncStub:
         return casus_pb2_grpc.CasusServiceStub(self.kanalen[regio])
 
     async def registreer(self, regio: str, p: Persoon) -> None:
         self.volgnummer += 1
         self.signalen += 1  # one person per casus: one signal
-        await self.stub(regio).Aanmelden(  # type: ignore[misc]
-            aanmelding(p, f"bench-{uuid.uuid4()}"), metadata=self.md("ic")
-        )
+        await self.stub(regio).Aanmelden(aanmelding(p, f"bench-{uuid.uuid4()}"), metadata=self.md("ic"))
 
     async def registreer_veel(self, regio: str, personen: list[Persoon], gelijktijdig: int = 16) -> None:
         rij: asyncio.Queue[Persoon] = asyncio.Queue()

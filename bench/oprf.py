@@ -23,6 +23,7 @@ import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import rbcl
@@ -38,12 +39,12 @@ T, N, BATCH = 3, 5, 64
 SLEUTELS = 5  # match keys of a typical registration (one person with BSN, name and birth date)
 
 
-def per_seconde(fn: object, n: int, minimum: float = 1.0) -> float:
+def per_seconde(fn: Callable[[int], object], n: int, minimum: float = 1.0) -> float:
     """Run ``fn(n)`` until at least ``minimum`` seconds passed; operations per second."""
     totaal, tijd = 0, 0.0
     while tijd < minimum:
         start = time.perf_counter()
-        fn(n)  # type: ignore[operator]
+        fn(n)
         tijd += time.perf_counter() - start
         totaal += n
     return totaal / tijd

@@ -28,6 +28,7 @@ from pathlib import Path
 import grpc
 import httpx
 import pyotp
+from nats.aio.msg import Msg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -127,7 +128,7 @@ class Demo:
         )
         return casus
 
-    def matchstub(self, regio: str) -> samenwerking_pb2_grpc.MatchServiceStub:
+    def matchstub(self, regio: str) -> samenwerking_pb2_grpc.MatchServiceAsyncStub:
         return samenwerking_pb2_grpc.MatchServiceStub(self.kanaal(regio))
 
     async def inbox(self, regio: str) -> M.LijstResponse:
@@ -166,8 +167,8 @@ async def main() -> None:
     spion = await verbind(url, "demo-spion")
     verkeer: list[bytes] = []
 
-    async def vang(msg: object) -> None:
-        verkeer.append(msg.subject.encode() + b" " + msg.data)  # type: ignore[attr-defined]
+    async def vang(msg: Msg) -> None:
+        verkeer.append(msg.subject.encode() + b" " + msg.data)
 
     await spion.subscribe("zvh.>", cb=vang)
     try:

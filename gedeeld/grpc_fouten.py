@@ -6,6 +6,8 @@ status details (``grpc-status-details-bin``), so clients can point at the field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -68,7 +70,7 @@ def internal_status(trace_id: str) -> status_pb2.Status:
     )
 
 
-def field_violations(metadata: tuple[tuple[str, str | bytes], ...] | None) -> list[tuple[str, str]]:
+def field_violations(metadata: Iterable[tuple[str, str | bytes]] | None) -> list[tuple[str, str]]:
     """Client side: the (field, description) pairs of a failed call's trailing metadata."""
     for key, value in metadata or ():
         if key == "grpc-status-details-bin" and isinstance(value, bytes):

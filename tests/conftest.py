@@ -163,7 +163,7 @@ class RegisterOpLoopback:
     db: Database
     klok: VerschuifbareKlok
     kanaal: grpc.aio.Channel
-    stub: casus_pb2_grpc.CasusServiceStub
+    stub: casus_pb2_grpc.CasusServiceAsyncStub
     cfg: NodeConfig
     _seen: list[str] = field(default_factory=list)
 

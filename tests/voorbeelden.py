@@ -36,12 +36,14 @@ def betrokkene(
 
 
 def aanmelding(
-    *betrokkenen: S.Betrokkene, request_id: str | None = None, thema: int = S.THEMA_VERWARD_GEDRAG
+    *betrokkenen: S.Betrokkene,
+    request_id: str | None = None,
+    thema: S.Thema.ValueType = S.THEMA_VERWARD_GEDRAG,
 ) -> S.AanmeldenRequest:
     return S.AanmeldenRequest(
         request_id=request_id or str(uuid.uuid4()),
         aanmelder=S.Aanmelder(type=S.AANMELDER_TYPE_POLITIE),
-        thema=thema,  # type: ignore[arg-type]
+        thema=thema,
         orientatie=S.ORIENTATIE_PERSOONSGERICHT,
         wgs_criteria=S.WgsCriteria(
             a_meervoudige_problematiek=criterium(),

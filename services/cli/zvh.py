@@ -150,7 +150,7 @@ def foutmelding(exc: grpc.aio.AioRpcError, ns: argparse.Namespace | None = None)
     }.get(code, code.name.lower())
     details = exc.details() or ""
     regels = [f"fout: {details}" if details.startswith(uitleg) else f"fout: {uitleg}: {details}"]
-    for veld, tekst in field_violations(exc.trailing_metadata()):  # type: ignore[arg-type]
+    for veld, tekst in field_violations(exc.trailing_metadata()):
         regels.append(f"  - {veld}: {tekst}")
     return "\n".join(regels)
 

@@ -64,7 +64,7 @@ class Fout(Exception):
             details = ""  # grpc's "Method not found!" says nothing to a person
         melding = f"{uitleg}: {details}" if details else uitleg
         velden: dict[str, str] = {}
-        for veld, tekst in field_violations(exc.trailing_metadata()):  # type: ignore[arg-type]
+        for veld, tekst in field_violations(exc.trailing_metadata()):
             velden.setdefault(veld, tekst)
         return cls(code, melding, velden)
 

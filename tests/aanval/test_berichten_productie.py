@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from nats.js.errors import NotFoundError
@@ -63,9 +63,9 @@ def metriek(p: Productie, regio: str, naam: str, **labels: str) -> float:
     return totaal
 
 
-async def tot(voorwaarde: object, seconden: float = 60) -> None:
+async def tot(voorwaarde: Callable[[], object], seconden: float = 60) -> None:
     async with asyncio.timeout(seconden):
-        while not await asyncio.to_thread(voorwaarde):  # type: ignore[arg-type]  # noqa: ASYNC110
+        while not await asyncio.to_thread(voorwaarde):  # noqa: ASYNC110
             await asyncio.sleep(0.2)  # another process's state: nothing to wait on but polling
 
 

@@ -17,7 +17,7 @@ from functools import partial
 
 import pytest
 import pytest_asyncio
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo
 
 from gedeeld import onderwerpen
 from gedeeld.natsconfig import HUB_DOMEIN, HubServer
@@ -87,7 +87,8 @@ async def test_without_isolation_a_push_consumer_resets_another_regions_consumer
     await arnhem.publish(onderwerpen.signaal(B), json.dumps({"seq": 1_000_000}).encode())
 
     async def verschoven() -> bool:
-        return (await beheer.consumer_info("SIGNALEN", A)).num_pending == 0
+        info: ConsumerInfo = await beheer.consumer_info("SIGNALEN", A)  # nats-py leaves it unannotated
+        return info.num_pending == 0
 
     await tot(verschoven, "wvv's consumer moved past arnhem's signals", 30)
     # wvv's node finds nothing: the signal (and a match on it) is lost for wvv.

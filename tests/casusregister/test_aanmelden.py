@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import grpc
 import pytest
 from sqlalchemy import func, select
@@ -21,9 +23,9 @@ async def tel(r: RegisterOpLoopback, model: type) -> int:
         return int((await s.execute(select(func.count()).select_from(model))).scalar_one())
 
 
-async def fout(call: object) -> grpc.aio.AioRpcError:
+async def fout(call: Awaitable[object]) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call  # type: ignore[misc]
+        await call
     return info.value
 
 
@@ -116,15 +118,15 @@ async def test_unmet_wgs_criterion_is_failed_precondition_naming_it(register: Re
     ],
 )
 async def test_invalid_field_is_invalid_argument_with_field_violation(
-    register: RegisterOpLoopback, wijzig: object, veld: str
+    register: RegisterOpLoopback, wijzig: Callable[[S.AanmeldenRequest], object], veld: str
 ) -> None:
     req = aanmelding()
-    wijzig(req)  # type: ignore[operator]
+    wijzig(req)
 
     e = await fout(register.stub.Aanmelden(req, metadata=register.als(IC)))
 
     assert e.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert veld in [f for f, _ in field_violations(e.trailing_metadata())]  # type: ignore[arg-type]
+    assert veld in [f for f, _ in field_violations(e.trailing_metadata())]
     assert await tel(register, CasusRij) == 0 and await tel(register, BetrokkeneRij) == 0
 
 
@@ -132,11 +134,11 @@ async def test_all_violations_are_reported_at_once_without_echoing_the_bsn(
     register: RegisterOpLoopback,
 ) -> None:
     req = aanmelding(betrokkene(bsn="123456789", achternaam=""))
-    req.thema = 0  # type: ignore[assignment]
+    req.thema = S.THEMA_ONBEKEND  # 0: not set
 
     e = await fout(register.stub.Aanmelden(req, metadata=register.als(IC)))
 
-    velden = {f for f, _ in field_violations(e.trailing_metadata())}  # type: ignore[arg-type]
+    velden = {f for f, _ in field_violations(e.trailing_metadata())}
     assert velden == {"thema", "betrokkenen[0].bsn", "betrokkenen[0].achternaam"}
     assert "123456789" not in (e.details() or "")
 

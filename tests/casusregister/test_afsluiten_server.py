@@ -6,9 +6,10 @@ import asyncio
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 
 from gedeeld.zvh.v1 import casus_pb2 as S
+from tests import grpc_stubs
 from tests.casusregister.test_aanmelden import fout
 from tests.conftest import RegisterOpLoopback
 from tests.voorbeelden import aanmelding
@@ -17,7 +18,7 @@ IC = "ic-carla"
 
 
 async def test_health_serving_for_casusservice(register: RegisterOpLoopback) -> None:
-    health = health_pb2_grpc.HealthStub(register.kanaal)
+    health = grpc_stubs.health(register.kanaal)
     for naam in ("", "zvh.v1.CasusService"):
         r = await health.Check(health_pb2.HealthCheckRequest(service=naam))
         assert r.status == health_pb2.HealthCheckResponse.SERVING
@@ -35,7 +36,7 @@ async def test_in_flight_call_finishes_during_stop_and_new_calls_are_refused(
         await asyncio.sleep(0.01)
 
     stoppen = asyncio.ensure_future(register.service.stop(grace=10))
-    health = health_pb2_grpc.HealthStub(register.kanaal)
+    health = grpc_stubs.health(register.kanaal)
     while True:  # stop() first flips health, then stops accepting calls
         try:
             r = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=2)

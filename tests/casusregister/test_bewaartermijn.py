@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from gedeeld.verwerkingslog.model import AuditRecord
 from gedeeld.zvh.v1 import casus_pb2 as S
@@ -25,7 +25,7 @@ async def gesloten_casus(r: RegisterOpLoopback) -> S.Casus:
     )
 
 
-async def aantal(r: RegisterOpLoopback, model: type, *where: object) -> int:
+async def aantal(r: RegisterOpLoopback, model: type, *where: ColumnElement[bool]) -> int:
     async with r.db.lezen() as s:
         return int((await s.execute(select(func.count()).select_from(model).where(*where))).scalar_one())
 

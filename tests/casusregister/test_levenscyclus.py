@@ -21,10 +21,10 @@ async def nieuwe_casus(r: RegisterOpLoopback, procesregisseur: str = PR) -> S.Ca
 
 
 async def naar(
-    r: RegisterOpLoopback, c: S.Casus, status: int, wie: str = PR, toelichting: str = ""
+    r: RegisterOpLoopback, c: S.Casus, status: S.CasusStatus.ValueType, wie: str = PR, toelichting: str = ""
 ) -> S.Casus:
     return await r.stub.StatusWijzigen(
-        S.StatusWijzigenRequest(casus_id=c.casus_id, nieuwe_status=status, toelichting=toelichting),  # type: ignore[arg-type]
+        S.StatusWijzigenRequest(casus_id=c.casus_id, nieuwe_status=status, toelichting=toelichting),
         metadata=r.als(wie),
     )
 
@@ -53,7 +53,7 @@ async def test_full_lifecycle_raises_version_each_step(register: RegisterOpLoopb
     ],
 )
 async def test_illegal_transition_is_failed_precondition(
-    register: RegisterOpLoopback, pad: list[int], verboden: int
+    register: RegisterOpLoopback, pad: list[S.CasusStatus.ValueType], verboden: S.CasusStatus.ValueType
 ) -> None:
     c = await nieuwe_casus(register)
     for stap in pad:

@@ -6,7 +6,7 @@ is stored, cut or cleaned."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
@@ -23,12 +23,17 @@ NUL, RLO, LRI, ESC = "\x00", "\u202e", "\u2066", "\x1b"
 
 
 def schendingen(e: grpc.aio.AioRpcError) -> dict[str, str]:
-    return dict(field_violations(e.trailing_metadata()))  # type: ignore[arg-type]
+    return dict(field_violations(e.trailing_metadata()))
 
 
 def _tweede(r: S.AanmeldenRequest) -> S.Betrokkene:
     r.betrokkenen.append(betrokkene(bsn=BSN_B))
     return r.betrokkenen[1]
+
+
+def _incidentele_organisatie_met_rlo(r: S.AanmeldenRequest) -> None:
+    r.aanmelder.type = S.AANMELDER_TYPE_INCIDENTEEL
+    r.aanmelder.organisatie = f"Stichting{RLO}"
 
 
 AANMELDEN: list[tuple[Callable[[S.AanmeldenRequest], object], str, str]] = [
@@ -56,10 +61,7 @@ AANMELDEN: list[tuple[Callable[[S.AanmeldenRequest], object], str, str]] = [
         "besturing",
     ),
     (
-        lambda r: (
-            setattr(r.aanmelder, "type", S.AANMELDER_TYPE_INCIDENTEEL),
-            setattr(r.aanmelder, "organisatie", f"Stichting{RLO}"),
-        ),
+        _incidentele_organisatie_met_rlo,
         "aanmelder.organisatie",
         "leesrichting",
     ),
@@ -103,7 +105,7 @@ async def test_several_bad_texts_are_reported_at_once_and_good_ones_stored_uncha
 
 async def test_other_casus_texts_are_checked_the_same_way(register: RegisterOpLoopback) -> None:
     c = (await register.stub.Aanmelden(aanmelding(), metadata=register.als(IC))).casus
-    gevallen = [
+    gevallen: list[tuple[Awaitable[object], str]] = [
         (
             register.stub.Toewijzen(
                 S.ToewijzenRequest(casus_id=c.casus_id, procesregisseur=f"pr-anna{NUL}"),

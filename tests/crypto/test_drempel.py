@@ -101,13 +101,14 @@ def test_envelopes_open_only_for_recipient_with_same_info() -> None:
     ontvanger = Ontsleutelsleutel.nieuw()
     env = verzegel(ontvanger.publiek, b"treffer", b"zvh-treffer-v1\x00aa")
     assert ontvanger.open(env, b"zvh-treffer-v1\x00aa") == b"treffer"
-    for fout in (
+    fouten: tuple[Callable[[], bytes], ...] = (
         lambda: Ontsleutelsleutel.nieuw().open(env, b"zvh-treffer-v1\x00aa"),
         lambda: ontvanger.open(env, b"zvh-treffer-v1\x00bb"),
         lambda: ontvanger.open(env[:-1] + bytes([env[-1] ^ 1]), b"zvh-treffer-v1\x00aa"),
         lambda: ontvanger.open(env[:20], b"zvh-treffer-v1\x00aa"),
         lambda: ontvanger.open(b"\x02" + env[1:], b"zvh-treffer-v1\x00aa"),
-    ):
+    )
+    for fout in fouten:
         with pytest.raises(DecryptionError):
             fout()
 

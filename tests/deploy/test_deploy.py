@@ -589,8 +589,8 @@ def controleer_hub_cluster(doc: Mapping[str, Any], basis: Path) -> list[str]:
     namen = {re.search(r'^server_name: "([^"]+)"', c, re.M).group(1) for c in confs.values() if c}  # type: ignore[union-attr]
     if len(namen) != len(hubs):
         p.append(f"the hub servers' server_name values are not distinct: {sorted(namen)}")
-    for naam, conf in confs.items():
-        cluster = nats_blok(conf, "cluster")
+    for naam, tekst in confs.items():
+        cluster = nats_blok(tekst, "cluster")
         routes = nats_urls(cluster)
         verwacht = {(h, nats_listen(nats_blok(c, "cluster"))) for h, c in confs.items() if h != naam}
         if set(routes) != verwacht or len(routes) != len(verwacht):
@@ -1053,7 +1053,8 @@ def controleer_k8s(docs: list[dict[str, Any]]) -> list[str]:
             p.append(f"Deployment: no {probe}")
             continue
         get = pr.get("httpGet") or {}
-        if get.get("path") != pad or poorten.get(get.get("port")) != beheer or beheer is None:
+        poort = get.get("port")
+        if get.get("path") != pad or poort is None or poorten.get(poort) != beheer or beheer is None:
             p.append(f"Deployment: {probe} is not httpGet {pad} on the beheer port ({get})")
     annotaties = dep["spec"]["template"]["metadata"].get("annotations") or {}
     if annotaties.get("prometheus.io/scrape") != "true" or annotaties.get("prometheus.io/path") != "/metrics":
@@ -2174,9 +2175,9 @@ def test_k8s_leaf_sidecar_serves_the_nodes_nats_url(ceremonie: Ceremonie, tmp_pa
         conf = conf.replace(f'"{pad}"', f'"{hier}"')
     claim = next(v for v in spec["volumes"] if "persistentVolumeClaim" in v)
     assert any(m["name"] == claim["name"] for m in leaf["volumeMounts"])
-    pad = tmp_path / "leaf.conf"
-    pad.write_text(conf)
-    ok = subprocess.run([nats_server(), "-t", "-c", str(pad)], capture_output=True, timeout=20)
+    leaf_conf = tmp_path / "leaf.conf"
+    leaf_conf.write_text(conf)
+    ok = subprocess.run([nats_server(), "-t", "-c", str(leaf_conf)], capture_output=True, timeout=20)
     assert ok.returncode == 0, ok.stderr.decode()
     toml = tomllib.loads(bestanden(index[("ConfigMap", "zvh-node-config")])["regio.toml"].decode())
     url = urlsplit(toml["nats"]["url"])

@@ -33,7 +33,7 @@ class Regio(LokaleRegio):
     """A running region with the calls tests make on it."""
 
     @property
-    def stub(self) -> casus_pb2_grpc.CasusServiceStub:
+    def stub(self) -> casus_pb2_grpc.CasusServiceAsyncStub:
         assert self.kanaal is not None, f"region {self.code} is not running"
         return casus_pb2_grpc.CasusServiceStub(self.kanaal)
 
@@ -53,7 +53,7 @@ class Regio(LokaleRegio):
         stub = vraag_pb2_grpc.VraagServiceStub(self.kanaal)
         return await stub.Vragen(req, metadata=(("authorization", f"Bearer {token_van(gebruiker)}"),))
 
-    def matchstub(self) -> samenwerking_pb2_grpc.MatchServiceStub:
+    def matchstub(self) -> samenwerking_pb2_grpc.MatchServiceAsyncStub:
         assert self.kanaal is not None, f"region {self.code} is not running"
         return samenwerking_pb2_grpc.MatchServiceStub(self.kanaal)
 
@@ -99,8 +99,8 @@ async def maak(tmp: Path, nats_url: str, n: int = 3, t: int = 2, federatie_extra
     lokaal = await maak_lokaal(
         tmp, nats_url, tmp / "tokens.toml", codes=REGIOS[:n], drempel=t, federatie_extra=federatie_extra
     )
-    regios = {c: Regio(c, r.cfg_pad) for c, r in lokaal.regios.items()}
-    return Federatie(regios, nats_url, lokaal.beheerder, t)  # type: ignore[arg-type]
+    regios: dict[str, LokaleRegio] = {c: Regio(c, r.cfg_pad) for c, r in lokaal.regios.items()}
+    return Federatie(regios, nats_url, lokaal.beheerder, t)
 
 
 @contextlib.asynccontextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from gedeeld.crypto.handtekening import Ondertekensleutel
@@ -10,7 +12,7 @@ from gedeeld.crypto.shamir import herstel
 from gedeeld.federatie import RegisterFout, lees
 from gedeeld.federatie.register import teken_register
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from tests.federatie.opzet import maak_federatie
+from tests.federatie.opzet import ProefFederatie, maak_federatie
 
 
 def test_each_region_opens_only_its_own_share_and_shares_recombine() -> None:
@@ -36,11 +38,11 @@ def test_registry_is_bound_to_the_trusted_beheerder() -> None:
         lees(b"\xff\xff rommel", None)
 
 
-def resign(tf: object, wijzig: object) -> bytes:
-    env = F.OndertekendRegister.FromString(tf.data)  # type: ignore[attr-defined]
+def resign(tf: ProefFederatie, wijzig: Callable[[F.Federatieregister], object]) -> bytes:
+    env = F.OndertekendRegister.FromString(tf.data)
     reg = F.Federatieregister.FromString(env.register)
-    wijzig(reg)  # type: ignore[operator]
-    return teken_register(reg, tf.beheerder)  # type: ignore[attr-defined]
+    wijzig(reg)
+    return teken_register(reg, tf.beheerder)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +58,9 @@ def resign(tf: object, wijzig: object) -> bytes:
         (lambda r: r.regios[1].__setattr__("hpke_sleutel", b"kort"), "32 bytes"),
     ],
 )
-def test_inconsistent_registry_is_refused_even_when_signed(wijzig: object, melding: str) -> None:
+def test_inconsistent_registry_is_refused_even_when_signed(
+    wijzig: Callable[[F.Federatieregister], object], melding: str
+) -> None:
     tf = maak_federatie(5, 3)
     with pytest.raises(RegisterFout, match=melding):
         lees(resign(tf, wijzig), tf.beheerder.publiek)

@@ -456,7 +456,9 @@ async def test_publishing_and_consuming_survive_the_loss_of_one_hub_server(opzet
     m = await een(sub, "the first signal")
     await m.ack_sync(timeout=5)
 
-    leider = (await beheer.stream_info("SIGNALEN")).cluster.leader  # type: ignore[union-attr]
+    cluster = (await beheer.stream_info("SIGNALEN")).cluster
+    assert cluster is not None
+    leider = cluster.leader
     assert leider is not None
     await opzet.hubs[int(leider.rsplit("-", 1)[1]) - 1].kill()  # the worst one: the stream's leader
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 
 from gedeeld import onderwerpen
@@ -127,7 +128,7 @@ async def test_region_b_cannot_read_treffers_for_a_nor_touch_its_consumers(hub: 
 async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
     a, b = await als(hub, "aa", []), await als(hub, "bb", [])
 
-    async def antwoord(msg: nats.aio.msg.Msg) -> None:
+    async def antwoord(msg: Msg) -> None:
         await msg.respond(b"evaluatie")
 
     await a.subscribe(onderwerpen.oprf("aa"), cb=antwoord)
@@ -149,7 +150,7 @@ async def test_a_region_reaches_the_beheerder_in_a_key_ceremony_only_as_itself(h
     beheer = await nats.connect(hub.url, user="beheer", password="root")
     gezien: list[str] = []
 
-    async def relay(msg: nats.aio.msg.Msg) -> None:
+    async def relay(msg: Msg) -> None:
         gezien.append(msg.subject)
         await msg.respond(b"bundel")
 

@@ -304,14 +304,14 @@ async def test_clients_without_the_ca_or_without_a_client_certificate_are_refuse
 
     # Without the CA: the system's trust store does not know the development CA.
     with pytest.raises((ssl.SSLError, nats.errors.NoServersError, OSError)):
-        await nats.connect(leaf.url, error_cb=fout, **inlog)  # type: ignore[arg-type]
+        await nats.connect(leaf.url, error_cb=fout, **inlog)
     assert any(isinstance(e, ssl.SSLCertVerificationError) for e in fouten), fouten
     # With the CA but no client certificate: the leaf's client port requires one.
     zonder_cert = nats_tls_context(NatsTlsConfig(tls_opzet.certs / "ca.crt"))
     fouten.clear()
 
     async def zonder_client_certificaat() -> None:
-        nc = await nats.connect(leaf.url, tls=zonder_cert, error_cb=fout, **inlog)  # type: ignore[arg-type]
+        nc = await nats.connect(leaf.url, tls=zonder_cert, error_cb=fout, **inlog)
         try:
             await nc.flush(timeout=2)  # TLS 1.3: the server's refusal may only arrive with the first read
         finally:

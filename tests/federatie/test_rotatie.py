@@ -14,6 +14,7 @@ from gedeeld.federatie.dkg import start
 from gedeeld.federatie.dkg_ronde import Resultaat
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.natsserver import NatsServer
+from gedeeld.zvh.v1 import casus_pb2 as S
 from services.lokaal import contact
 from services.signalering.store import EigenSignaalRij, TokenRij
 from tests.federatie import knooppunten
@@ -24,11 +25,11 @@ from tests.voorbeelden import BSN_B, aanmelding, betrokkene
 CODES = ["wvv", "arnhem", "haaglanden"]
 
 
-def x() -> object:
+def x() -> S.Betrokkene:
     return betrokkene()
 
 
-def y() -> object:
+def y() -> S.Betrokkene:
     return betrokkene(
         bsn=BSN_B, voornamen="Fatima", voorvoegsels="", achternaam="El Amrani", geboren=(1990, 7, 14)
     )
@@ -69,7 +70,7 @@ async def gesignaleerd(fed: Federatie, casus_ids: list[str]) -> bool:
 
 async def alle_paren(fed: Federatie, verwacht: dict[str, list[tuple[str, str, str]]]) -> bool:
     for code, paren_ in verwacht.items():
-        if not set(paren_) <= set(await paren(fed[code])):  # type: ignore[arg-type]
+        if not set(paren_) <= set(await paren(fed[code])):
             return False
     return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from gedeeld.grpc_fouten import field_violations
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.federatie.knooppunten import PR, Federatie, Regio, als
+from tests.grpc_stubs import volgende
 from tests.voorbeelden import aanmelding, betrokkene
 
 ST = M.MatchStatus
@@ -127,7 +129,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
     a, b = federatie["wvv"], federatie["arnhem"]
     ma, mb = await _gematcht(federatie)
     st = a.matchstub()
-    gevallen = [
+    gevallen: list[tuple[Awaitable[object], str, str]] = [
         (
             st.Voorstellen(
                 M.VoorstellenRequest(
@@ -174,7 +176,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
         with pytest.raises(grpc.aio.AioRpcError) as e:
             await call
         assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT, (veld, e.value.details())
-        fouten = dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+        fouten = dict(field_violations(e.value.trailing_metadata()))
         assert reden in fouten[veld], fouten
     assert (await _status(a, ma.match_id)).status == ST.MATCH_STATUS_NIEUW
 
@@ -192,7 +194,7 @@ async def test_bad_free_text_is_refused_with_its_field_never_cut(federatie: Fede
     # A bericht may hold several lines, but no bidi override.
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await st.Bericht(M.BerichtRequest(match_id=ma.match_id, tekst="zie \u2066bijlage"), metadata=als(PR))
-    assert "tekst" in dict(field_violations(e.value.trailing_metadata()))  # type: ignore[arg-type]
+    assert "tekst" in dict(field_violations(e.value.trailing_metadata()))
     await st.Bericht(
         M.BerichtRequest(match_id=ma.match_id, tekst="Dinsdag:\n10:00\tbellen"), metadata=als(PR)
     )
@@ -266,7 +268,7 @@ async def test_watch_replays_then_streams_and_resumes_without_gaps_or_repeats(fe
     async def lees(n: int) -> None:
         async with asyncio.timeout(20):
             while len(ontvangen) < n:
-                ontvangen.append(await stroom.read())  # type: ignore[arg-type]
+                ontvangen.append(await volgende(stroom))
 
     ma, _ = await _gematcht(federatie)
     await lees(1)
@@ -287,7 +289,7 @@ async def test_watch_replays_then_streams_and_resumes_without_gaps_or_repeats(fe
     later: list[M.MatchWijziging] = []
     async with asyncio.timeout(20):
         while len(later) < 2:
-            later.append(await weer.read())  # type: ignore[arg-type]
+            later.append(await volgende(weer))
     weer.cancel()
     tokens = [w.resume_token for w in ontvangen + later]
     assert len(set(tokens)) == len(tokens), "nothing twice"
@@ -296,9 +298,9 @@ async def test_watch_replays_then_streams_and_resumes_without_gaps_or_repeats(fe
 
     # From the beginning: every change, in order, once.
     alles = a.matchstub().Volgen(M.VolgenRequest(), metadata=als(PR))
-    opnieuw = [await alles.read() for _ in range(4)]
+    opnieuw = [await volgende(alles) for _ in range(4)]
     alles.cancel()
-    assert [w.resume_token for w in opnieuw] == tokens  # type: ignore[union-attr]
+    assert [w.resume_token for w in opnieuw] == tokens
 
     fout = a.matchstub().Volgen(M.VolgenRequest(resume_token="garbage"), metadata=als(PR))
     with pytest.raises(grpc.aio.AioRpcError) as e:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.store import EigenSignaalRij
-from tests.federatie.knooppunten import Federatie
+from tests.federatie.knooppunten import Federatie, Regio
 from tests.voorbeelden import BSN_A, BSN_B, aanmelding, betrokkene
 
 
@@ -33,8 +33,8 @@ async def test_person_in_two_regions_gives_one_match_in_each(federatie: Federati
     assert await federatie["haaglanden"].matches() == []
 
 
-async def _beide(a: object, b: object) -> bool:
-    return bool(await a.matches()) and bool(await b.matches())  # type: ignore[attr-defined]
+async def _beide(a: Regio, b: Regio) -> bool:
+    return bool(await a.matches()) and bool(await b.matches())
 
 
 async def test_different_people_give_no_match(federatie: Federatie) -> None:

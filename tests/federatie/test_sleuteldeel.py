@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 from nats.aio.client import Client
@@ -33,6 +34,13 @@ RUIM = Limiet(per_seconde=10_000, burst=10_000)
 ONBEPERKT = Bescherming(dagplafond=0, verhouding=0)
 
 
+class Wachttijden(TypedDict, total=False):
+    """The client's time limits a test may shorten or stretch (Pseudonimiseerder's keywords)."""
+
+    deadline: float
+    per_houder: float
+
+
 @dataclass
 class Opstelling:
     tf: ProefFederatie
@@ -42,7 +50,7 @@ class Opstelling:
     tmp: Path
     databases: list[Database] = field(default_factory=list)
 
-    async def client(self, code: str = "wvv", **kw: float) -> Pseudonimiseerder:
+    async def client(self, code: str = "wvv", **kw: Unpack[Wachttijden]) -> Pseudonimiseerder:
         nc = await verbind(self.url, f"client-{code}")
         self.verbindingen.append(nc)
         return Pseudonimiseerder(nc, code, self.tf.federatie, self.tf.regios[code].ondertekening, **kw)

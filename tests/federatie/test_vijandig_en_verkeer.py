@@ -6,6 +6,7 @@ import base64
 import uuid
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js.errors import APIError
 from prometheus_client import REGISTRY
 
@@ -70,12 +71,12 @@ async def test_no_identifier_crosses_the_region_boundary(federatie: Federatie) -
     spion = await verbind(federatie.url, "spion")
     gezien: list[bytes] = []
 
-    async def vang(msg: object) -> None:
-        subject, reply = msg.subject, msg.reply or ""  # type: ignore[attr-defined]
+    async def vang(msg: Msg) -> None:
+        subject, reply = msg.subject, msg.reply or ""
         # Region-local traffic (raw case events) stays on the region's leaf node in production.
         if subject.startswith("regio.") or reply.startswith("$JS.ACK.REGIO_"):
             return
-        gezien.append(subject.encode() + b"\n" + repr(msg.headers).encode() + b"\n" + msg.data)  # type: ignore[attr-defined]
+        gezien.append(subject.encode() + b"\n" + repr(msg.headers).encode() + b"\n" + msg.data)
 
     await spion.subscribe(">", cb=vang)
     await bevestig(spion)

@@ -94,7 +94,7 @@ async def test_query_is_logged_in_the_asking_and_in_every_answering_region(feder
 
 
 def _fout(exc: grpc.aio.AioRpcError) -> list[str]:
-    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    status = rpc_status.from_call(exc)
     velden: list[str] = []
     for d in status.details if status else []:
         br = error_details_pb2.BadRequest()
@@ -213,7 +213,9 @@ def _antwoord(data: bytes) -> F.VraagAntwoord:
 async def test_forged_replayed_stale_and_garbage_queries_are_refused(
     federatie: Federatie, nc: Client, tmp_path: Path
 ) -> None:
-    epoch = federatie["arnhem"].node.signalering.ctx.federatie.epoch  # type: ignore[union-attr]
+    node = federatie["arnhem"].node
+    assert node is not None and node.signalering is not None
+    epoch = node.signalering.ctx.federatie.epoch
     redenen = ("herhaald", "verlopen", "verkeerde_epoch", "ongeldige_handtekening", "onleesbaar", "te_groot")
     voor = {r: _geteld(r) for r in redenen}
     geldig = _verzoek(tmp_path, "wvv", "arnhem", epoch)

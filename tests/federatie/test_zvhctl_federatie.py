@@ -32,9 +32,15 @@ def zvhctl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def ceremonie(tmp: Path) -> str:
     beheerder = zvhctl("federatie", "beheerder", "--map", "beheer", cwd=tmp).stdout.strip()
     regels = []
-    for r in REGIOS:
-        publiek = zvhctl("federatie", "sleutels", "--map", f"sleutels/{r}", cwd=tmp).stdout
-        regels += ["[[regio]]", f'code = "{r}"', f'naam = "ZVH {r}"', publiek, f'contact = "pr@{r}.invalid"']
+    for code in REGIOS:
+        publiek = zvhctl("federatie", "sleutels", "--map", f"sleutels/{code}", cwd=tmp).stdout
+        regels += [
+            "[[regio]]",
+            f'code = "{code}"',
+            f'naam = "ZVH {code}"',
+            publiek,
+            f'contact = "pr@{code}.invalid"',
+        ]
     (tmp / "regios.toml").write_text("\n".join(regels))
     r = zvhctl(
         "federatie",

@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2
 from gedeeld.grpc_fouten import field_violations
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import casus_pb2, samenwerking_pb2, vraag_pb2
+from tests import grpc_stubs
 from tests.conftest import begrensd
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import IC, Regio, als
@@ -22,11 +23,19 @@ from tests.federatie.knooppunten import IC, Regio, als
 # A length-delimited field 1 that announces 5 bytes and brings 2; a varint that never ends.
 ONZIN = [b"\x0a\x05ab", b"\xff\xff\xff\xff"]
 
+
+def dienst(d: object) -> ServiceDescriptor:
+    # types-grpcio-health-checking types its descriptors as google._upb's classes, types-protobuf
+    # as google.protobuf.descriptor's: at runtime these are one and the same.
+    assert isinstance(d, ServiceDescriptor), d
+    return d
+
+
 DIENSTEN: list[ServiceDescriptor] = [
     casus_pb2.DESCRIPTOR.services_by_name["CasusService"],
     samenwerking_pb2.DESCRIPTOR.services_by_name["MatchService"],
     vraag_pb2.DESCRIPTOR.services_by_name["VraagService"],
-    health_pb2.DESCRIPTOR.services_by_name["Health"],
+    dienst(health_pb2.DESCRIPTOR.services_by_name["Health"]),
 ]
 METHODEN = [(d.full_name, m.name, m.server_streaming) for d in DIENSTEN for m in d.methods]
 
@@ -44,12 +53,15 @@ async def wvv(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Regio]:
 
 async def weigering(kanaal: grpc.aio.Channel, pad: str, data: bytes, *, stroom: bool) -> grpc.aio.AioRpcError:
     """The error of one raw call (a server-streaming one read to its end)."""
+    # No serializers: the bytes go out as they are, replies come back as bytes.
     try:
         if stroom:
-            async for _ in kanaal.unary_stream(pad)(data, metadata=als(IC), timeout=10):
+            rauwe_stroom: grpc.aio.UnaryStreamMultiCallable[bytes, bytes] = kanaal.unary_stream(pad)
+            async for _ in rauwe_stroom(data, metadata=als(IC), timeout=10):
                 pass
         else:
-            await kanaal.unary_unary(pad)(data, metadata=als(IC), timeout=10)
+            rauw: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = kanaal.unary_unary(pad)
+            await rauw(data, metadata=als(IC), timeout=10)
     except grpc.aio.AioRpcError as e:
         return e
     raise AssertionError(f"{pad} accepted {data!r}")
@@ -69,7 +81,8 @@ async def test_garbage_bytes_get_invalid_argument_on_every_method(wvv: Regio) ->
     kanaal = wvv.kanaal
     assert kanaal is not None
     # The same raw channel with valid bytes works: what follows is about the bytes only.
-    geldig = await kanaal.unary_unary("/zvh.v1.CasusService/Zoeken")(b"", metadata=als(IC), timeout=10)
+    zoeken: grpc.aio.UnaryUnaryMultiCallable[bytes, bytes] = kanaal.unary_unary("/zvh.v1.CasusService/Zoeken")
+    geldig = await zoeken(b"", metadata=als(IC), timeout=10)
     assert isinstance(geldig, bytes)
     for service, methode, stroom in METHODEN:
         for onzin in ONZIN:
@@ -87,7 +100,8 @@ async def test_garbage_in_a_request_stream_gets_invalid_argument(wvv: Regio) -> 
     kanaal = wvv.kanaal
     assert kanaal is not None
     pad = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
-    call = kanaal.stream_stream(pad)(iter([ONZIN[0]]), timeout=10)
+    rauw: grpc.aio.StreamStreamMultiCallable[bytes, bytes] = kanaal.stream_stream(pad)
+    call = rauw(iter([ONZIN[0]]), timeout=10)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await call.read()
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -98,18 +112,17 @@ async def test_valid_requests_pass_the_gate_on_every_kind_of_method(wvv: Regio) 
     """The gate rebuilds each handler: unary, a server stream written with ``context.write``
     (health Watch), one that yields (MatchService.Volgen), and a bidirectional stream
     (reflection) still answer valid requests."""
-    from grpc_health.v1 import health_pb2_grpc
-    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2
 
     from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 
     kanaal = wvv.kanaal
     assert kanaal is not None
-    health = health_pb2_grpc.HealthStub(kanaal)
+    health = grpc_stubs.health(kanaal)
     check = await health.Check(health_pb2.HealthCheckRequest(service="zvh.v1.CasusService"), timeout=10)
     assert check.status == health_pb2.HealthCheckResponse.SERVING
     watch = health.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
-    assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+    assert (await grpc_stubs.volgende(watch)).status == health_pb2.HealthCheckResponse.SERVING
     watch.cancel()
 
     # The servicer's own generator runs: its validation (not the gate's) answers a bad token.
@@ -119,11 +132,11 @@ async def test_valid_requests_pass_the_gate_on_every_kind_of_method(wvv: Regio) 
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await volgen.read()
     assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert [f for f, _ in field_violations(e.value.trailing_metadata())] == ["resume_token"]  # type: ignore[arg-type]
+    assert [f for f, _ in field_violations(e.value.trailing_metadata())] == ["resume_token"]
 
-    info = reflection_pb2_grpc.ServerReflectionStub(kanaal).ServerReflectionInfo(
+    info = grpc_stubs.reflectie(kanaal).ServerReflectionInfo(
         iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10
     )
-    antwoord = await info.read()
+    antwoord = await grpc_stubs.volgende(info)
     namen = {s.name for s in antwoord.list_services_response.service}
     assert {"zvh.v1.CasusService", "zvh.v1.MatchService", "zvh.v1.VraagService"} <= namen

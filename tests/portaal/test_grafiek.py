@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Set
 
 import pytest
 
@@ -11,16 +12,14 @@ from gedeeld.zvh.v1 import trend_pb2 as T
 from services.portaal.grafiek import MAATNAMEN, Reeks, Waarde, landelijk_svg, regios_svg, svg
 from services.trendradar.overzicht import mediaan, stel_samen
 from services.trendradar.privacy import foutmarge
-from services.trendradar.tellen import DUUR_GRENZEN, raster
+from services.trendradar.tellen import DUUR_GRENZEN, Cel, raster
 
 NS = "{http://www.w3.org/2000/svg}"
 # Greys only: a chart must not need colour to be read.
 ZONDER_KLEUR = {"#000", "#fff", "#333", "#bbb", "none"}
 
 
-def release(
-    regio: str, periode: str, basis: int, onderdrukt: set[tuple[int, int, int, int]] = frozenset()
-) -> T.TrendRelease:  # type: ignore[assignment]
+def release(regio: str, periode: str, basis: int, onderdrukt: Set[Cel] = frozenset()) -> T.TrendRelease:
     r = T.TrendRelease(
         release_id=f"{regio}/{periode}",
         versie=1,
@@ -40,7 +39,7 @@ def release(
             maat=maat,
             thema=thema,
             orientatie=orientatie,
-            duur_klasse=klasse,  # type: ignore[arg-type]
+            duur_klasse=klasse,
             waarde=0 if weg else basis + maat + klasse,
             onderdrukt=weg,
         )
@@ -61,7 +60,10 @@ def overzicht() -> T.OverzichtResponse:
 
 
 def test_national_values_are_sums_with_the_margin_of_the_summed_noise(overzicht: T.OverzichtResponse) -> None:
-    punten = {(p.periode, p.regio, p.maat, p.thema, p.orientatie, p.duur_klasse): p for p in overzicht.punten}
+    # Keyed by plain ints: the proto enums' ValueTypes are ints, and NIEUW's zeros are "any".
+    punten: dict[tuple[str, str, int, int, int, int], T.TrendPunt] = {
+        (p.periode, p.regio, p.maat, p.thema, p.orientatie, p.duur_klasse): p for p in overzicht.punten
+    }
     okt = punten[("2026-10", "", *NIEUW)]
     assert (okt.waarde, okt.regios, okt.onderdrukt) == (31 + 51, 2, 0)
     assert okt.foutmarge == foutmarge([16.0, 16.0])

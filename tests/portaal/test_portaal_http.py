@@ -4,6 +4,7 @@ lock-out, CSRF, security headers, roles, field errors, the shared match referenc
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -46,7 +47,7 @@ def klant(fed: Federatie, regio: str) -> httpx.AsyncClient:
 
 
 @pytest.fixture
-async def fed(tmp_path: Path, nats_server: NatsServer):  # type: ignore[no-untyped-def]
+async def fed(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Federatie]:
     async with met_portalen(tmp_path, nats_server.url) as f:
         yield f
 

@@ -164,7 +164,12 @@ class Provider:
         if form.get("redirect_uri") != c["redirect_uri"]:
             return JSONResponse({"error": "invalid_grant"}, status_code=400)
         nu = int(time.time())
-        claims = {"iss": self.url, "aud": c["client_id"], "sub": self.sub, "nonce": c["nonce"]}
+        claims: dict[str, str | int] = {
+            "iss": self.url,
+            "aud": c["client_id"],
+            "sub": self.sub,
+            "nonce": c["nonce"],
+        }
         claims |= {"iat": nu, "exp": nu + 300}
         kop = _b64(json.dumps({"alg": "ES256", "kid": "k1", "typ": "JWT"}).encode())
         inhoud = _b64(json.dumps(claims).encode())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -37,9 +38,9 @@ def test_proposal_then_acceptance() -> None:
         (lambda: L.mag_bericht(L.Toestand(S.GESLOTEN)), "niet meer"),
     ],
 )
-def test_illegal_steps_are_refused_in_dutch(fn: object, melding: str) -> None:
+def test_illegal_steps_are_refused_in_dutch(fn: Callable[[], object], melding: str) -> None:
     with pytest.raises(L.OngeldigeStap) as e:
-        fn()  # type: ignore[operator]
+        fn()
     assert melding in e.value.message
 
 

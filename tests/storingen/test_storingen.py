@@ -196,7 +196,9 @@ async def test_node_killed_mid_transaction_loses_no_outbox_event(
     upgrade = await asyncio.create_subprocess_exec(str(BIN / "zvhctl"), "--config", str(cfg), "db", "upgrade")
     assert await upgrade.wait() == 0
 
-    async def start() -> tuple[asyncio.subprocess.Process, casus_pb2_grpc.CasusServiceStub, grpc.aio.Channel]:
+    async def start() -> tuple[
+        asyncio.subprocess.Process, casus_pb2_grpc.CasusServiceAsyncStub, grpc.aio.Channel
+    ]:
         proc = await asyncio.create_subprocess_exec(
             str(BIN / "zvh-node"),
             "--config",

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from nats.aio.msg import Msg
 from sqlalchemy import select
 
 from bench.synthetisch import Generator
@@ -192,8 +193,8 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
     spion = await verbind(nats_server.url, "spion")
     gezien: list[bytes] = []
 
-    async def vang(msg: object) -> None:
-        gezien.append(msg.subject.encode() + b"\n" + repr(msg.headers).encode() + b"\n" + msg.data)  # type: ignore[attr-defined]
+    async def vang(msg: Msg) -> None:
+        gezien.append(msg.subject.encode() + b"\n" + repr(msg.headers).encode() + b"\n" + msg.data)
 
     await spion.subscribe("zvh.trend.>", cb=vang)
     await bevestig(spion)
@@ -237,7 +238,9 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
         )
 
         monkeypatch.setenv("ZVH_TOKEN", "test-token-pr-anna")
-        adres = f"127.0.0.1:{fed['arnhem'].node.casusregister.grpc.port}"  # type: ignore[union-attr]
+        node = fed["arnhem"].node
+        assert node is not None and node.casusregister is not None
+        adres = f"127.0.0.1:{node.casusregister.grpc.port}"
         capsys.readouterr()
         assert await asyncio.to_thread(zvh.main, ["--adres", adres, "trends", "--van", "2026-07"]) == 0
         tabel = capsys.readouterr().out
