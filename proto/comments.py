@@ -26,6 +26,8 @@ _MESSAGE_FIELD, _MESSAGE_NESTED, _MESSAGE_ENUM = 2, 3, 4
 _ENUM_VALUE = 2
 _SERVICE_METHOD = 2
 
+_Element = tuple[tuple[int, ...], str]  # (SourceCodeInfo path, "kind full.name")
+
 
 def descriptor_set(root: Path = PROTO_DIR) -> descriptor_pb2.FileDescriptorSet:
     """The descriptors of every ``root/zvh/v1/*.proto`` with their comments (source info)."""
@@ -53,21 +55,17 @@ def descriptor_set(root: Path = PROTO_DIR) -> descriptor_pb2.FileDescriptorSet:
     return fds
 
 
-def _elements(fdp: descriptor_pb2.FileDescriptorProto) -> Iterator[tuple[tuple[int, ...], str]]:
-    """(source path, "kind full.name") of every element that needs a comment."""
+def _elements(fdp: descriptor_pb2.FileDescriptorProto) -> Iterator[_Element]:
+    """Every element of ``fdp`` that needs a comment."""
     pkg = fdp.package
 
-    def enum(
-        path: tuple[int, ...], e: descriptor_pb2.EnumDescriptorProto, scope: str
-    ) -> Iterator[tuple[tuple[int, ...], str]]:
+    def enum(path: tuple[int, ...], e: descriptor_pb2.EnumDescriptorProto, scope: str) -> Iterator[_Element]:
         yield path, f"enum {scope}.{e.name}"
         for i, v in enumerate(e.value):
             # Enum values are scoped like their enum's siblings (C++ rules), but naming the enum reads better.
             yield (*path, _ENUM_VALUE, i), f"enum value {scope}.{e.name}.{v.name}"
 
-    def message(
-        path: tuple[int, ...], m: descriptor_pb2.DescriptorProto, scope: str
-    ) -> Iterator[tuple[tuple[int, ...], str]]:
+    def message(path: tuple[int, ...], m: descriptor_pb2.DescriptorProto, scope: str) -> Iterator[_Element]:
         name = f"{scope}.{m.name}"
         yield path, f"message {name}"
         for i, f in enumerate(m.field):
