@@ -31,11 +31,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from gedeeld import onderwerpen
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.federatie import Bench, Processen, aanmelding, rustig, tokens_bestand
 from bench.looptijd import Fasen
 from bench.synthetisch import Generator
+from gedeeld.jetstream import zorg_voor_stroom
 from gedeeld.nats import verbind
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import casus_pb2 as S
@@ -43,7 +46,6 @@ from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services import lokaal
-from services.casusregister.events import zorg_voor_stroom
 
 TEGELIJK = 2  # nodes started at a time (``Processen.start``)
 
@@ -118,7 +120,7 @@ async def onboarding(aantal: int, seed: int, fasen: Fasen) -> dict[str, Any]:
     t_import = time.perf_counter()
     nc = await verbind(url, "import")
     js = nc.jetstream()
-    await zorg_voor_stroom(js, nieuw, timedelta(days=7))
+    await zorg_voor_stroom(js, onderwerpen.regiostroom_config(nieuw, timedelta(days=7)))
     for i in range(aantal):
         p = gen.persoon()
         req = aanmelding(p, f"import-{i}")

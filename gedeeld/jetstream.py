@@ -68,12 +68,6 @@ async def zorg_voor_stroom(js: JetStreamContext, config: StreamConfig) -> None:
         await js.update_stream(config)
 
 
-def dood_subject(regio: str, stroom: str) -> str:
-    """Where a region keeps the messages its consumers on ``stroom`` gave up on. Under
-    ``regio.<r>.``: captured by the region-local stream REGIO_<R> and never exported by the leaf."""
-    return f"regio.{regio}.dood.{stroom}"
-
-
 @dataclass(frozen=True)
 class DodeBrieven:
     """The region's own JetStream (REGIO_<R>) that keeps a copy of every message given up on."""
@@ -261,7 +255,7 @@ class StroomLezer:
             }
             try:
                 await self._dood.js.publish(
-                    dood_subject(self._dood.regio, self._stroom), msg.data, headers=kop, timeout=5
+                    onderwerpen.dode_brief(self._dood.regio, self._stroom), msg.data, headers=kop, timeout=5
                 )
             except Exception as exc:
                 # Not kept: try again at a later delivery (JetStream still holds the message; past

@@ -17,6 +17,18 @@ flooder's own older messages). Receivers still check that the subject's sender i
 
 Streams and consumers are created from these specifications by the hub's operators
 (``zvhctl federatie nats-stromen``) and, in the embedded default, by the node itself.
+
+Inside one region, the services meet on the region-local stream ``REGIO_<R>`` (the region's own
+leaf or nats-server; never on the hub):
+
+    subject                              published by         read by
+    regio.<r>.casus.<soort>              casusregister        signalering, trendradar
+    regio.<r>.match.<soort>              signalering          samenwerking, trendradar
+    regio.<r>.samenwerking.<soort>       samenwerking         trendradar
+    regio.<r>.dood.<stroom>              any consumer         operators (dead letters)
+
+Each is written through the publishing service's outbox in the transaction that records the
+change, with ``Nats-Msg-Id`` = the event's id, so every event lands once.
 """
 
 from __future__ import annotations
@@ -122,6 +134,40 @@ def afzender(soort: Soort, subject: str, *, ontvanger: str | None = None) -> str
             return None
         code = delen[3]
     return code if _CODE.match(code) else None
+
+
+Bron = Literal["casus", "match", "samenwerking"]
+REGIO_DUPLICATE_WINDOW = timedelta(hours=24)
+
+
+def regiostroom(regio: str) -> str:
+    """The region-local event stream: ``REGIO_WVV``."""
+    return f"REGIO_{regio.upper()}"
+
+
+def gebeurtenis(regio: str, bron: Bron, soort: str) -> str:
+    """One kind of event of one service inside the region: ``regio.wvv.match.gevonden``."""
+    return f"regio.{regio}.{bron}.{soort}"
+
+
+def gebeurtenissen(regio: str, bron: Bron) -> str:
+    """What a consumer of one service's events reads: ``regio.wvv.match.>``."""
+    return f"regio.{regio}.{bron}.>"
+
+
+def dode_brief(regio: str, stroomnaam: str) -> str:
+    """Where a region keeps a message one of its consumers gave up on (gedeeld/jetstream.py). Under
+    ``regio.<r>.``: captured by the region-local stream REGIO_<R> and never exported by the leaf."""
+    return f"regio.{regio}.dood.{stroomnaam}"
+
+
+def regiostroom_config(regio: str, max_age: timedelta) -> StreamConfig:
+    return StreamConfig(
+        name=regiostroom(regio),
+        subjects=[f"regio.{regio}.>"],
+        max_age=max_age.total_seconds(),
+        duplicate_window=REGIO_DUPLICATE_WINDOW.total_seconds(),
+    )
 
 
 def stroom(soort: str, regio: str) -> str:

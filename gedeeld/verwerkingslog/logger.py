@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +51,16 @@ class Verwerkingslog:
             raise ValueError("verwerkingslog key must be at least 32 bytes")
         self._sleutel = sleutel
         self._klok = klok
+
+    @classmethod
+    def uit_sleutelbestand(cls, pad: Path, klok: Klok) -> Verwerkingslog:
+        """With the node-local key in ``pad``, created once (0600) when it does not exist yet:
+        every service of a node shares it, so inzage finds a person in every service's records."""
+        if not pad.exists():
+            pad.parent.mkdir(parents=True, exist_ok=True)
+            pad.write_bytes(secrets.token_bytes(32))
+            pad.chmod(0o600)
+        return cls(pad.read_bytes(), klok)
 
     def pseudoniem(self, betrokkene_id: str) -> str:
         return hmac.new(self._sleutel, b"betrokkene\x00" + betrokkene_id.encode(), hashlib.sha256).hexdigest()

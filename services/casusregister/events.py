@@ -11,13 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
 
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
 from sqlalchemy import func, select, update
 
-from gedeeld import jetstream
 from gedeeld.db import Database
 from gedeeld.klok import Klok
 from gedeeld.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
@@ -25,25 +22,6 @@ from gedeeld.tracing import HEADER, TraceContext, in_trace
 from services.casusregister.store import OutboxRij
 
 log = logging.getLogger("zvh.casusregister.outbox")
-
-DUPLICATE_WINDOW = timedelta(hours=24)
-
-
-def stroomnaam(regio: str) -> str:
-    return f"REGIO_{regio.upper()}"
-
-
-async def zorg_voor_stroom(js: JetStreamContext, regio: str, max_age: timedelta) -> None:
-    """Create or update the region-local event stream."""
-    await jetstream.zorg_voor_stroom(
-        js,
-        StreamConfig(
-            name=stroomnaam(regio),
-            subjects=[f"regio.{regio}.>"],
-            max_age=max_age.total_seconds(),
-            duplicate_window=DUPLICATE_WINDOW.total_seconds(),
-        ),
-    )
 
 
 class OutboxRelay:

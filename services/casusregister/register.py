@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gedeeld import paginering
+from gedeeld import onderwerpen, paginering
 from gedeeld.auth import Rol
 from gedeeld.db import Database
 from gedeeld.errors import (
@@ -80,7 +80,7 @@ class Register:
         event = OutboxRij(
             gebeurtenis_id=str(uuid.uuid4()),
             casus_id=rij.casus_id,
-            subject=f"regio.{self.regio}.casus.{naam}",
+            subject=onderwerpen.gebeurtenis(self.regio, "casus", naam),
             payload=b"",
             traceparent=traceparent,
             aangemaakt_op=nu,

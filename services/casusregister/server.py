@@ -5,37 +5,28 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from nats.aio.client import Client
 
+from gedeeld import onderwerpen
 from gedeeld.auth import Authenticator, portaaltoegang
 from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.grpc_server import GrpcServer
+from gedeeld.jetstream import zorg_voor_stroom
 from gedeeld.klok import Klok, SysteemKlok
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
 from services.casusregister import bewaartermijn
 from services.casusregister.achterstand import Achterstandmeter
-from services.casusregister.events import OutboxRelay, zorg_voor_stroom
+from services.casusregister.events import OutboxRelay
 from services.casusregister.inzage import Inzage
 from services.casusregister.register import Activiteiten, Register
 from services.casusregister.service import CasusService
 
 log = logging.getLogger("zvh.casusregister")
-
-
-def lees_of_maak_sleutel(path: Path) -> bytes:
-    """The node-local pseudonymisation key of the verwerkingslog (created once, 0600)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(secrets.token_bytes(32))
-        path.chmod(0o600)
-    return path.read_bytes()
 
 
 def activiteiten(cfg: NodeConfig) -> Activiteiten:
@@ -59,7 +50,7 @@ class Casusregister:
         self.register = Register(
             db,
             cfg.regio,
-            Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), self.klok),
+            Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, self.klok),
             self.klok,
             activiteiten(cfg),
             wekker=self.relay.wek,
@@ -92,7 +83,10 @@ class Casusregister:
 
     async def start(self, *, klaar: bool = True) -> int:
         await zorg_voor_stroom(
-            self._js, self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
+            self._js,
+            onderwerpen.regiostroom_config(
+                self.cfg.regio, timedelta(days=self.cfg.casusregister.gebeurtenis_max_age_dagen)
+            ),
         )
         port = await self.grpc.start(klaar=klaar)
         if self.cfg.federatie is not None and self.cfg.federatie.vorig_register is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
+from gedeeld import velden
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
@@ -60,7 +61,7 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
 
     @rpc
     async def Ophalen(self, request: S.OphalenRequest, aanroep: Aanroep) -> S.Casus:
-        return await self._register.ophalen(validatie.casus_id(request.casus_id), aanroep)
+        return await self._register.ophalen(velden.casus_id(request.casus_id), aanroep)
 
     @rpc
     async def Zoeken(self, request: S.ZoekenRequest, aanroep: Aanroep) -> S.ZoekenResponse:
@@ -71,7 +72,7 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
 
     @rpc
     async def Toewijzen(self, request: S.ToewijzenRequest, aanroep: Aanroep) -> S.Casus:
-        validatie.casus_id(request.casus_id)
+        velden.casus_id(request.casus_id)
         validatie.gebruiker("procesregisseur", request.procesregisseur)
 
         def toewijzen(rij: CasusRij) -> None:
@@ -90,7 +91,7 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
 
     @rpc
     async def StatusWijzigen(self, request: S.StatusWijzigenRequest, aanroep: Aanroep) -> S.Casus:
-        validatie.casus_id(request.casus_id)
+        velden.casus_id(request.casus_id)
         nieuw = request.nieuwe_status
         validatie.toelichting(
             request.toelichting,
@@ -113,7 +114,7 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
 
     @rpc
     async def TopXMarkeren(self, request: S.TopXMarkerenRequest, aanroep: Aanroep) -> S.Casus:
-        validatie.casus_id(request.casus_id)
+        velden.casus_id(request.casus_id)
 
         def markeer(rij: CasusRij) -> None:
             if rij.status in levenscyclus.EINDSTATUSSEN:
@@ -126,7 +127,7 @@ class CasusService(BeveiligdeService, casus_pb2_grpc.CasusServiceServicer):
 
     @rpc
     async def Afsluiten(self, request: S.AfsluitenRequest, aanroep: Aanroep) -> S.Casus:
-        validatie.casus_id(request.casus_id)
+        velden.casus_id(request.casus_id)
         if request.reden == S.AFSLUIT_REDEN_ONBEKEND or request.reden not in S.AfsluitReden.values():
             raise ValidationError(FieldViolation("reden", "is verplicht (een AfsluitReden)"))
         validatie.toelichting(

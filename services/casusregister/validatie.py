@@ -22,7 +22,6 @@ MAX_BETROKKENEN = 20
 MAX_GEBRUIKER = 128
 EERSTE_GEBOORTEDATUM = date(1900, 1, 1)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 CRITERIA: Sequence[tuple[str, str]] = (
     ("a_meervoudige_problematiek", "a (meervoudige problematiek)"),
@@ -68,17 +67,6 @@ def datum(veld: str, d: common_pb2.Datum, v: _Verzamelaar, vandaag: date) -> dat
         v.fout(veld, f"moet tussen {EERSTE_GEBOORTEDATUM.isoformat()} en vandaag liggen")
         return None
     return waarde
-
-
-def uuid_id(waarde: str, veld: str, wat: str) -> str:
-    """An id the server handed out (UUID, lower case); ``wat`` names it in the Dutch message."""
-    if not _UUID.match(waarde):
-        raise ValidationError(FieldViolation(veld, f"is geen geldig {wat} (UUID, kleine letters)"))
-    return waarde
-
-
-def casus_id(waarde: str, veld: str = "casus_id") -> str:
-    return uuid_id(waarde, veld, "casus-id")
 
 
 def _bsn(veld: str, raw: str, v: _Verzamelaar) -> None:

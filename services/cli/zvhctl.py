@@ -29,7 +29,7 @@ from gedeeld.verwerkingslog import Verwerkingslog, verifieer
 from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
 from services.casusregister.register import Register
-from services.casusregister.server import activiteiten, lees_of_maak_sleutel
+from services.casusregister.server import activiteiten
 from services.cli import certs, federatie, portaal_cli, status, trends
 from services.node import COMPONENTEN
 
@@ -70,7 +70,7 @@ async def bewaartermijn_nu(cfg: NodeConfig) -> int:
         register = Register(
             db,
             cfg.regio,
-            Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
+            Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok),
             klok,
             activiteiten(cfg),
         )

@@ -37,9 +37,9 @@ from gedeeld.zvh.v1 import trend_pb2 as T
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.portaal.beveiliging import Beveiligingskoppen, Sessie, Sessies, csrf_geldig
 from services.portaal.gebruikers import Aanmeldfout, Gebruiker, Gebruikers
+from services.portaal.grafiek import landelijk_svg
 from services.portaal.klant import Fout, Klant
 from services.portaal.oidc import OidcFout, OidcKlant
-from services.trendradar.grafiek import landelijk_svg
 
 log = logging.getLogger("zvh.portaal")
 

@@ -12,15 +12,14 @@ from nats.aio.msg import Msg
 
 from gedeeld import onderwerpen
 from gedeeld.errors import DecryptionError
+from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.poort import BESCHERMING, Geweigerd, controleer, label, weiger
 from gedeeld.jetstream import StroomLezer, Uitkomst
 from gedeeld.metrics import OVERLEG
 from gedeeld.tracing import from_headers
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
-from services.casusregister.events import stroomnaam
 from services.samenwerking.register import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
-from services.signalering.context import Context, stroomconfig, zorg_voor_federatiestroom
 from services.signalering.store import EigenSignaalRij
 
 log = logging.getLogger("zvh.samenwerking")
@@ -35,7 +34,7 @@ MAX_REFERENTIE = 32
 
 
 class Samenwerking:
-    def __init__(self, ctx: Context, nc: Client) -> None:
+    def __init__(self, ctx: Koppeling, nc: Client) -> None:
         self.ctx = ctx
         self.nc = nc
         self._te_publiceren = asyncio.Event()
@@ -53,8 +52,8 @@ class Samenwerking:
             ctx.federatielezer("overleg", self._bij_overleg),
             StroomLezer(
                 ctx.lokaal,
-                stroom=stroomnaam(r),
-                subject=f"regio.{r}.casus.>",
+                stroom=onderwerpen.regiostroom(r),
+                subject=onderwerpen.gebeurtenissen(r, "casus"),
                 durable="samenwerking",
                 handler=self._bij_gebeurtenis,
                 dood=ctx.dood,
@@ -164,8 +163,8 @@ class Samenwerking:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
-        await zorg_voor_federatiestroom(
-            self.ctx, stroomconfig(self.ctx, onderwerpen.inbox("overleg", self.ctx.regio))
+        await self.ctx.zorg_voor_federatiestroom(
+            self.ctx.stroomconfig(onderwerpen.inbox("overleg", self.ctx.regio))
         )
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
         self._taken.append(asyncio.create_task(self._publiceer_lus()))

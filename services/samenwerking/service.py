@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import select
 
-from gedeeld import paginering
+from gedeeld import paginering, velden
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.matchreferentie import gedeelde_referentie
@@ -19,7 +19,6 @@ from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
-from services.casusregister import validatie
 from services.samenwerking import levenscyclus as L
 from services.samenwerking.register import MAX_TEKST, MatchRegister
 from services.samenwerking.store import SwBericht, SwCasus, SwKop, SwMatch, SwWijziging
@@ -48,7 +47,7 @@ MAX_CONTACT = 200
 
 
 def _match_id(waarde: str) -> str:
-    return validatie.uuid_id(waarde, "match_id", "match-id")
+    return velden.uuid_id(waarde, "match_id", "match-id")
 
 
 def _tekst(

@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select, update
 
+from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError
@@ -21,13 +22,10 @@ from gedeeld.federatie.onboarding import OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.jetstream import StroomLezer, Uitkomst
-from gedeeld.klok import Klok, SysteemKlok
+from gedeeld.klok import Klok
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, from_headers
-from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import gebeurtenis_pb2
-from services.casusregister.events import stroomnaam
-from services.casusregister.server import lees_of_maak_sleutel
 from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend
 from services.signalering.store import EigenSignaalRij
@@ -50,8 +48,8 @@ class Signalering:
         self.lezers = [
             StroomLezer(
                 ctx.lokaal,
-                stroom=stroomnaam(r),
-                subject=f"regio.{r}.casus.>",
+                stroom=onderwerpen.regiostroom(r),
+                subject=onderwerpen.gebeurtenissen(r, "casus"),
                 durable="signalering",
                 handler=self._gebeurtenis,
                 # A backlog (onboarding, bursts) shares OPRF requests and transactions.
@@ -170,20 +168,16 @@ def _onboarding(cfg: NodeConfig, federatie: Federatie) -> bytes | None:
 
 def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None) -> Signalering:
     """Build (not start): the node adds the VraagService to its gRPC server before it serves."""
-    assert cfg.federatie is not None
-    f = cfg.federatie
-    federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
+    if cfg.federatie is None:
+        raise ConfigError("federatie", "signalering needs the [federatie] section")
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
+    federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     onboarding = _onboarding(cfg, federatie)
-    klok = klok or SysteemKlok()
-    ctx = Context(
-        regio=cfg.regio,
-        db=db,
-        js=nc.jetstream(domain=cfg.nats.hub_domein or None),
-        js_lokaal=nc.jetstream(),
-        hub_domein=cfg.nats.hub_domein,
-        federatie=federatie,
-        sleutels=sleutels,
+    ctx = Context.uit_config(
+        cfg,
+        db,
+        nc,
+        klok,
         pseudonimiseerder=Pseudonimiseerder(
             nc,
             cfg.regio,
@@ -192,15 +186,8 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
             # The beheerder's signed onboarding window, read at start; holders check it.
             onboarding=onboarding,
         ),
-        klok=klok,
-        log=Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
         activiteiten=Activiteiten.standaard(cfg.regio),
         contact=federatie.regio(cfg.regio).contact,
-        limieten={
-            "signaal": Limiet(f.signaal_per_uur / 3600, f.signaal_burst),
-            "treffer": Limiet(f.treffer_per_uur / 3600, f.treffer_burst),
-            "overleg": Limiet(f.overleg_per_uur / 3600, f.overleg_burst),
-        },
     )
     if cfg.federatie.vorig_register is not None:  # two epochs side by side while keys switch
         oud = laad(cfg.federatie.vorig_register, cfg.federatie.beheerder_sleutel)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+from gedeeld import velden
 from gedeeld.auth import Authenticator, Rol
 from gedeeld.errors import FieldViolation, ValidationError
 from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
 from gedeeld.tekst import controleer_tekst
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from gedeeld.zvh.v1 import vraag_pb2_grpc
-from services.casusregister import validatie
 from services.signalering.vraag import MAX_DEADLINE_MS, STANDAARD_DEADLINE_MS, Vrager
 
 # Assessing a referral is the informatiecoördinator's task (Landelijk Kader);
@@ -29,9 +29,9 @@ class VraagService(BeveiligdeService, vraag_pb2_grpc.VraagServiceServicer):
 
     @rpc
     async def Vragen(self, request: V.VragenRequest, aanroep: Aanroep) -> V.VragenResponse:
-        validatie.casus_id(request.casus_id)
+        velden.casus_id(request.casus_id)
         if request.betrokkene_id:
-            validatie.uuid_id(request.betrokkene_id, "betrokkene_id", "betrokkene-id")
+            velden.uuid_id(request.betrokkene_id, "betrokkene_id", "betrokkene-id")
         if len(request.regios) > 64:
             raise ValidationError(FieldViolation("regios", "ten hoogste 64 regio's"))
         for i, regio in enumerate(request.regios):

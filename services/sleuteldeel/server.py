@@ -21,7 +21,6 @@ from gedeeld.nats import bevestig
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, huidig, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
-from services.casusregister.server import lees_of_maak_sleutel
 from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
 from services.sleuteldeel.signalen import StroomSignaalTeller
 from services.sleuteldeel.store import Boekhouding
@@ -104,7 +103,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
             )
         vorige = (oud, oud.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels))
     klok = SysteemKlok()
-    logboek = Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok)
+    logboek = Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok)
     activiteit = cfg.activiteiten.get(
         "pseudonimisering", f"urn:zvh:{cfg.regio}:verwerkingsactiviteit:pseudonimisering"
     )

@@ -13,8 +13,8 @@ import logging
 from nats.js.api import StreamConfig
 
 from gedeeld import onderwerpen
+from gedeeld.federatie.koppeling import HubNietBereikbaar, Koppeling
 from gedeeld.jetstream import StroomLezer
-from services.signalering.context import Context, HubNietBereikbaar, zorg_voor_federatiestroom
 from services.trendradar.ontvangen import Ontvanger
 
 TRENDS = onderwerpen.TRENDS
@@ -29,7 +29,7 @@ def trends_stroom() -> StreamConfig:
 
 
 class Trendradar:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Koppeling) -> None:
         self.ctx = ctx
         self.ontvanger = Ontvanger(ctx.db, ctx.federatie, ctx.klok)
         self.lezers = [
@@ -51,7 +51,7 @@ class Trendradar:
 
     async def start(self) -> None:
         if not self.ctx.hub_domein:
-            await zorg_voor_federatiestroom(self.ctx, trends_stroom())  # ours to create
+            await self.ctx.zorg_voor_federatiestroom(trends_stroom())  # ours to create
             self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
             self.actief = True
             return
@@ -63,7 +63,7 @@ class Trendradar:
         gemeld = False
         while True:
             try:
-                await zorg_voor_federatiestroom(self.ctx, trends_stroom())
+                await self.ctx.zorg_voor_federatiestroom(trends_stroom())
                 break
             except HubNietBereikbaar as exc:
                 if not gemeld:

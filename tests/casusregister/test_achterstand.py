@@ -13,7 +13,7 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
 from prometheus_client import REGISTRY
 
-from services.casusregister.events import stroomnaam
+from gedeeld import onderwerpen
 from tests.casusregister.test_aanmelden import fout
 from tests.conftest import RegisterOpLoopback, begrensd
 from tests.voorbeelden import aanmelding
@@ -27,7 +27,7 @@ async def test_aanmelden_is_refused_past_the_backlog_bound_and_accepted_again(
     r = register
     regio = r.cfg.regio
     js = nc.jetstream()
-    stroom = stroomnaam(regio)
+    stroom = onderwerpen.regiostroom(regio)
     await js.add_consumer(stroom, ConsumerConfig(durable_name="signalering", ack_policy=AckPolicy.EXPLICIT))
     meter = r.service.achterstand
     meter.volg_consument(js, stroom, "signalering")

@@ -8,9 +8,10 @@ import contextlib
 from nats.aio.client import Client
 from sqlalchemy import update
 
+from gedeeld import onderwerpen
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
-from services.casusregister.events import OutboxRelay, stroomnaam
+from services.casusregister.events import OutboxRelay
 from services.casusregister.store import OutboxRij
 from tests.conftest import RegisterOpLoopback
 from tests.voorbeelden import aanmelding
@@ -20,8 +21,8 @@ IC = "ic-carla"
 
 async def berichten(nc: Client, regio: str = "wvv") -> list[tuple[str, G.CasusGebeurtenis, dict[str, str]]]:
     js = nc.jetstream()
-    info = await js.stream_info(stroomnaam(regio))
-    sub = await js.pull_subscribe(f"regio.{regio}.>", durable=None, stream=stroomnaam(regio))
+    info = await js.stream_info(onderwerpen.regiostroom(regio))
+    sub = await js.pull_subscribe(f"regio.{regio}.>", durable=None, stream=onderwerpen.regiostroom(regio))
     out = []
     remaining = info.state.messages
     while remaining:

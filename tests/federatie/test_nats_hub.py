@@ -32,6 +32,7 @@ from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from gedeeld import onderwerpen
+from gedeeld.jetstream import zorg_voor_stroom
 from gedeeld.nats import bevestig
 from gedeeld.natsconfig import (
     HUB_DOMEIN,
@@ -44,7 +45,6 @@ from gedeeld.natsconfig import (
 )
 from gedeeld.natsserver import NatsServer
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.casusregister.events import stroomnaam, zorg_voor_stroom
 from services.cli import natsconfig_cli
 from tests.conftest import begrensd
 from tests.federatie.opzet import maak_federatie
@@ -398,7 +398,9 @@ async def test_region_b_cannot_publish_as_a_nor_read_what_is_for_a(opzet: Opzet)
 async def test_region_local_events_stay_on_the_leaf(opzet: Opzet) -> None:
     a, b = await opzet.node(A), await opzet.node(B)
     beheer = await opzet.beheer()
-    await zorg_voor_stroom(a.jetstream(), A, timedelta(days=7))  # as the node's casusregister does
+    await zorg_voor_stroom(
+        a.jetstream(), onderwerpen.regiostroom_config(A, timedelta(days=7))
+    )  # as the node's casusregister does
     gezien: dict[str, list[tuple[str, bytes]]] = {"hub": [], "B": []}
 
     def waarnemer(waar: str) -> Callable[[Msg], Awaitable[None]]:
@@ -426,18 +428,18 @@ async def test_region_local_events_stay_on_the_leaf(opzet: Opzet) -> None:
 
     await controle(b"voor")  # every path from A's leaf to both subscribers is open now
     ack = await a.jetstream().publish(f"regio.{A}.casus.aangemeld", b"ruwe gebeurtenis")
-    assert (ack.stream, ack.domain) == (stroomnaam(A), A)
+    assert (ack.stream, ack.domain) == (onderwerpen.regiostroom(A), A)
     # Sent after it on the same connection: had the case event crossed, it would have come first.
     await controle(b"na")
     assert not [s for s, _ in gezien["hub"] + gezien["B"] if s.startswith("regio.")]
     # B's leaf sees nothing of A's as plain messages at all: signals reach B through its consumer.
     assert not [s for s, _ in gezien["B"] if s.startswith("zvh.")]
-    assert (await a.jetstream().stream_info(stroomnaam(A))).state.messages == 1
+    assert (await a.jetstream().stream_info(onderwerpen.regiostroom(A))).state.messages == 1
     # The hub has no such stream, and cannot reach the leaf's JetStream API (domain A) either.
     with pytest.raises(NotFoundError):
-        await beheer.jetstream().stream_info(stroomnaam(A))
+        await beheer.jetstream().stream_info(onderwerpen.regiostroom(A))
     with pytest.raises((nats.errors.NoRespondersError, nats.errors.TimeoutError)):
-        await beheer.jetstream(domain=A, timeout=1).stream_info(stroomnaam(A))
+        await beheer.jetstream(domain=A, timeout=1).stream_info(onderwerpen.regiostroom(A))
     # The hub itself refuses region-local subjects from the region's user, leaf or not.
     fouten: list[Exception] = []
     rechtstreeks = await opzet.hub_client(A, fouten)

@@ -23,7 +23,6 @@ from gedeeld.jetstream import (
     DodeBrieven,
     StroomLezer,
     Uitkomst,
-    dood_subject,
     wachttijd,
     zorg_voor_stroom,
 )
@@ -92,7 +91,9 @@ async def test_a_message_failing_at_its_last_delivery_becomes_a_dead_letter_and_
     assert afleveringen == [1, 2, 3]
     assert dood("TREFFER_WVV", "treffer") - voor == 1
     # The copy: data and original headers, with where it came from; an operator can replay it.
-    sub = await js.pull_subscribe(dood_subject("wvv", "TREFFER_WVV"), durable="beheer", stream="REGIO_WVV")
+    sub = await js.pull_subscribe(
+        onderwerpen.dode_brief("wvv", "TREFFER_WVV"), durable="beheer", stream="REGIO_WVV"
+    )
     [brief] = await sub.fetch(1, timeout=5)
     assert brief.data == b"blijft mislukken"
     assert brief.headers is not None

@@ -37,7 +37,7 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.casusregister.register import Register
-from services.casusregister.server import activiteiten, lees_of_maak_sleutel
+from services.casusregister.server import activiteiten
 from services.casusregister.store import CasusRij
 from services.cli import zvh, zvhctl
 from services.samenwerking.store import SwMatch
@@ -73,7 +73,7 @@ async def vul(cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[st
     register = Register(
         db,
         cfg.regio,
-        Verwerkingslog(lees_of_maak_sleutel(cfg.verwerkingslog_sleutel), klok),
+        Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok),
         klok,
         activiteiten(cfg),
     )

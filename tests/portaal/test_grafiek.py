@@ -8,7 +8,7 @@ import pytest
 
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.trendradar.grafiek import MAATNAMEN, Reeks, Waarde, landelijk_svg, regios_svg, svg
+from services.portaal.grafiek import MAATNAMEN, Reeks, Waarde, landelijk_svg, regios_svg, svg
 from services.trendradar.overzicht import mediaan, stel_samen
 from services.trendradar.privacy import foutmarge
 from services.trendradar.tellen import DUUR_GRENZEN, raster
