@@ -15,11 +15,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = ("gedeeld", "services", "deploy")
 
-# Asserts in code another change of issue 15 rewrites at the same time (services/signalering is
-# not to be edited here). Remove the entry once that change is merged: the test below fails
-# when an entry no longer holds an assert, so the list cannot go stale.
-TEMPORARILY_ALLOWED = {"services/signalering/server.py": 1}
-
 
 def asserts_in(source: str, filename: str) -> list[int]:
     """Line numbers of every ``assert`` statement in ``source``."""
@@ -43,13 +38,7 @@ def test_production_code_has_no_assert() -> None:
         lines = asserts_in(path.read_text(encoding="utf-8"), str(path))
         if lines:
             found[path.relative_to(ROOT).as_posix()] = lines
-
-    unexpected = {
-        name: lines for name, lines in found.items() if len(lines) > TEMPORARILY_ALLOWED.get(name, 0)
-    }
-    assert unexpected == {}, "raise an error from gedeeld/errors.py instead of assert"
-    stale = [name for name in TEMPORARILY_ALLOWED if name not in found]
-    assert stale == [], "no assert left there: remove these from TEMPORARILY_ALLOWED"
+    assert found == {}, "raise an error from gedeeld/errors.py instead of assert"
 
 
 def test_the_walk_covers_the_production_packages() -> None:
