@@ -41,10 +41,11 @@ deps:
 proto: install
 	$(BIN)/python proto/generate.py
 
-## proto-check: generated code is current and no released field changed
+## proto-check: generated code is current, no released field changed, every element has a comment
 proto-check: install
 	$(BIN)/python proto/generate.py --check
 	$(BIN)/python proto/compat.py
+	$(BIN)/python proto/comments.py
 
 ## proto-release: record the current contracts as released (review the diff)
 proto-release: install

@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gedeeld.auth import Rol, nieuw_token, token_hash  # noqa: E402
+from gedeeld.errors import PreconditionError, UnavailableError  # noqa: E402
 from gedeeld.nats import verbind  # noqa: E402
 from gedeeld.natsserver import NatsServer  # noqa: E402
 from gedeeld.zvh.v1 import casus_pb2 as S  # noqa: E402
@@ -113,7 +114,8 @@ class Demo:
 
     def kanaal(self, regio: str) -> grpc.aio.Channel:
         k = self.fed.regios[regio].kanaal
-        assert k is not None
+        if k is None:
+            raise PreconditionError(f"region {regio} of the demo is not running")
         return k
 
     def md(self, gebruiker: str) -> tuple[tuple[str, str]]:
@@ -177,7 +179,8 @@ async def main() -> None:
         kop(f"Federatie: 3 regio's, sleutelceremonie epoch 1, drempel {fed.drempel} van 3, NATS {url}")
         for r in REGIOS:
             node = fed.regios[r].node
-            assert node is not None and node.casusregister is not None
+            if node is None or node.casusregister is None:
+                raise PreconditionError(f"region {r} of the demo runs no casusregister")
             print(
                 f"  {r:<11} gRPC 127.0.0.1:{node.casusregister.grpc.port}"
                 "  (CasusService, VraagService, MatchService)"
@@ -200,7 +203,8 @@ async def main() -> None:
         eerste = await asyncio.wait_for(volg.read(), 30)
         duur = (time.perf_counter() - begin) * 1000
         volg.cancel()
-        assert isinstance(eerste, M.MatchWijziging)
+        if not isinstance(eerste, M.MatchWijziging):
+            raise UnavailableError("MatchService.Volgen ended before the first match")
         print(f"  casus {arnhem_casus.casus_id}")
         print(f"  pr-wvv ziet de match live binnenkomen {duur:.0f} ms na de aanmelding in arnhem:")
         print(f"    {toon_wijziging(eerste)}")
@@ -303,7 +307,8 @@ async def toon_portalen(fed: LokaleFederatie, totp: dict[str, dict[str, str]]) -
     async with httpx.AsyncClient(timeout=10) as web:
         for code in REGIOS:
             node = fed.regios[code].node
-            assert node is not None and node.portaal is not None
+            if node is None or node.portaal is None:
+                raise PreconditionError(f"region {code} of the demo runs no portal")
             url = node.portaal.url
             status = (await web.get(f"{url}/inloggen")).status_code
             print(f"  {code:<11} {url}  (inlogpagina: HTTP {status})")

@@ -95,8 +95,9 @@ class BeheerServer:
 
     async def _verbinding(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         taak = asyncio.current_task()
-        assert taak is not None
-        if len(self._verbindingen) >= MAX_VERBINDINGEN:
+        # start_server runs each connection in a task of its own; one without a task could not be
+        # cancelled by stop(), so it is refused like one over the cap.
+        if taak is None or len(self._verbindingen) >= MAX_VERBINDINGEN:
             writer.close()
             return
         self._verbindingen.add(taak)

@@ -172,7 +172,7 @@ class StroomLezer:
                     wachtend = berichten[-1].metadata.num_pending if berichten else 0
                     self._achterstand.set(wachtend)
                     if self._batch_handler is not None:
-                        await self._alle(berichten)
+                        await self._alle(self._batch_handler, berichten)
                     else:
                         for msg in berichten:
                             await self._een(msg)
@@ -192,10 +192,9 @@ class StroomLezer:
                     with contextlib.suppress(Exception):
                         await sub.unsubscribe()
 
-    async def _alle(self, berichten: list[Msg]) -> None:
-        assert self._batch_handler is not None
+    async def _alle(self, batch_handler: BatchHandler, berichten: list[Msg]) -> None:
         try:
-            uitkomsten = await self._batch_handler(berichten)
+            uitkomsten = await batch_handler(berichten)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

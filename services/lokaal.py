@@ -20,6 +20,7 @@ import grpc
 from gedeeld import config as configuratie
 from gedeeld import migraties
 from gedeeld.crypto.handtekening import Ondertekensleutel
+from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
 from services.node import COMPONENTEN, Node
@@ -56,7 +57,8 @@ class LokaleFederatie:
         node = Node(configuratie.laad(r.cfg_pad, env={}))
         await node.start()
         r.node = node
-        assert node.casusregister is not None
+        if node.casusregister is None:
+            raise ConfigError("diensten", f"region {code} of the local federation runs no casusregister")
         r.kanaal = grpc.aio.insecure_channel(f"127.0.0.1:{node.casusregister.grpc.port}")
 
     async def stop(self, code: str) -> None:
@@ -83,8 +85,8 @@ class LokaleFederatie:
                     continue
                 if r.node.samenwerking is not None and await r.node.samenwerking.register.open_berichten():
                     return False
-                assert r.node.casusregister is not None
-                if await r.node.casusregister.relay.achterstand():
+                # A region without casusregister has no outbox, so no backlog to wait for.
+                if r.node.casusregister is not None and await r.node.casusregister.relay.achterstand():
                     return False
                 for stroom, durable, js in r.node.consumenten():
                     try:

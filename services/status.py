@@ -22,6 +22,8 @@ from services.signalering.store import EigenSignaalRij
 
 if TYPE_CHECKING:
     from services.node import Node
+    from services.samenwerking.server import Samenwerking
+    from services.signalering.server import Signalering
 
 GROEN, ORANJE, ROOD = "green", "amber", "red"
 _ERNST = {GROEN: 0, ORANJE: 1, ROOD: 2}
@@ -77,10 +79,10 @@ class StatusVerzamelaar:
             controles.append(self._stroom_controle(stromen))
         if node.signalering is not None:
             if verbonden:
-                controles.append(await self._hub())
-                deelhouders = await self._deelhouders()
-                controles.append(self._deelhouder_controle(deelhouders))
-            controles.append(self._register())
+                controles.append(await self._hub(node.signalering))
+                deelhouders = await self._deelhouders(node.signalering)
+                controles.append(self._deelhouder_controle(node.signalering, deelhouders))
+            controles.append(self._register(node.signalering))
         controles.append(self._achterstand_controle(achterstand))
         federatie_achterstand = await self._federatie_achterstand(controles)
         doc: dict[str, Any] = {
@@ -134,7 +136,7 @@ class StatusVerzamelaar:
         if node.signalering is not None:
             taken.append(tel("signalering", self._open_signalen()))
         if node.samenwerking is not None:
-            taken.append(tel("samenwerking", self._open_overleg()))
+            taken.append(tel("samenwerking", self._open_overleg(node.samenwerking)))
         await asyncio.gather(*taken)
         return uit
 
@@ -167,9 +169,8 @@ class StatusVerzamelaar:
             )
             return int((await s.execute(stmt)).scalar_one())
 
-    async def _open_overleg(self) -> int:
-        assert self.node.samenwerking is not None
-        return len(await self.node.samenwerking.register.open_berichten())
+    async def _open_overleg(self, samenwerking: Samenwerking) -> int:
+        return len(await samenwerking.register.open_berichten())
 
     def _achterstand_controle(self, achterstand: dict[str, int | None]) -> Controle:
         onbekend = [k for k, v in achterstand.items() if v is None]
@@ -203,9 +204,8 @@ class StatusVerzamelaar:
             return Controle("streams", ORANJE, "lag: " + _opsomming(open_))
         return Controle("streams", GROEN, f"{len(stromen)} consumers, no lag")
 
-    async def _hub(self) -> Controle:
-        assert self.node.signalering is not None
-        ctx = self.node.signalering.ctx
+    async def _hub(self, signalering: Signalering) -> Controle:
+        ctx = signalering.ctx
         waar = f"JetStream domain {ctx.hub_domein!r}" if ctx.hub_domein else "the NATS server"
         try:
             await _begrensd(ctx.js.stream_info(onderwerpen.SIGNALEN), self.per_controle)
@@ -213,25 +213,21 @@ class StatusVerzamelaar:
             return Controle("hub", ROOD, f"federation streams on {waar} unreachable ({type(exc).__name__})")
         return Controle("hub", GROEN, f"federation streams on {waar} reachable")
 
-    async def _deelhouders(self) -> dict[str, str]:
+    async def _deelhouders(self, signalering: Signalering) -> dict[str, str]:
         """Each holder's liveness (a signed ping, no evaluation), cached for a few seconds: /status is
         unauthenticated, and asking it must cost the holders nothing that counts."""
-        assert self.node.signalering is not None
         nu = time.monotonic()
         if self._deelhouders_cache is not None and nu - self._deelhouders_cache[0] < self.deelhouders_cache_s:
             return dict(self._deelhouders_cache[1])
         try:
-            uit = dict(
-                await _begrensd(self.node.signalering.ctx.pseudonimiseerder.peil(), self.per_controle + 1)
-            )
+            uit = dict(await _begrensd(signalering.ctx.pseudonimiseerder.peil(), self.per_controle + 1))
         except TimeoutError:
             uit = {}
         self._deelhouders_cache = (time.monotonic(), uit)
         return dict(uit)
 
-    def _deelhouder_controle(self, deelhouders: dict[str, str]) -> Controle:
-        assert self.node.signalering is not None
-        f = self.node.signalering.ctx.federatie
+    def _deelhouder_controle(self, signalering: Signalering, deelhouders: dict[str, str]) -> Controle:
+        f = signalering.ctx.federatie
         ok = [c for c, v in deelhouders.items() if v == "ok"]
         niet = {c: v for c, v in deelhouders.items() if v != "ok"}
         detail = f"{len(ok)} of {len(f.regios)} answer (threshold {f.drempel})"
@@ -241,9 +237,8 @@ class StatusVerzamelaar:
             return Controle("key_shares", ROOD, detail + ": pseudonymisation is impossible")
         return Controle("key_shares", ORANJE if niet else GROEN, detail)
 
-    def _register(self) -> Controle:
-        assert self.node.signalering is not None
-        f = self.node.signalering.ctx.federatie
+    def _register(self, signalering: Signalering) -> Controle:
+        f = signalering.ctx.federatie
         nu = datetime.now(UTC)
         tot = f"epoch {f.epoch}, valid until {f.geldig_tot:%Y-%m-%d}"
         if f.geldig_tot <= nu:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from gedeeld.zvh.v1 import casus_pb2, common_pb2
+from gedeeld.zvh.v1 import federatie_pb2 as F
 
 S = casus_pb2
 
@@ -53,3 +56,28 @@ def aanmelding(
         ),
         betrokkenen=list(betrokkenen) or [betrokkene()],
     )
+
+
+def signaal(
+    tokens: Sequence[F.SignaalToken],
+    referentie: str,
+    soort: F.SignaalSoort.ValueType = F.SIGNAAL_SOORT_ACTIEF,
+    *,
+    regio: str = "arnhem",
+    epoch: int = 1,
+    tijdstip: datetime | None = None,
+) -> bytes:
+    """A serialised Signaal of ``regio`` (sign it with ``onderteken``), valid for 30 days, with a
+    fresh signaal_id; ``tijdstip`` unset unless given."""
+    s = F.Signaal(
+        signaal_id=str(uuid.uuid4()),
+        regio=regio,
+        epoch=epoch,
+        referentie=referentie,
+        tokens=tokens,
+        soort=soort,
+    )
+    s.verloopt_op.FromDatetime(datetime.now(UTC) + timedelta(days=30))
+    if tijdstip is not None:
+        s.tijdstip.FromDatetime(tijdstip)
+    return s.SerializeToString()

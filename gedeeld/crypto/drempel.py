@@ -110,7 +110,8 @@ class Verzoek:
             for i in gekozen:
                 term = geldig[i].evaluaties[j].maal(coeff[i])
                 kb = term if kb is None else kb + term
-            assert kb is not None
+            if kb is None:
+                raise CryptoError("no answers to combine")
             tokens.append(voltooi(self.invoer[j], b.blind, kb))
         return tokens
 

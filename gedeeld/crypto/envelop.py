@@ -4,40 +4,20 @@ HPKE's enc || ciphertext. The context (what, for whom) goes into ``info``."""
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
+from gedeeld.crypto.sleutel import PriveSleutel
 from gedeeld.errors import DecryptionError
 
 VERSIE = 1
 _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
-_RAW = serialization.Encoding.Raw
 
 
-class Ontsleutelsleutel:
-    def __init__(self, sleutel: X25519PrivateKey) -> None:
-        self._sleutel = sleutel
+class Ontsleutelsleutel(PriveSleutel[X25519PrivateKey]):
+    """An X25519 private key that opens the envelopes sealed to its public key."""
 
-    def __repr__(self) -> str:
-        return "Ontsleutelsleutel(<verborgen>)"
-
-    @classmethod
-    def nieuw(cls) -> Ontsleutelsleutel:
-        return cls(X25519PrivateKey.generate())
-
-    @classmethod
-    def lees(cls, raw: bytes) -> Ontsleutelsleutel:
-        return cls(X25519PrivateKey.from_private_bytes(raw))
-
-    def als_bytes(self) -> bytes:
-        return self._sleutel.private_bytes(
-            _RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
-
-    @property
-    def publiek(self) -> bytes:
-        return self._sleutel.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    _soort = X25519PrivateKey
 
     def open(self, envelop: bytes, info: bytes) -> bytes:
         if len(envelop) < 1 + 32 + 16 or envelop[0] != VERSIE:

@@ -3,37 +3,16 @@
 from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from gedeeld.crypto.sleutel import PriveSleutel
 from gedeeld.errors import InvalidSignatureError
 
-_RAW = serialization.Encoding.Raw
 
+class Ondertekensleutel(PriveSleutel[Ed25519PrivateKey]):
+    """An Ed25519 private key that signs with domain separation."""
 
-class Ondertekensleutel:
-    def __init__(self, sleutel: Ed25519PrivateKey) -> None:
-        self._sleutel = sleutel
-
-    def __repr__(self) -> str:
-        return "Ondertekensleutel(<verborgen>)"
-
-    @classmethod
-    def nieuw(cls) -> Ondertekensleutel:
-        return cls(Ed25519PrivateKey.generate())
-
-    @classmethod
-    def lees(cls, raw: bytes) -> Ondertekensleutel:
-        return cls(Ed25519PrivateKey.from_private_bytes(raw))
-
-    def als_bytes(self) -> bytes:
-        return self._sleutel.private_bytes(
-            _RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
-
-    @property
-    def publiek(self) -> bytes:
-        return self._sleutel.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    _soort = Ed25519PrivateKey
 
     def onderteken(self, domein: bytes, bericht: bytes) -> bytes:
         return self._sleutel.sign(domein + b"\x00" + bericht)

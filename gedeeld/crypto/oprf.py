@@ -116,8 +116,14 @@ def _composites(
         m = c.maal(di) if m is None else m + c.maal(di)
         if geheim is None:
             z = d.maal(di) if z is None else z + d.maal(di)
-    assert m is not None
-    return m, (m.maal(geheim) if geheim is not None else z)  # type: ignore[return-value]
+    # cs is not empty (checked above), so m and z are set; the checks narrow the types.
+    if m is None:
+        raise CryptoError("proof needs at least one element")
+    if geheim is not None:
+        return m, m.maal(geheim)
+    if z is None:
+        raise CryptoError("proof needs at least one element")
+    return m, z
 
 
 def _uitdaging(b: Element, m: Element, z: Element, t2: Element, t3: Element, modus: Modus) -> Scalar:

@@ -201,24 +201,31 @@ def maak_app(omg: Omgeving) -> Starlette:
 
     # -- login ------------------------------------------------------------------
 
+    def inlog_pagina(
+        request: Request, s: Sessie, status: int = 200, fout: str = "", ingevuld: str = ""
+    ) -> Response:
+        # The OpenID Connect button shows whenever the region has an IdP configured.
+        return pagina(
+            request,
+            "inloggen.html",
+            s,
+            None,
+            status=status,
+            titel="Inloggen",
+            oidc=omg.oidc is not None,
+            fout=fout,
+            ingevuld=ingevuld,
+        )
+
     async def inloggen(request: Request) -> Response:
         s = sessie_van(request) or omg.sessies.nieuw()
         if request.method == "GET":
             if s.gebruiker and omg.gebruikers.get(s.gebruiker):
                 return RedirectResponse("/", status_code=303)
-            return pagina(request, "inloggen.html", s, None, titel="Inloggen", oidc=omg.oidc is not None)
+            return inlog_pagina(request, s)
         form = await request.form()
         if not csrf_geldig(sessie_van(request), str(form.get("csrf", ""))):
-            return pagina(
-                request,
-                "inloggen.html",
-                s,
-                None,
-                status=403,
-                titel="Inloggen",
-                oidc=omg.oidc is not None,
-                fout="Het formulier was verlopen. Probeer het opnieuw.",
-            )
+            return inlog_pagina(request, s, 403, "Het formulier was verlopen. Probeer het opnieuw.")
         gebruiker_id = str(form.get("gebruiker", "")).strip()
         try:
             g = await asyncio.to_thread(
@@ -229,17 +236,7 @@ def maak_app(omg: Omgeving) -> Starlette:
             )
         except Aanmeldfout as exc:
             log.info("login refused", extra={"regio": omg.regio})
-            return pagina(
-                request,
-                "inloggen.html",
-                s,
-                None,
-                status=401,
-                titel="Inloggen",
-                oidc=omg.oidc is not None,
-                fout=exc.melding,
-                ingevuld=gebruiker_id,
-            )
+            return inlog_pagina(request, s, 401, exc.melding, ingevuld=gebruiker_id)
         nieuw = omg.sessies.vernieuw(s, g.id)
         log.info("login", extra={"regio": omg.regio, "via": "wachtwoord+totp"})
         resp = RedirectResponse("/", status_code=303)
@@ -265,9 +262,7 @@ def maak_app(omg: Omgeving) -> Starlette:
             url, s.oidc = await omg.oidc.start(terug_url(request))
         except OidcFout as exc:
             log.warning("oidc provider unavailable", extra={"regio": omg.regio, "error": exc.reden})
-            return pagina(
-                request, "inloggen.html", s, None, status=503, titel="Inloggen", oidc=True, fout=exc.melding
-            )
+            return inlog_pagina(request, s, 503, exc.melding)
         resp = RedirectResponse(url, status_code=303)
         zet_cookie(resp, s)
         return resp
@@ -281,21 +276,15 @@ def maak_app(omg: Omgeving) -> Starlette:
         except OidcFout as exc:
             s.oidc = {}
             log.info("oidc login refused", extra={"regio": omg.regio, "error": exc.reden})
-            return pagina(
-                request, "inloggen.html", s, None, status=401, titel="Inloggen", oidc=True, fout=exc.melding
-            )
+            return inlog_pagina(request, s, 401, exc.melding)
         s.oidc = {}
         g = omg.gebruikers.via_oidc(sub)
         if g is None:
-            return pagina(
+            return inlog_pagina(
                 request,
-                "inloggen.html",
                 s,
-                None,
-                status=403,
-                titel="Inloggen",
-                oidc=True,
-                fout="Uw account bij de identity provider is niet gekoppeld aan een portaalgebruiker. "
+                403,
+                "Uw account bij de identity provider is niet gekoppeld aan een portaalgebruiker. "
                 "Vraag de beheerder om koppeling.",
             )
         nieuw = omg.sessies.vernieuw(s, g.id)
@@ -556,84 +545,93 @@ def maak_app(omg: Omgeving) -> Starlette:
 
     # -- bevraging (informatiecoördinator) -----------------------------------------
 
-    @beveiligd("bevraging")
-    async def bevraging(request: Request, s: Sessie, g: Gebruiker) -> Response:
-        waarden: dict[str, str] = dict(request.query_params)
-        resultaat: V.VragenResponse | None = None
+    async def formulier(
+        request: Request,
+        s: Sessie,
+        g: Gebruiker,
+        sjabloon: str,
+        titel: str,
+        verwerk: Callable[[dict[str, str], dict[str, str]], Awaitable[dict[str, Any]]],
+        verwacht: tuple[str, ...],
+        waarden: dict[str, str],
+        **leeg: Any,
+    ) -> Response:
+        """A page with one form that asks the node something. GET shows the form with ``waarden``;
+        POST hands the posted fields to ``verwerk``, which puts its own checks' findings in the
+        second argument (then not calling the node) and returns what the page shows instead of
+        ``leeg``. A refusal with a code in ``verwacht`` shows the form again with the node's
+        message and field violations (400); any other refusal goes to the error page."""
         fouten: dict[str, str] = {}
         fout = ""
-        status = 200
+        getoond = dict(leeg)
         if request.method == "POST":
             form = await request.form()
             waarden = {k: str(v) for k, v in form.items() if k != "csrf"}
+            try:
+                getoond |= await verwerk(waarden, fouten)
+            except Fout as f:
+                if f.code.name not in verwacht:
+                    raise
+                fouten, fout = f.velden, f.melding
+        if fouten and not fout:
+            fout = "Controleer de gemarkeerde velden."
+        return pagina(
+            request,
+            sjabloon,
+            s,
+            g,
+            status=400 if fouten or fout else 200,
+            titel=titel,
+            w=waarden,
+            fouten=fouten,
+            fout=fout,
+            **getoond,
+        )
+
+    @beveiligd("bevraging")
+    async def bevraging(request: Request, s: Sessie, g: Gebruiker) -> Response:
+        async def vraag(waarden: dict[str, str], fouten: dict[str, str]) -> dict[str, Any]:
             regios = [r.strip() for r in waarden.get("regios", "").split(",") if r.strip()]
             req = V.VragenRequest(
                 casus_id=waarden.get("casus_id", "").strip(),
                 betrokkene_id=waarden.get("betrokkene_id", "").strip(),
                 regios=regios,
             )
-            try:
-                resultaat = await omg.klant.vragen(g.id, req)
-            except Fout as f:
-                if f.code.name not in ("INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND"):
-                    raise
-                fouten, fout, status = f.velden, f.melding, 400
-        return pagina(
+            return {"resultaat": await omg.klant.vragen(g.id, req)}
+
+        # A link from a casus page fills in the casus (and person) through the query string.
+        return await formulier(
             request,
-            "bevraging.html",
             s,
             g,
-            status=status,
-            titel="Bevraging",
-            w=waarden,
-            resultaat=resultaat,
-            fouten=fouten,
-            fout=fout,
+            "bevraging.html",
+            "Bevraging",
+            vraag,
+            ("INVALID_ARGUMENT", "FAILED_PRECONDITION", "NOT_FOUND"),
+            dict(request.query_params),
+            resultaat=None,
         )
 
     # -- inzage (FG) ----------------------------------------------------------------
 
     @beveiligd("inzage")
     async def inzage(request: Request, s: Sessie, g: Gebruiker) -> Response:
-        waarden: dict[str, str] = {}
-        document = ""
-        fouten: dict[str, str] = {}
-        fout = ""
-        status = 200
-        if request.method == "POST":
-            form = await request.form()
-            waarden = {k: str(v) for k, v in form.items() if k != "csrf"}
+        async def zoek(waarden: dict[str, str], fouten: dict[str, str]) -> dict[str, Any]:
             datum, datumfout = _datum(waarden.get("geboortedatum", ""))
             if datumfout:
                 fouten["geboortedatum"] = datumfout
-            else:
-                req = C.InzageRequest(
-                    bsn=waarden.get("bsn", "").strip(),
-                    achternaam=waarden.get("achternaam", "").strip(),
-                    verzoek_referentie=waarden.get("verzoek_referentie", "").strip(),
-                )
-                if datum is not None:
-                    req.geboortedatum.CopyFrom(datum)
-                try:
-                    document = (await omg.klant.inzage(g.id, req)).document
-                except Fout as f:
-                    if f.code.name != "INVALID_ARGUMENT":
-                        raise
-                    fouten, fout = f.velden, f.melding
-            if fouten:
-                status = 400
-                fout = fout or "Controleer de gemarkeerde velden."
-        return pagina(
-            request,
-            "inzage.html",
-            s,
-            g,
-            status=status,
-            titel="Inzage",
-            w=waarden,
-            document=document,
-            fouten=fouten,
-            fout=fout,
+                return {}
+            req = C.InzageRequest(
+                bsn=waarden.get("bsn", "").strip(),
+                achternaam=waarden.get("achternaam", "").strip(),
+                verzoek_referentie=waarden.get("verzoek_referentie", "").strip(),
+            )
+            if datum is not None:
+                req.geboortedatum.CopyFrom(datum)
+            return {"document": (await omg.klant.inzage(g.id, req)).document}
+
+        return await formulier(
+            request, s, g, "inzage.html", "Inzage", zoek, ("INVALID_ARGUMENT",), {}, document=""
         )
 
     # -- trends (every role): the national picture, without personal data ------------

@@ -89,7 +89,8 @@ def bescherming(cfg: NodeConfig) -> Bescherming:
 
 async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> SleuteldeelServer:
     """Load the registry and this region's share, and serve zvh.oprf.<regio>."""
-    assert cfg.federatie is not None
+    if cfg.federatie is None:
+        raise ConfigError("federatie", "the sleuteldeel service needs a [federatie] section")
     federatie = laad(cfg.federatie.register, cfg.federatie.beheerder_sleutel)
     sleutels = RegioSleutels.lees(cfg.federatie.sleutels)
     deel = federatie.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
@@ -62,6 +63,7 @@ _CODES = {
 }
 
 Auditor = Callable[[str, int, str], Awaitable[None]]
+_B = TypeVar("_B", F.OprfVerzoek, F.OprfPing)
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class _Geweigerd(Exception):
     reden: str
     uitleg: str
     opnieuw_na: float = 0.0
+    aanvrager: str = ""  # the verified sender, when the refusal came after the signature check
 
 
 def _tot_middernacht(nu: datetime) -> float:
@@ -140,19 +143,12 @@ class Sleuteldeelhouder:
                 return await self._ping(data)
         verzoek_id, aanvrager = "", ""
         try:
-            try:
-                geopend = open_bericht(data, self._federatie, "oprf-verzoek", MAX_GROOTTE)
-            except BerichtFout as exc:
-                raise _Geweigerd(exc.reden, exc.message) from None
-            aanvrager = geopend.afzender
-            try:
-                verzoek = F.OprfVerzoek.FromString(geopend.inhoud)
-            except DecodeError:
-                raise _Geweigerd("onleesbaar", "not an OprfVerzoek") from None
+            aanvrager, verzoek = self._open(data, "oprf-verzoek", MAX_GROOTTE, F.OprfVerzoek)
             verzoek_id = verzoek.verzoek_id[:64]
             evaluatie = await self._evalueer(aanvrager, verzoek)
             epoch, deel = verzoek.epoch, self._delen[verzoek.epoch]
         except _Geweigerd as g:
+            aanvrager = aanvrager or g.aanvrager
             self._tel_weigering(g.reden, aanvrager)
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
             if aanvrager and self._audit_weigering(aanvrager, g.reden):
@@ -178,6 +174,17 @@ class Sleuteldeelhouder:
                 bewijs=evaluatie.bewijs,
             )
         )
+
+    def _open(self, data: bytes, soort: str, maximum: int, bericht: type[_B]) -> tuple[str, _B]:
+        """The verified sender and the parsed message of a signed request or ping, or _Geweigerd."""
+        try:
+            geopend = open_bericht(data, self._federatie, soort, maximum)
+        except BerichtFout as exc:
+            raise _Geweigerd(exc.reden, exc.message) from None
+        try:
+            return geopend.afzender, bericht.FromString(geopend.inhoud)
+        except DecodeError:
+            raise _Geweigerd("onleesbaar", f"not an {bericht.__name__}", aanvrager=geopend.afzender) from None
 
     def _audit_weigering(self, aanvrager: str, reden: str) -> bool:
         """At most one audit record per (region, reason) a minute for refusals: nothing was processed,
@@ -282,15 +289,7 @@ class Sleuteldeelhouder:
         """A liveness answer: region, epoch, index and the fingerprint of k_i·G; no evaluation."""
         verzoek_id, aanvrager = "", ""
         try:
-            try:
-                geopend = open_bericht(data, self._federatie, "oprf-ping", 4096)
-            except BerichtFout as exc:
-                raise _Geweigerd(exc.reden, exc.message) from None
-            aanvrager = geopend.afzender
-            try:
-                ping = F.OprfPing.FromString(geopend.inhoud)
-            except DecodeError:
-                raise _Geweigerd("onleesbaar", "not an OprfPing") from None
+            aanvrager, ping = self._open(data, "oprf-ping", 4096, F.OprfPing)
             verzoek_id = ping.verzoek_id[:64]
             if ping.houder != self.regio:
                 raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}")
@@ -300,6 +299,7 @@ class Sleuteldeelhouder:
             if wacht:
                 raise _Geweigerd("limiet", "ping rate limit for your region reached", opnieuw_na=wacht)
         except _Geweigerd as g:
+            aanvrager = aanvrager or g.aanvrager
             self._tel_weigering(g.reden, aanvrager)
             antwoord = F.OprfLevensteken(
                 verzoek_id=verzoek_id, regio=self.regio, fout=_CODES[g.reden], fout_uitleg=g.uitleg,

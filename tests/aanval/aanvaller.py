@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nats.aio.client import Client
@@ -22,6 +22,7 @@ from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.inkomend import TREFFER_INFO
+from tests import voorbeelden
 
 
 @dataclass
@@ -65,17 +66,11 @@ class Aanvaller:
 
     def rommel(self, epoch: int) -> bytes:
         """A validly signed signal of random tokens: costs the receivers a lookup, hits nothing."""
-        s = F.Signaal(
-            signaal_id=str(uuid.uuid4()),
-            regio=self.code,
-            epoch=epoch,
-            referentie=uuid.uuid4().hex,
-            tokens=[F.SignaalToken(sleutel_type="bsn", token=os.urandom(64))],
-            soort=F.SIGNAAL_SOORT_ACTIEF,
+        tokens = [F.SignaalToken(sleutel_type="bsn", token=os.urandom(64))]
+        inhoud = voorbeelden.signaal(
+            tokens, uuid.uuid4().hex, regio=self.code, epoch=epoch, tijdstip=datetime.now(UTC)
         )
-        s.verloopt_op.FromDatetime(datetime.now(UTC) + timedelta(days=30))
-        s.tijdstip.FromDatetime(datetime.now(UTC))
-        return onderteken(self.sleutels.ondertekening, self.code, "signaal", s.SerializeToString())
+        return onderteken(self.sleutels.ondertekening, self.code, "signaal", inhoud)
 
     def treffer(
         self,

@@ -20,7 +20,7 @@ from nats.aio.client import Client
 from gedeeld.config import NatsTlsConfig
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.tls import nats_tls_context
-from tests.deploy.test_operatie import Regio, operatie
+from tests.deploy.test_operatie import Regio, draaiend
 
 
 @dataclass
@@ -73,17 +73,8 @@ class Productie:
 
 @pytest.fixture(scope="session")
 def productie_map(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    map_ = tmp_path_factory.mktemp("productie")
-    r = operatie(map_, "opzetten")
-    assert r.returncode == 0, r.stderr
-    try:
-        r = operatie(map_, "start")
-        assert r.returncode == 0, r.stderr + "".join(
-            f"\n--- {p.name}\n{p.read_text()[-2000:]}" for p in sorted((map_ / "logs").glob("*.log"))
-        )
+    with draaiend(tmp_path_factory.mktemp("productie")) as map_:
         yield map_
-    finally:
-        operatie(map_, "stop", timeout=120)
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import pytest
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
-from tests.deploy.test_operatie import _logs, operatie
+from tests.deploy.test_operatie import _logs, draaiend, operatie
 from tests.voorbeelden import BSN_A, aanmelding, betrokkene
 
 # Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
@@ -111,12 +111,7 @@ def zoek_bij_wvv(fed: Federatie, stam: str) -> tuple[grpc.StatusCode, int]:
 
 @pytest.fixture(scope="module")
 def federatie(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federatie]:
-    map_ = tmp_path_factory.mktemp("aanval-grpc")
-    r = operatie(map_, "opzetten")
-    assert r.returncode == 0, r.stderr
-    try:
-        r = operatie(map_, "start")
-        assert r.returncode == 0, r.stderr + _logs(map_)
+    with draaiend(tmp_path_factory.mktemp("aanval-grpc")) as map_:
         fed = Federatie(map_, json.loads((map_ / "opzet.json").read_text()))
         # arnhem's operator issues a user certificate for one of its own people.
         r = subprocess.run(
@@ -141,8 +136,6 @@ def federatie(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federatie]:
         finally:
             fed.herstart_wvv(None)
         yield fed
-    finally:
-        operatie(map_, "stop", timeout=120)
 
 
 @pytest.mark.parametrize("aanvaller", sorted(AANVALLERS))

@@ -23,7 +23,6 @@ from gedeeld import onderwerpen
 from gedeeld.natsconfig import HUB_DOMEIN, HubServer
 from services.cli import natsconfig_cli
 from tests.aanval.hub_zonder_bescherming import een_account
-from tests.conftest import begrensd
 from tests.federatie.test_nats_hub import (
     A,
     B,
@@ -32,6 +31,7 @@ from tests.federatie.test_nats_hub import (
     monitor,
     opnieuw,
     registry,
+    ruim_op,
     servers,
     start_cluster,
     tot,
@@ -61,10 +61,7 @@ async def open_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Op
         assert await asyncio.to_thread(natsconfig_cli.main, [*argv, "--server", hubs[0].url]) == 0
         yield o
     finally:
-        for c in o.clients:
-            await begrensd("nats client close", c.close(), 5)
-        for s in [*leaves.values(), *hubs]:
-            await begrensd("nats-server stop", s.stop())
+        await ruim_op(o.clients, [*leaves.values(), *hubs])
 
 
 @MODULE

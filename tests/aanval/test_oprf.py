@@ -37,7 +37,7 @@ from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
 from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from tests.deploy.test_operatie import Regio, _logs, operatie, wacht_op_match
+from tests.deploy.test_operatie import Regio, _logs, draaiend, operatie, wacht_op_match
 from tests.voorbeelden import BSN_B
 
 # Starting the production federation (deploy/operatie.py) takes a minute or more on a loaded
@@ -53,20 +53,15 @@ PLAFOND = FederatieConfig.oprf_dagplafond
 
 @pytest.fixture(scope="module")
 def federatie(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    map_ = tmp_path_factory.mktemp("aanval")
-    r = operatie(map_, "opzetten")
-    assert r.returncode == 0, r.stderr
-    # The holders' operators' settings: [federatie] is the last table of node.toml.
-    with (map_ / ONBEPERKT / "node.toml").open("a") as f:
-        f.write("oprf_dagplafond = 0\noprf_verhouding = 0\n")
-    with (map_ / BEPERKT / "node.toml").open("a") as f:
-        f.write("oprf_verhouding = 0\n")
-    try:
-        r = operatie(map_, "start")
-        assert r.returncode == 0, r.stderr + _logs(map_)
+    def instellen(map_: Path) -> None:
+        # The holders' operators' settings: [federatie] is the last table of node.toml.
+        with (map_ / ONBEPERKT / "node.toml").open("a") as f:
+            f.write("oprf_dagplafond = 0\noprf_verhouding = 0\n")
+        with (map_ / BEPERKT / "node.toml").open("a") as f:
+            f.write("oprf_verhouding = 0\n")
+
+    with draaiend(tmp_path_factory.mktemp("aanval"), instellen) as map_:
         yield map_
-    finally:
-        operatie(map_, "stop", timeout=120)
 
 
 class Aanvaller:

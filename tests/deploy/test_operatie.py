@@ -7,11 +7,12 @@ drained, and what was registered meanwhile is matched.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -71,17 +72,26 @@ def wacht_op_status(map_: Path, regio: str, code: int, seconden: float) -> dict[
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="module")
-def federatie_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    map_ = tmp_path_factory.mktemp("operatie")
+@contextlib.contextmanager
+def draaiend(map_: Path, instellen: Callable[[Path], None] | None = None) -> Iterator[Path]:
+    """The production federation of deploy/operatie.py, set up and started in ``map_`` and stopped on
+    leaving (also after a failure). ``instellen`` may change the generated settings before the start."""
     r = operatie(map_, "opzetten")
     assert r.returncode == 0, r.stderr
+    if instellen is not None:
+        instellen(map_)
     try:
         r = operatie(map_, "start")
         assert r.returncode == 0, r.stderr + _logs(map_)
         yield map_
     finally:
         operatie(map_, "stop", timeout=120)
+
+
+@pytest.fixture(scope="module")
+def federatie_tls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with draaiend(tmp_path_factory.mktemp("operatie")) as map_:
+        yield map_
 
 
 def _logs(map_: Path) -> str:

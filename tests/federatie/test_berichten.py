@@ -24,7 +24,7 @@ from services.samenwerking.register import overleg_info
 from tests.aanval.aanvaller import Aanvaller
 from tests.federatie.knooppunten import Federatie, Regio
 from tests.federatie.opzet import maak_federatie
-from tests.voorbeelden import aanmelding, betrokkene
+from tests.voorbeelden import aanmelding, betrokkene, signaal
 
 
 def geweigerd(soort: str, afzender: str, reden: str) -> float:
@@ -142,17 +142,8 @@ def _signaal(
     tijdstip: datetime,
     tokens: list[F.SignaalToken],
 ) -> bytes:
-    s = F.Signaal(
-        signaal_id=str(uuid.uuid4()),
-        regio="arnhem",
-        epoch=1,
-        referentie=referentie,
-        tokens=tokens,
-        soort=soort,
-    )
-    s.verloopt_op.FromDatetime(datetime.now(UTC) + timedelta(days=30))
-    s.tijdstip.FromDatetime(tijdstip)
-    return onderteken(sleutels.ondertekening, "arnhem", "signaal", s.SerializeToString())
+    inhoud = signaal(tokens, referentie, soort, tijdstip=tijdstip)
+    return onderteken(sleutels.ondertekening, "arnhem", "signaal", inhoud)
 
 
 async def _tokens(regio: Regio) -> list[F.SignaalToken]:

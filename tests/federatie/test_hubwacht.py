@@ -11,12 +11,10 @@ import pytest
 from prometheus_client import REGISTRY
 
 from gedeeld.nats import bevestig
-from gedeeld.natsconfig import hub_config, inbox_prefix
+from gedeeld.natsconfig import inbox_prefix
 from gedeeld.natsserver import NatsServer
 from services.cli.hubwacht import Volger, herken, tel
-
-REGIOS = ["aa", "bb"]
-WACHTWOORD = {"aa": "pw-a", "bb": "pw-b"}
+from tests.federatie.test_nats_permissies import WACHTWOORD, start_hub
 
 
 def geteld(soort: str, regio: str) -> float:
@@ -25,10 +23,7 @@ def geteld(soort: str, regio: str) -> float:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[NatsServer]:
-    conf = tmp_path / "hub.conf"
-    conf.write_text(hub_config(REGIOS, WACHTWOORD, store_dir=str(tmp_path / "js"), beheer_wachtwoord="root"))
-    server = NatsServer(tmp_path / "nats", config=conf)
-    await server.start()
+    server = await start_hub(tmp_path)
     try:
         yield server
     finally:

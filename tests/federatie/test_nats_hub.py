@@ -131,6 +131,14 @@ async def een(sub: JetStreamContext.PullSubscription, wat: str) -> Msg:
     return msg
 
 
+async def ruim_op(clients: list[Client], servers: list[NatsServer]) -> None:
+    """Close the clients, then stop the servers; every step bounded, so one stuck cannot hang the run."""
+    for c in clients:
+        await begrensd("nats client close", c.close(), 5)
+    for s in servers:
+        await begrensd("nats-server stop", s.stop())
+
+
 @dataclass
 class Opzet:
     uit: Path
@@ -273,10 +281,7 @@ async def opzet(tmp_path: Path) -> AsyncIterator[Opzet]:
             await opnieuw(partial(js.stream_info, "SIGNALEN"), f"SIGNALEN seen from the leaf of {r}")
         yield o
     finally:
-        for c in o.clients:
-            await begrensd("nats client close", c.close(), 5)
-        for s in [*leaves.values(), *hubs]:
-            await begrensd("nats-server stop", s.stop())
+        await ruim_op(o.clients, [*leaves.values(), *hubs])
 
 
 async def test_a_signal_from_a_leaf_reaches_the_other_region_through_the_hub_stream(opzet: Opzet) -> None:

@@ -28,12 +28,18 @@ WACHTWOORD = {"aa": "pw-a", "bb": "pw-b"}
 MET_FOUT = (nats.js.errors.Error, nats.errors.NoRespondersError, nats.errors.TimeoutError)
 
 
-@pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[NatsServer]:
+async def start_hub(tmp_path: Path) -> NatsServer:
+    """A single hub nats-server with the accounts of REGIOS (password ``root`` for beheer)."""
     conf = tmp_path / "hub.conf"
     conf.write_text(hub_config(REGIOS, WACHTWOORD, store_dir=str(tmp_path / "js"), beheer_wachtwoord="root"))
     server = NatsServer(tmp_path / "nats", config=conf)
     await server.start()
+    return server
+
+
+@pytest.fixture
+async def hub(tmp_path: Path) -> AsyncIterator[NatsServer]:
+    server = await start_hub(tmp_path)
     beheer = await nats.connect(server.url, user="beheer", password="root")
     js = beheer.jetstream()
     for spec in onderwerpen.stromen(REGIOS):

@@ -41,6 +41,7 @@ from tests.federatie.test_nats_hub import (
     kort,
     monitor,
     opnieuw,
+    ruim_op,
     servers,
     start_cluster,
     tot,
@@ -125,10 +126,7 @@ async def tls_opzet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
         await kort(beheer)
         yield o
     finally:
-        for c in o.clients:
-            await begrensd("nats client close", c.close(), 5)
-        for s in [*leaves.values(), *hubs]:
-            await begrensd("nats-server stop", s.stop())
+        await ruim_op(o.clients, [*leaves.values(), *hubs])
 
 
 @MODULE

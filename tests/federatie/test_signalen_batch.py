@@ -18,7 +18,7 @@ from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.inkomend import Inkomend
 from services.signalering.store import TokenRij
 from tests.federatie.knooppunten import Federatie, Regio
-from tests.voorbeelden import BSN_B, aanmelding, betrokkene
+from tests.voorbeelden import BSN_B, aanmelding, betrokkene, signaal
 
 
 def geweigerd(reden: str) -> float:
@@ -43,21 +43,6 @@ async def tokens_van(regio: Regio) -> dict[str, list[F.SignaalToken]]:
     for r in rijen:
         uit.setdefault(r.referentie, []).append(F.SignaalToken(sleutel_type=r.sleutel_type, token=r.token))
     return uit
-
-
-def signaal(
-    tokens: list[F.SignaalToken], referentie: str, soort: F.SignaalSoort.ValueType = F.SIGNAAL_SOORT_ACTIEF
-) -> bytes:
-    s = F.Signaal(
-        signaal_id=str(uuid.uuid4()),
-        regio="arnhem",
-        epoch=1,
-        referentie=referentie,
-        tokens=tokens,
-        soort=soort,
-    )
-    s.verloopt_op.FromSeconds(4_000_000_000)
-    return s.SerializeToString()
 
 
 async def opzet(federatie: Federatie) -> tuple[Inkomend, list[Msg], str]:

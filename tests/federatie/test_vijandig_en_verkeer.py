@@ -15,6 +15,7 @@ from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.nats import bevestig, verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from tests import voorbeelden
 from tests.federatie.knooppunten import Federatie
 from tests.voorbeelden import aanmelding, betrokkene
 
@@ -23,17 +24,9 @@ def geweigerd(reden: str) -> float:
     return REGISTRY.get_sample_value("zvh_signals_rejected_total", {"reden": reden}) or 0.0
 
 
-def signaal(epoch: int = 1, **kw: object) -> bytes:
-    s = F.Signaal(
-        signaal_id=str(uuid.uuid4()),
-        regio="arnhem",
-        epoch=epoch,
-        referentie=uuid.uuid4().hex,
-        tokens=[F.SignaalToken(sleutel_type="bsn", token=bytes(64))],
-        soort=F.SIGNAAL_SOORT_ACTIEF,
-    )
-    s.verloopt_op.FromSeconds(4_000_000_000)
-    return s.SerializeToString()
+def signaal(epoch: int = 1) -> bytes:
+    tokens = [F.SignaalToken(sleutel_type="bsn", token=bytes(64))]
+    return voorbeelden.signaal(tokens, uuid.uuid4().hex, epoch=epoch)
 
 
 async def test_bad_signals_are_rejected_by_reason_and_valid_ones_still_match(

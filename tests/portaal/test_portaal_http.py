@@ -128,6 +128,30 @@ async def test_aanmelden_shows_field_errors_from_the_node(fed: Federatie) -> Non
         assert 'value="Piet"' in r.text
 
 
+async def test_query_and_inzage_forms_keep_the_input_and_show_the_errors(fed: Federatie) -> None:
+    async with klant(fed, "wvv") as web:
+        # A link from a casus page fills in the form through the query string.
+        r = await inloggen(web, "wvv", "ic-carla")
+        r = await web.get("/bevraging", params={"casus_id": "uit-de-link"})
+        assert r.status_code == 200 and 'value="uit-de-link"' in r.text and 'role="alert"' not in r.text
+        # The node refuses an unknown casus: the form comes back with the message and the input.
+        r = await web.post("/bevraging", data={"csrf": csrf(r.text), "casus_id": "bestaat-niet"})
+        assert r.status_code == 400
+        assert 'role="alert"' in r.text and 'value="bestaat-niet"' in r.text
+
+    async with klant(fed, "wvv") as web:
+        r = await inloggen(web, "wvv", "fg-eva")
+        # The portal's own check (no such date) stops the request before the node.
+        data = {"csrf": csrf(r.text), "verzoek_referentie": "AVG-1", "achternaam": "Berg"}
+        r = await web.post("/inzage", data={**data, "geboortedatum": "1980-02-30"})
+        assert r.status_code == 400 and 'id="veld-geboortedatum-fout"' in r.text
+        assert 'value="AVG-1"' in r.text
+        # The node's field violation (the reference is required) lands at its field.
+        r = await web.post("/inzage", data={**data, "verzoek_referentie": "", "bsn": "111222333"})
+        assert r.status_code == 400 and 'id="veld-verzoek-referentie-fout"' in r.text
+        assert 'id="inzage-document"' not in r.text
+
+
 async def test_shared_reference_equal_in_both_regions_and_actor_is_the_person(fed: Federatie) -> None:
     wvv, arnhem = fed["wvv"], fed["arnhem"]
     await wvv.casus_voor(aanmelding(betrokkene()), procesregisseur="pr-anna")

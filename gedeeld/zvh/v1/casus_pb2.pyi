@@ -34,19 +34,33 @@ class _AanmelderType:
 class _AanmelderTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AanmelderType.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AANMELDER_TYPE_ONBEKEND: _AanmelderType.ValueType  # 0
+    """Not set; refused in Aanmelden (aanmelder.type is required)."""
     AANMELDER_TYPE_POLITIE: _AanmelderType.ValueType  # 1
+    """The police (Politie)."""
     AANMELDER_TYPE_OPENBAAR_MINISTERIE: _AanmelderType.ValueType  # 2
+    """The public prosecution service (Openbaar Ministerie)."""
     AANMELDER_TYPE_RECLASSERING: _AanmelderType.ValueType  # 3
+    """The probation service (Reclassering)."""
     AANMELDER_TYPE_GEMEENTE: _AanmelderType.ValueType  # 4
+    """A municipality (gemeente), e.g. its wijkteam or zorgcoördinatie."""
     AANMELDER_TYPE_VEILIG_THUIS: _AanmelderType.ValueType  # 5
+    """Veilig Thuis, the advice and reporting centre for domestic violence and child abuse."""
     AANMELDER_TYPE_RAAD_VOOR_DE_KINDERBESCHERMING: _AanmelderType.ValueType  # 6
+    """The child protection board (Raad voor de Kinderbescherming)."""
     AANMELDER_TYPE_DIENST_JUSTITIELE_INRICHTINGEN: _AanmelderType.ValueType  # 7
+    """The custodial institutions agency (Dienst Justitiële Inrichtingen), e.g. before release."""
     AANMELDER_TYPE_GECERTIFICEERDE_INSTELLING: _AanmelderType.ValueType  # 8
+    """A certified youth protection institution (gecertificeerde instelling)."""
     AANMELDER_TYPE_GGZ: _AanmelderType.ValueType  # 9
+    """A mental health care provider (geestelijke gezondheidszorg)."""
     AANMELDER_TYPE_GGD: _AanmelderType.ValueType  # 10
+    """The regional public health service (GGD)."""
     AANMELDER_TYPE_ZORGAANBIEDER: _AanmelderType.ValueType  # 11
+    """Another care provider (addiction care, disability care, ...)."""
     AANMELDER_TYPE_WONINGCORPORATIE: _AanmelderType.ValueType  # 12
+    """A housing association (woningcorporatie)."""
     AANMELDER_TYPE_LEERPLICHT: _AanmelderType.ValueType  # 13
+    """The school attendance officer (leerplicht) of a municipality."""
     AANMELDER_TYPE_INCIDENTEEL: _AanmelderType.ValueType  # 14
     """An organisation outside the fixed deelnemers, named in organisatie."""
 
@@ -54,19 +68,33 @@ class AanmelderType(_AanmelderType, metaclass=_AanmelderTypeEnumTypeWrapper):
     """The network partner (WGS deelnemer) that referred the casus."""
 
 AANMELDER_TYPE_ONBEKEND: AanmelderType.ValueType  # 0
+"""Not set; refused in Aanmelden (aanmelder.type is required)."""
 AANMELDER_TYPE_POLITIE: AanmelderType.ValueType  # 1
+"""The police (Politie)."""
 AANMELDER_TYPE_OPENBAAR_MINISTERIE: AanmelderType.ValueType  # 2
+"""The public prosecution service (Openbaar Ministerie)."""
 AANMELDER_TYPE_RECLASSERING: AanmelderType.ValueType  # 3
+"""The probation service (Reclassering)."""
 AANMELDER_TYPE_GEMEENTE: AanmelderType.ValueType  # 4
+"""A municipality (gemeente), e.g. its wijkteam or zorgcoördinatie."""
 AANMELDER_TYPE_VEILIG_THUIS: AanmelderType.ValueType  # 5
+"""Veilig Thuis, the advice and reporting centre for domestic violence and child abuse."""
 AANMELDER_TYPE_RAAD_VOOR_DE_KINDERBESCHERMING: AanmelderType.ValueType  # 6
+"""The child protection board (Raad voor de Kinderbescherming)."""
 AANMELDER_TYPE_DIENST_JUSTITIELE_INRICHTINGEN: AanmelderType.ValueType  # 7
+"""The custodial institutions agency (Dienst Justitiële Inrichtingen), e.g. before release."""
 AANMELDER_TYPE_GECERTIFICEERDE_INSTELLING: AanmelderType.ValueType  # 8
+"""A certified youth protection institution (gecertificeerde instelling)."""
 AANMELDER_TYPE_GGZ: AanmelderType.ValueType  # 9
+"""A mental health care provider (geestelijke gezondheidszorg)."""
 AANMELDER_TYPE_GGD: AanmelderType.ValueType  # 10
+"""The regional public health service (GGD)."""
 AANMELDER_TYPE_ZORGAANBIEDER: AanmelderType.ValueType  # 11
+"""Another care provider (addiction care, disability care, ...)."""
 AANMELDER_TYPE_WONINGCORPORATIE: AanmelderType.ValueType  # 12
+"""A housing association (woningcorporatie)."""
 AANMELDER_TYPE_LEERPLICHT: AanmelderType.ValueType  # 13
+"""The school attendance officer (leerplicht) of a municipality."""
 AANMELDER_TYPE_INCIDENTEEL: AanmelderType.ValueType  # 14
 """An organisation outside the fixed deelnemers, named in organisatie."""
 Global___AanmelderType: _TypeAlias = AanmelderType  # noqa: Y015
@@ -78,25 +106,41 @@ class _Thema:
 class _ThemaEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Thema.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     THEMA_ONBEKEND: _Thema.ValueType  # 0
+    """Not set; refused in Aanmelden (thema is required). As a filter or trend cell: all themes."""
     THEMA_VERWARD_GEDRAG: _Thema.ValueType  # 1
+    """Confused or misunderstood behaviour (verward gedrag), often with psychiatric problems."""
     THEMA_HUISELIJK_GEWELD: _Thema.ValueType  # 2
+    """Domestic violence (huiselijk geweld) and child abuse."""
     THEMA_HIGH_IMPACT_CRIME: _Thema.ValueType  # 3
+    """High impact crime: burglary, robbery, street robbery, violence."""
     THEMA_RADICALISERING: _Thema.ValueType  # 4
+    """Radicalisation and extremism."""
     THEMA_JEUGD: _Thema.ValueType  # 5
+    """Young people at risk of crime or of serious problems (jeugd)."""
     THEMA_EX_GEDETINEERDEN: _Thema.ValueType  # 6
+    """Return of former prisoners to society (nazorg ex-gedetineerden)."""
     THEMA_OVERIG: _Thema.ValueType  # 7
+    """Any other theme."""
 
 class Thema(_Thema, metaclass=_ThemaEnumTypeWrapper):
     """The theme the casus falls under."""
 
 THEMA_ONBEKEND: Thema.ValueType  # 0
+"""Not set; refused in Aanmelden (thema is required). As a filter or trend cell: all themes."""
 THEMA_VERWARD_GEDRAG: Thema.ValueType  # 1
+"""Confused or misunderstood behaviour (verward gedrag), often with psychiatric problems."""
 THEMA_HUISELIJK_GEWELD: Thema.ValueType  # 2
+"""Domestic violence (huiselijk geweld) and child abuse."""
 THEMA_HIGH_IMPACT_CRIME: Thema.ValueType  # 3
+"""High impact crime: burglary, robbery, street robbery, violence."""
 THEMA_RADICALISERING: Thema.ValueType  # 4
+"""Radicalisation and extremism."""
 THEMA_JEUGD: Thema.ValueType  # 5
+"""Young people at risk of crime or of serious problems (jeugd)."""
 THEMA_EX_GEDETINEERDEN: Thema.ValueType  # 6
+"""Return of former prisoners to society (nazorg ex-gedetineerden)."""
 THEMA_OVERIG: Thema.ValueType  # 7
+"""Any other theme."""
 Global___Thema: _TypeAlias = Thema  # noqa: Y015
 
 class _Orientatie:
@@ -106,17 +150,25 @@ class _Orientatie:
 class _OrientatieEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Orientatie.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ORIENTATIE_ONBEKEND: _Orientatie.ValueType  # 0
+    """Not set; refused in Aanmelden (orientatie is required). In a trend cell: all orientations."""
     ORIENTATIE_PERSOONSGERICHT: _Orientatie.ValueType  # 1
+    """Aimed at one person (persoonsgerichte aanpak)."""
     ORIENTATIE_SYSTEEMGERICHT: _Orientatie.ValueType  # 2
+    """Aimed at a household or family system."""
     ORIENTATIE_GEBIEDSGERICHT: _Orientatie.ValueType  # 3
+    """Aimed at a neighbourhood or area."""
 
 class Orientatie(_Orientatie, metaclass=_OrientatieEnumTypeWrapper):
     """Whom the approach is aimed at."""
 
 ORIENTATIE_ONBEKEND: Orientatie.ValueType  # 0
+"""Not set; refused in Aanmelden (orientatie is required). In a trend cell: all orientations."""
 ORIENTATIE_PERSOONSGERICHT: Orientatie.ValueType  # 1
+"""Aimed at one person (persoonsgerichte aanpak)."""
 ORIENTATIE_SYSTEEMGERICHT: Orientatie.ValueType  # 2
+"""Aimed at a household or family system."""
 ORIENTATIE_GEBIEDSGERICHT: Orientatie.ValueType  # 3
+"""Aimed at a neighbourhood or area."""
 Global___Orientatie: _TypeAlias = Orientatie  # noqa: Y015
 
 class _CasusStatus:
@@ -126,19 +178,29 @@ class _CasusStatus:
 class _CasusStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CasusStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     CASUS_STATUS_ONBEKEND: _CasusStatus.ValueType  # 0
+    """Not set; no casus is ever in this state."""
     CASUS_STATUS_AANGEMELD: _CasusStatus.ValueType  # 1
+    """Registered by Aanmelden, not yet taken on. The first state."""
     CASUS_STATUS_IN_BEHANDELING: _CasusStatus.ValueType  # 2
+    """Taken on: the partners work the casus under a procesregisseur."""
     CASUS_STATUS_AFGESCHAALD: _CasusStatus.ValueType  # 3
+    """Handed back to the regular approach (with a toelichting). Final; starts the bewaartermijn."""
     CASUS_STATUS_AFGESLOTEN: _CasusStatus.ValueType  # 4
+    """Closed by Afsluiten with a reason. Final; starts the bewaartermijn."""
 
 class CasusStatus(_CasusStatus, metaclass=_CasusStatusEnumTypeWrapper):
     """Lifecycle of a casus."""
 
 CASUS_STATUS_ONBEKEND: CasusStatus.ValueType  # 0
+"""Not set; no casus is ever in this state."""
 CASUS_STATUS_AANGEMELD: CasusStatus.ValueType  # 1
+"""Registered by Aanmelden, not yet taken on. The first state."""
 CASUS_STATUS_IN_BEHANDELING: CasusStatus.ValueType  # 2
+"""Taken on: the partners work the casus under a procesregisseur."""
 CASUS_STATUS_AFGESCHAALD: CasusStatus.ValueType  # 3
+"""Handed back to the regular approach (with a toelichting). Final; starts the bewaartermijn."""
 CASUS_STATUS_AFGESLOTEN: CasusStatus.ValueType  # 4
+"""Closed by Afsluiten with a reason. Final; starts the bewaartermijn."""
 Global___CasusStatus: _TypeAlias = CasusStatus  # noqa: Y015
 
 class _Geslacht:
@@ -148,17 +210,25 @@ class _Geslacht:
 class _GeslachtEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Geslacht.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     GESLACHT_ONBEKEND: _Geslacht.ValueType  # 0
+    """Not recorded (allowed: geslacht is optional)."""
     GESLACHT_MAN: _Geslacht.ValueType  # 1
+    """Male."""
     GESLACHT_VROUW: _Geslacht.ValueType  # 2
+    """Female."""
     GESLACHT_X: _Geslacht.ValueType  # 3
+    """Neither male nor female (X in the passport)."""
 
 class Geslacht(_Geslacht, metaclass=_GeslachtEnumTypeWrapper):
     """Recorded gender, optional."""
 
 GESLACHT_ONBEKEND: Geslacht.ValueType  # 0
+"""Not recorded (allowed: geslacht is optional)."""
 GESLACHT_MAN: Geslacht.ValueType  # 1
+"""Male."""
 GESLACHT_VROUW: Geslacht.ValueType  # 2
+"""Female."""
 GESLACHT_X: Geslacht.ValueType  # 3
+"""Neither male nor female (X in the passport)."""
 Global___Geslacht: _TypeAlias = Geslacht  # noqa: Y015
 
 class _AfsluitReden:
@@ -168,6 +238,7 @@ class _AfsluitReden:
 class _AfsluitRedenEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AfsluitReden.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     AFSLUIT_REDEN_ONBEKEND: _AfsluitReden.ValueType  # 0
+    """Not set; refused in Afsluiten (reden is required)."""
     AFSLUIT_REDEN_NIET_OPGEPAKT: _AfsluitReden.ValueType  # 1
     """The referral was not taken on (criteria not met after assessment)."""
     AFSLUIT_REDEN_DOELEN_BEREIKT: _AfsluitReden.ValueType  # 2
@@ -183,6 +254,7 @@ class AfsluitReden(_AfsluitReden, metaclass=_AfsluitRedenEnumTypeWrapper):
     """Why a casus was closed."""
 
 AFSLUIT_REDEN_ONBEKEND: AfsluitReden.ValueType  # 0
+"""Not set; refused in Afsluiten (reden is required)."""
 AFSLUIT_REDEN_NIET_OPGEPAKT: AfsluitReden.ValueType  # 1
 """The referral was not taken on (criteria not met after assessment)."""
 AFSLUIT_REDEN_DOELEN_BEREIKT: AfsluitReden.ValueType  # 2
@@ -489,6 +561,8 @@ Global___CasusSamenvatting: _TypeAlias = CasusSamenvatting  # noqa: Y015
 
 @_typing.final
 class AanmeldenRequest(_message.Message):
+    """Input of Aanmelden: one referral with its persons."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REQUEST_ID_FIELD_NUMBER: _builtins.int
@@ -535,6 +609,8 @@ Global___AanmeldenRequest: _TypeAlias = AanmeldenRequest  # noqa: Y015
 
 @_typing.final
 class AanmeldenResponse(_message.Message):
+    """Result of Aanmelden."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_FIELD_NUMBER: _builtins.int
@@ -561,6 +637,8 @@ Global___AanmeldenResponse: _TypeAlias = AanmeldenResponse  # noqa: Y015
 
 @_typing.final
 class OphalenRequest(_message.Message):
+    """Input of Ophalen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -581,6 +659,8 @@ Global___OphalenRequest: _TypeAlias = OphalenRequest  # noqa: Y015
 
 @_typing.final
 class ZoekenRequest(_message.Message):
+    """Input of Zoeken: filters (combined with AND) and paging."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUS_FIELD_NUMBER: _builtins.int
@@ -625,6 +705,8 @@ Global___ZoekenRequest: _TypeAlias = ZoekenRequest  # noqa: Y015
 
 @_typing.final
 class ZoekenResponse(_message.Message):
+    """One page of Zoeken."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUSSEN_FIELD_NUMBER: _builtins.int
@@ -651,6 +733,8 @@ Global___ZoekenResponse: _TypeAlias = ZoekenResponse  # noqa: Y015
 
 @_typing.final
 class ToewijzenRequest(_message.Message):
+    """Input of Toewijzen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -679,6 +763,8 @@ Global___ToewijzenRequest: _TypeAlias = ToewijzenRequest  # noqa: Y015
 
 @_typing.final
 class StatusWijzigenRequest(_message.Message):
+    """Input of StatusWijzigen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -711,6 +797,8 @@ Global___StatusWijzigenRequest: _TypeAlias = StatusWijzigenRequest  # noqa: Y015
 
 @_typing.final
 class TopXMarkerenRequest(_message.Message):
+    """Input of TopXMarkeren."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -735,6 +823,8 @@ Global___TopXMarkerenRequest: _TypeAlias = TopXMarkerenRequest  # noqa: Y015
 
 @_typing.final
 class AfsluitenRequest(_message.Message):
+    """Input of Afsluiten."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -763,6 +853,8 @@ Global___AfsluitenRequest: _TypeAlias = AfsluitenRequest  # noqa: Y015
 
 @_typing.final
 class InzageRequest(_message.Message):
+    """Input of Inzage: the person, by BSN or by surname and date of birth, and the FG's reason."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BSN_FIELD_NUMBER: _builtins.int
@@ -797,6 +889,8 @@ Global___InzageRequest: _TypeAlias = InzageRequest  # noqa: Y015
 
 @_typing.final
 class InzageResponse(_message.Message):
+    """Result of Inzage."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DOCUMENT_FIELD_NUMBER: _builtins.int

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class CasusServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -77,7 +79,9 @@ class CasusServiceStub:
 
 
 class CasusServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
 
     def Aanmelden(self, request, context):
         """Register a referred casus. Idempotent on request_id: repeating a request
@@ -190,7 +194,9 @@ def add_CasusServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class CasusService:
-    """Missing associated documentation comment in .proto file."""
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
 
     @staticmethod
     def Aanmelden(request,

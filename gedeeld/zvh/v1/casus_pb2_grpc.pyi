@@ -33,6 +33,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class CasusServiceStub:
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -61,6 +65,10 @@ class CasusServiceStub:
 
 @_typing.type_check_only
 class CasusServiceAsyncStub(CasusServiceStub):
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Aanmelden: _aio.UnaryUnaryMultiCallable[_casus_pb2.AanmeldenRequest, _casus_pb2.AanmeldenResponse]  # type: ignore[assignment]
     """Register a referred casus. Idempotent on request_id: repeating a request
@@ -85,6 +93,10 @@ class CasusServiceAsyncStub(CasusServiceStub):
     """AVG art. 15: everything the node holds on one person, for the FG."""
 
 class CasusServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The region's case register: referral, lifecycle and inzage of casussen. Served by
+    casusregister on the node's gRPC port; every change is published as a CasusGebeurtenis.
+    """
+
     @_abc_1.abstractmethod
     def Aanmelden(
         self,

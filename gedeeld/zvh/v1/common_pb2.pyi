@@ -4,7 +4,7 @@ isort:skip_file
 Shared types of the ZVH federation contracts, version 1.
 
 Field numbers of released messages are frozen: proto/zvh/v1/released.json
-lists them and tests/test_proto_compat.py fails on any breaking change.
+lists them and tests/test_proto.py fails on any breaking change.
 """
 
 from google.protobuf import descriptor as _descriptor

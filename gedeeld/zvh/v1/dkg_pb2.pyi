@@ -34,6 +34,7 @@ class _DkgSoort:
 class _DkgSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DkgSoort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     DKG_SOORT_ONBEKEND: _DkgSoort.ValueType  # 0
+    """Not set; a start without a soort is refused."""
     DKG_SOORT_NIEUW: _DkgSoort.ValueType  # 1
     """A new key k (a new epoch): every receiver also deals a random secret."""
     DKG_SOORT_HERVERDELING: _DkgSoort.ValueType  # 2
@@ -45,6 +46,7 @@ class DkgSoort(_DkgSoort, metaclass=_DkgSoortEnumTypeWrapper):
     """What a round does."""
 
 DKG_SOORT_ONBEKEND: DkgSoort.ValueType  # 0
+"""Not set; a start without a soort is refused."""
 DKG_SOORT_NIEUW: DkgSoort.ValueType  # 1
 """A new key k (a new epoch): every receiver also deals a random secret."""
 DKG_SOORT_HERVERDELING: DkgSoort.ValueType  # 2
@@ -102,6 +104,7 @@ class DkgStart(_message.Message):
     ronde_id: _builtins.str
     """Random round id; also part of the NATS subjects (zvh.dkg.<ronde_id>.…)."""
     soort: Global___DkgSoort.ValueType
+    """A new key or a resharing of the existing one."""
     epoch: _builtins.int
     """Epoch of the key (a HERVERDELING keeps the previous registry's epoch)."""
     generatie: _builtins.int
@@ -189,6 +192,7 @@ class DkgSleutel(_message.Message):
     RONDE_ID_FIELD_NUMBER: _builtins.int
     HPKE_SLEUTEL_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     hpke_sleutel: _builtins.bytes
     """X25519 public key (32 bytes); empty for a dealer that receives nothing."""
     def __init__(
@@ -241,6 +245,7 @@ class DkgDeling(_message.Message):
     COMMITMENTS_FIELD_NUMBER: _builtins.int
     DELEN_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     @_builtins.property
     def commitments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
         """C_k = a_k·G + b_k·H for k = 0..t-1 (32-byte elements)."""
@@ -273,6 +278,7 @@ class DkgKlachten(_message.Message):
     RONDE_ID_FIELD_NUMBER: _builtins.int
     TEGEN_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     @_builtins.property
     def tegen(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Dealer codes; empty when every share verified."""
@@ -330,8 +336,11 @@ class DkgOnthulling(_message.Message):
     RONDE_ID_FIELD_NUMBER: _builtins.int
     DELEN_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     @_builtins.property
-    def delen(self) -> _containers.RepeatedCompositeFieldContainer[Global___DkgOpenDeel]: ...
+    def delen(self) -> _containers.RepeatedCompositeFieldContainer[Global___DkgOpenDeel]:
+        """The shares the dealer was accused about, one per complaining receiver."""
+
     def __init__(
         self,
         *,
@@ -355,8 +364,11 @@ class DkgFeldman(_message.Message):
     RONDE_ID_FIELD_NUMBER: _builtins.int
     COMMITMENTS_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     @_builtins.property
-    def commitments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def commitments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """A_k = a_k·G for k = 0..t-1 (32-byte elements); receivers check their share against them."""
+
     def __init__(
         self,
         *,
@@ -381,6 +393,7 @@ class DkgBevestiging(_message.Message):
     SLEUTEL_COMMITMENT_FIELD_NUMBER: _builtins.int
     KLACHTEN_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round (DkgStart.ronde_id) this message belongs to; a message naming another round is refused."""
     sleutel_commitment: _builtins.bytes
     """k·G as this receiver computed it."""
     @_builtins.property
@@ -415,6 +428,7 @@ class DkgBundel(_message.Message):
     REGISTER_FIELD_NUMBER: _builtins.int
     FOUT_FIELD_NUMBER: _builtins.int
     ronde_id: _builtins.str
+    """The round the bundle is of."""
     fase: _builtins.int
     """0..5 (sleutel, deling, klachten, onthulling, feldman, bevestiging)."""
     start: _builtins.bytes
@@ -454,7 +468,9 @@ class DkgOndertekendeBundel(_message.Message):
     BUNDEL_FIELD_NUMBER: _builtins.int
     HANDTEKENING_FIELD_NUMBER: _builtins.int
     bundel: _builtins.bytes
+    """The serialised DkgBundel."""
     handtekening: _builtins.bytes
+    """Ed25519 of the beheerder (the key in the start) over "zvh-dkg-bundel-v1" 0x00 bundel."""
     def __init__(
         self,
         *,
@@ -481,8 +497,11 @@ class DkgTranscript(_message.Message):
     START_FIELD_NUMBER: _builtins.int
     BUNDELS_FIELD_NUMBER: _builtins.int
     start: _builtins.bytes
+    """The signed start (DkgOndertekendeStart)."""
     @_builtins.property
-    def bundels(self) -> _containers.RepeatedCompositeFieldContainer[Global___DkgBundel]: ...
+    def bundels(self) -> _containers.RepeatedCompositeFieldContainer[Global___DkgBundel]:
+        """Every phase's bundle, in phase order (0..5); the last carries the registry."""
+
     def __init__(
         self,
         *,

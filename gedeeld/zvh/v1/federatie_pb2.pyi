@@ -32,14 +32,25 @@ class _OprfFout:
 class _OprfFoutEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OprfFout.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     OPRF_FOUT_GEEN: _OprfFout.ValueType  # 0
+    """No error: the request was answered (evaluaties and bewijs are set)."""
     OPRF_FOUT_ONLEESBAAR: _OprfFout.ValueType  # 1
+    """The envelope or the message inside could not be parsed, has an unknown envelope version, or
+    is of another soort than the subject expects.
+    """
     OPRF_FOUT_ONBEKENDE_REGIO: _OprfFout.ValueType  # 2
+    """The envelope's sender is not a region in the holder's registry."""
     OPRF_FOUT_ONGELDIGE_HANDTEKENING: _OprfFout.ValueType  # 3
+    """The envelope's Ed25519 signature does not verify with the sender's registered key."""
     OPRF_FOUT_TE_GROOT: _OprfFout.ValueType  # 4
+    """The message exceeds 64 KiB, or the batch is empty or holds more than 256 elements."""
     OPRF_FOUT_VERKEERDE_EPOCH: _OprfFout.ValueType  # 5
+    """The holder has no share of the requested epoch (it serves one, or two while keys switch)."""
     OPRF_FOUT_LIMIET: _OprfFout.ValueType  # 6
+    """The requesting region is over its rate limit at this holder; opnieuw_na says when to retry."""
     OPRF_FOUT_ONGELDIG_ELEMENT: _OprfFout.ValueType  # 7
+    """A blinded element is not a valid ristretto255 encoding (or is the identity)."""
     OPRF_FOUT_VERLOPEN: _OprfFout.ValueType  # 8
+    """tijdstip_ms is more than a minute off the holder's clock, or verzoek_id is empty."""
     OPRF_FOUT_VERKEERDE_HOUDER: _OprfFout.ValueType  # 9
     """The request names another holder (houder)."""
     OPRF_FOUT_HERHAALD: _OprfFout.ValueType  # 10
@@ -55,14 +66,25 @@ class OprfFout(_OprfFout, metaclass=_OprfFoutEnumTypeWrapper):
     """Why a share holder refused a request."""
 
 OPRF_FOUT_GEEN: OprfFout.ValueType  # 0
+"""No error: the request was answered (evaluaties and bewijs are set)."""
 OPRF_FOUT_ONLEESBAAR: OprfFout.ValueType  # 1
+"""The envelope or the message inside could not be parsed, has an unknown envelope version, or
+is of another soort than the subject expects.
+"""
 OPRF_FOUT_ONBEKENDE_REGIO: OprfFout.ValueType  # 2
+"""The envelope's sender is not a region in the holder's registry."""
 OPRF_FOUT_ONGELDIGE_HANDTEKENING: OprfFout.ValueType  # 3
+"""The envelope's Ed25519 signature does not verify with the sender's registered key."""
 OPRF_FOUT_TE_GROOT: OprfFout.ValueType  # 4
+"""The message exceeds 64 KiB, or the batch is empty or holds more than 256 elements."""
 OPRF_FOUT_VERKEERDE_EPOCH: OprfFout.ValueType  # 5
+"""The holder has no share of the requested epoch (it serves one, or two while keys switch)."""
 OPRF_FOUT_LIMIET: OprfFout.ValueType  # 6
+"""The requesting region is over its rate limit at this holder; opnieuw_na says when to retry."""
 OPRF_FOUT_ONGELDIG_ELEMENT: OprfFout.ValueType  # 7
+"""A blinded element is not a valid ristretto255 encoding (or is the identity)."""
 OPRF_FOUT_VERLOPEN: OprfFout.ValueType  # 8
+"""tijdstip_ms is more than a minute off the holder's clock, or verzoek_id is empty."""
 OPRF_FOUT_VERKEERDE_HOUDER: OprfFout.ValueType  # 9
 """The request names another holder (houder)."""
 OPRF_FOUT_HERHAALD: OprfFout.ValueType  # 10
@@ -82,6 +104,7 @@ class _SignaalSoort:
 class _SignaalSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SignaalSoort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     SIGNAAL_SOORT_ONBEKEND: _SignaalSoort.ValueType  # 0
+    """Not set; such a signal is refused."""
     SIGNAAL_SOORT_ACTIEF: _SignaalSoort.ValueType  # 1
     """The origin has an active case on this person."""
     SIGNAAL_SOORT_INGETROKKEN: _SignaalSoort.ValueType  # 2
@@ -91,6 +114,7 @@ class SignaalSoort(_SignaalSoort, metaclass=_SignaalSoortEnumTypeWrapper):
     """Whether the origin still has an active case on the person."""
 
 SIGNAAL_SOORT_ONBEKEND: SignaalSoort.ValueType  # 0
+"""Not set; such a signal is refused."""
 SIGNAAL_SOORT_ACTIEF: SignaalSoort.ValueType  # 1
 """The origin has an active case on this person."""
 SIGNAAL_SOORT_INGETROKKEN: SignaalSoort.ValueType  # 2
@@ -104,6 +128,7 @@ class _Zekerheid:
 class _ZekerheidEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Zekerheid.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     ZEKERHEID_ONBEKEND: _Zekerheid.ValueType  # 0
+    """Not set. As a filter (LijstRequest): any confidence."""
     ZEKERHEID_ZEKER: _Zekerheid.ValueType  # 1
     """The BSN key matched."""
     ZEKERHEID_WAARSCHIJNLIJK: _Zekerheid.ValueType  # 2
@@ -113,6 +138,7 @@ class Zekerheid(_Zekerheid, metaclass=_ZekerheidEnumTypeWrapper):
     """How sure a match is."""
 
 ZEKERHEID_ONBEKEND: Zekerheid.ValueType  # 0
+"""Not set. As a filter (LijstRequest): any confidence."""
 ZEKERHEID_ZEKER: Zekerheid.ValueType  # 1
 """The BSN key matched."""
 ZEKERHEID_WAARSCHIJNLIJK: Zekerheid.ValueType  # 2
@@ -126,6 +152,7 @@ class _VraagFout:
 class _VraagFoutEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_VraagFout.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     VRAAG_FOUT_GEEN: _VraagFout.ValueType  # 0
+    """No error: envelop holds the VraagUitslag."""
     VRAAG_FOUT_LIMIET: _VraagFout.ValueType  # 1
     """Over the per-region rate limit; opnieuw_na says when to try again."""
     VRAAG_FOUT_ONGELDIG: _VraagFout.ValueType  # 2
@@ -137,6 +164,7 @@ class VraagFout(_VraagFout, metaclass=_VraagFoutEnumTypeWrapper):
     """Why a region did not answer a query with hit or no-hit."""
 
 VRAAG_FOUT_GEEN: VraagFout.ValueType  # 0
+"""No error: envelop holds the VraagUitslag."""
 VRAAG_FOUT_LIMIET: VraagFout.ValueType  # 1
 """Over the per-region rate limit; opnieuw_na says when to try again."""
 VRAAG_FOUT_ONGELDIG: VraagFout.ValueType  # 2
@@ -152,6 +180,7 @@ class _OverlegSoort:
 class _OverlegSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OverlegSoort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     OVERLEG_SOORT_ONBEKEND: _OverlegSoort.ValueType  # 0
+    """Not set; the receiver refuses such a step."""
     OVERLEG_SOORT_VOORSTEL: _OverlegSoort.ValueType  # 1
     """Propose joint handling, naming the lead region (regievoerende regio)."""
     OVERLEG_SOORT_AKKOORD: _OverlegSoort.ValueType  # 2
@@ -167,6 +196,7 @@ class OverlegSoort(_OverlegSoort, metaclass=_OverlegSoortEnumTypeWrapper):
     """The kind of a coordination step between two regions about one match."""
 
 OVERLEG_SOORT_ONBEKEND: OverlegSoort.ValueType  # 0
+"""Not set; the receiver refuses such a step."""
 OVERLEG_SOORT_VOORSTEL: OverlegSoort.ValueType  # 1
 """Propose joint handling, naming the lead region (regievoerende regio)."""
 OVERLEG_SOORT_AKKOORD: OverlegSoort.ValueType  # 2

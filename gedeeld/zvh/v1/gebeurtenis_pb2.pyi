@@ -36,12 +36,21 @@ class _GebeurtenisSoort:
 class _GebeurtenisSoortEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GebeurtenisSoort.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     GEBEURTENIS_SOORT_ONBEKEND: _GebeurtenisSoort.ValueType  # 0
+    """Not set; never published."""
     GEBEURTENIS_SOORT_AANGEMELD: _GebeurtenisSoort.ValueType  # 1
+    """A new casus (Aanmelden); signalering starts signalling its betrokkenen."""
     GEBEURTENIS_SOORT_TOEGEWEZEN: _GebeurtenisSoort.ValueType  # 2
+    """The procesregisseur was assigned or changed (Toewijzen)."""
     GEBEURTENIS_SOORT_STATUS_GEWIJZIGD: _GebeurtenisSoort.ValueType  # 3
+    """The status moved to a non-final state (StatusWijzigen to IN_BEHANDELING)."""
     GEBEURTENIS_SOORT_TOPX_GEWIJZIGD: _GebeurtenisSoort.ValueType  # 4
+    """The casus went on or off the TopX-lijst (TopXMarkeren)."""
     GEBEURTENIS_SOORT_AFGESLOTEN: _GebeurtenisSoort.ValueType  # 5
+    """The casus reached a final status, AFGESCHAALD or AFGESLOTEN: signalering withdraws its
+    signals (SIGNAAL_SOORT_INGETROKKEN) and open matches close.
+    """
     GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD: _GebeurtenisSoort.ValueType  # 6
+    """The bewaartermijn passed: the betrokkenen's personal data were deleted; casus carries none."""
     GEBEURTENIS_SOORT_HERPSEUDONIMISEREN: _GebeurtenisSoort.ValueType  # 7
     """Nothing changed: the casus is sent again so signalering can pseudonymise it under a new
     key epoch (while the node serves two epochs, docs/sleutelceremonie.md).
@@ -51,12 +60,21 @@ class GebeurtenisSoort(_GebeurtenisSoort, metaclass=_GebeurtenisSoortEnumTypeWra
     """What happened to the casus."""
 
 GEBEURTENIS_SOORT_ONBEKEND: GebeurtenisSoort.ValueType  # 0
+"""Not set; never published."""
 GEBEURTENIS_SOORT_AANGEMELD: GebeurtenisSoort.ValueType  # 1
+"""A new casus (Aanmelden); signalering starts signalling its betrokkenen."""
 GEBEURTENIS_SOORT_TOEGEWEZEN: GebeurtenisSoort.ValueType  # 2
+"""The procesregisseur was assigned or changed (Toewijzen)."""
 GEBEURTENIS_SOORT_STATUS_GEWIJZIGD: GebeurtenisSoort.ValueType  # 3
+"""The status moved to a non-final state (StatusWijzigen to IN_BEHANDELING)."""
 GEBEURTENIS_SOORT_TOPX_GEWIJZIGD: GebeurtenisSoort.ValueType  # 4
+"""The casus went on or off the TopX-lijst (TopXMarkeren)."""
 GEBEURTENIS_SOORT_AFGESLOTEN: GebeurtenisSoort.ValueType  # 5
+"""The casus reached a final status, AFGESCHAALD or AFGESLOTEN: signalering withdraws its
+signals (SIGNAAL_SOORT_INGETROKKEN) and open matches close.
+"""
 GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD: GebeurtenisSoort.ValueType  # 6
+"""The bewaartermijn passed: the betrokkenen's personal data were deleted; casus carries none."""
 GEBEURTENIS_SOORT_HERPSEUDONIMISEREN: GebeurtenisSoort.ValueType  # 7
 """Nothing changed: the casus is sent again so signalering can pseudonymise it under a new
 key epoch (while the node serves two epochs, docs/sleutelceremonie.md).

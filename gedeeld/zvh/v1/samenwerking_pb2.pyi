@@ -35,6 +35,7 @@ class _MatchStatus:
 class _MatchStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_MatchStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     MATCH_STATUS_ONBEKEND: _MatchStatus.ValueType  # 0
+    """Not set; no match is ever in this state."""
     MATCH_STATUS_NIEUW: _MatchStatus.ValueType  # 1
     """Just found; nobody in this region looked at it yet."""
     MATCH_STATUS_BEKEKEN: _MatchStatus.ValueType  # 2
@@ -52,6 +53,7 @@ class MatchStatus(_MatchStatus, metaclass=_MatchStatusEnumTypeWrapper):
     """Where a match is in joint handling. Both regions end in the same state."""
 
 MATCH_STATUS_ONBEKEND: MatchStatus.ValueType  # 0
+"""Not set; no match is ever in this state."""
 MATCH_STATUS_NIEUW: MatchStatus.ValueType  # 1
 """Just found; nobody in this region looked at it yet."""
 MATCH_STATUS_BEKEKEN: MatchStatus.ValueType  # 2
@@ -100,6 +102,10 @@ Global___MatchBericht: _TypeAlias = MatchBericht  # noqa: Y015
 
 @_typing.final
 class Match(_message.Message):
+    """One interregional match as this region sees it: one of its own persons was also found in an
+    active casus of another region. The other region holds its own Match for the same pair.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
@@ -122,8 +128,9 @@ class Match(_message.Message):
     match_id: _builtins.str
     """This region's id of the match."""
     casus_id: _builtins.str
-    """This region's casus and person that matched."""
+    """This region's casus whose person matched."""
     betrokkene_id: _builtins.str
+    """This region's betrokkene (in that casus) that matched."""
     andere_regio: _builtins.str
     """The other region."""
     zekerheid: _federatie_pb2.Zekerheid.ValueType
@@ -156,9 +163,13 @@ class Match(_message.Message):
         """Coordination messages, oldest first (only in Ophalen)."""
 
     @_builtins.property
-    def aangemaakt_op(self) -> _timestamp_pb2.Timestamp: ...
+    def aangemaakt_op(self) -> _timestamp_pb2.Timestamp:
+        """When this region recorded the match."""
+
     @_builtins.property
-    def gewijzigd_op(self) -> _timestamp_pb2.Timestamp: ...
+    def gewijzigd_op(self) -> _timestamp_pb2.Timestamp:
+        """When anything about the match (status, messages) last changed."""
+
     def __init__(
         self,
         *,
@@ -190,6 +201,8 @@ Global___Match: _TypeAlias = Match  # noqa: Y015
 
 @_typing.final
 class LijstRequest(_message.Message):
+    """Input of Lijst: filters (combined with AND) and paging."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     STATUS_FIELD_NUMBER: _builtins.int
@@ -205,8 +218,9 @@ class LijstRequest(_message.Message):
     alleen_eigen: _builtins.bool
     """Only matches of casussen assigned to the caller."""
     page_size: _builtins.int
-    """Page size (default 50, at most 200) and the token from the previous page."""
+    """Page size; 0 means 50, at most 200."""
     page_token: _builtins.str
+    """next_page_token of the previous LijstResponse; empty for the first page."""
     @_builtins.property
     def status(self) -> _containers.RepeatedScalarFieldContainer[Global___MatchStatus.ValueType]:
         """Only these statuses (empty: all)."""
@@ -231,6 +245,8 @@ Global___LijstRequest: _TypeAlias = LijstRequest  # noqa: Y015
 
 @_typing.final
 class LijstResponse(_message.Message):
+    """One page of Lijst."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCHES_FIELD_NUMBER: _builtins.int
@@ -243,7 +259,9 @@ class LijstResponse(_message.Message):
     streams only changes from then on (a change may also be in this page).
     """
     @_builtins.property
-    def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___Match]: ...
+    def matches(self) -> _containers.RepeatedCompositeFieldContainer[Global___Match]:
+        """The matches of this page, newest first, without their coordination messages."""
+
     def __init__(
         self,
         *,
@@ -261,10 +279,13 @@ Global___LijstResponse: _TypeAlias = LijstResponse  # noqa: Y015
 
 @_typing.final
 class MatchOphalenRequest(_message.Message):
+    """Input of Ophalen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
+    """Which match (Match.match_id)."""
     def __init__(
         self,
         *,
@@ -280,6 +301,8 @@ Global___MatchOphalenRequest: _TypeAlias = MatchOphalenRequest  # noqa: Y015
 
 @_typing.final
 class VolgenRequest(_message.Message):
+    """Input of Volgen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
@@ -304,6 +327,8 @@ Global___VolgenRequest: _TypeAlias = VolgenRequest  # noqa: Y015
 
 @_typing.final
 class MatchWijziging(_message.Message):
+    """One change of a match, as streamed by Volgen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESUME_TOKEN_FIELD_NUMBER: _builtins.int
@@ -334,12 +359,15 @@ Global___MatchWijziging: _TypeAlias = MatchWijziging  # noqa: Y015
 
 @_typing.final
 class VoorstellenRequest(_message.Message):
+    """Input of Voorstellen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
     REGIEVOERENDE_REGIO_FIELD_NUMBER: _builtins.int
     CONTACTGEGEVENS_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
+    """Which match (Match.match_id); it must be NIEUW or BEKEKEN."""
     regievoerende_regio: _builtins.str
     """The proposed lead region: this region or the other one."""
     contactgegevens: _builtins.str
@@ -363,11 +391,14 @@ Global___VoorstellenRequest: _TypeAlias = VoorstellenRequest  # noqa: Y015
 
 @_typing.final
 class AkkoordRequest(_message.Message):
+    """Input of Akkoord."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
     CONTACTGEGEVENS_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
+    """Which match; the other region must have proposed (SAMENWERKING_VOORGESTELD)."""
     contactgegevens: _builtins.str
     """As in VoorstellenRequest."""
     def __init__(
@@ -386,11 +417,14 @@ Global___AkkoordRequest: _TypeAlias = AkkoordRequest  # noqa: Y015
 
 @_typing.final
 class AfwijzenRequest(_message.Message):
+    """Input of Afwijzen."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
     REDEN_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
+    """Which match (Match.match_id)."""
     reden: _builtins.str
     """Why (required, at most 500 characters)."""
     def __init__(
@@ -409,11 +443,14 @@ Global___AfwijzenRequest: _TypeAlias = AfwijzenRequest  # noqa: Y015
 
 @_typing.final
 class BerichtRequest(_message.Message):
+    """Input of Bericht."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     MATCH_ID_FIELD_NUMBER: _builtins.int
     TEKST_FIELD_NUMBER: _builtins.int
     match_id: _builtins.str
+    """Which match (Match.match_id)."""
     tekst: _builtins.str
     """The message (required, at most 2000 characters)."""
     def __init__(

@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class MatchServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -72,7 +74,9 @@ class MatchServiceStub:
 
 
 class MatchServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
 
     def Lijst(self, request, context):
         """Matches of this region, newest first, filtered and paginated.
@@ -172,7 +176,9 @@ def add_MatchServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MatchService:
-    """Missing associated documentation comment in .proto file."""
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
 
     @staticmethod
     def Lijst(request,

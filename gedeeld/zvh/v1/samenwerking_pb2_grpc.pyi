@@ -34,6 +34,10 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MatchServiceStub:
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -59,6 +63,10 @@ class MatchServiceStub:
 
 @_typing.type_check_only
 class MatchServiceAsyncStub(MatchServiceStub):
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Lijst: _aio.UnaryUnaryMultiCallable[_samenwerking_pb2.LijstRequest, _samenwerking_pb2.LijstResponse]  # type: ignore[assignment]
     """Matches of this region, newest first, filtered and paginated."""
@@ -80,6 +88,10 @@ class MatchServiceAsyncStub(MatchServiceStub):
     """Send a free-text coordination message to the other region's procesregisseur."""
 
 class MatchServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The procesregisseurs' inbox of interregional matches and the joint handling with the other
+    region. Served by samenwerking on the node's gRPC port.
+    """
+
     @_abc_1.abstractmethod
     def Lijst(
         self,

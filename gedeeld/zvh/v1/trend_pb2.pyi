@@ -35,6 +35,7 @@ class _TrendMaat:
 class _TrendMaatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TrendMaat.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     TREND_MAAT_ONBEKEND: _TrendMaat.ValueType  # 0
+    """Not set; never published (every cell names what it counts)."""
     TREND_MAAT_NIEUW: _TrendMaat.ValueType  # 1
     """Casussen registered (aangemeld) in the month."""
     TREND_MAAT_AFGESLOTEN: _TrendMaat.ValueType  # 2
@@ -52,6 +53,7 @@ class TrendMaat(_TrendMaat, metaclass=_TrendMaatEnumTypeWrapper):
     """What a cell counts, for one month."""
 
 TREND_MAAT_ONBEKEND: TrendMaat.ValueType  # 0
+"""Not set; never published (every cell names what it counts)."""
 TREND_MAAT_NIEUW: TrendMaat.ValueType  # 1
 """Casussen registered (aangemeld) in the month."""
 TREND_MAAT_AFGESLOTEN: TrendMaat.ValueType  # 2
@@ -192,6 +194,8 @@ Global___TrendRelease: _TypeAlias = TrendRelease  # noqa: Y015
 
 @_typing.final
 class OverzichtRequest(_message.Message):
+    """Input of Overzicht: a range of at most 36 months (else INVALID_ARGUMENT)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PERIODE_VAN_FIELD_NUMBER: _builtins.int
@@ -346,6 +350,8 @@ Global___TrendBron: _TypeAlias = TrendBron  # noqa: Y015
 
 @_typing.final
 class OverzichtResponse(_message.Message):
+    """Result of Overzicht."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PUNTEN_FIELD_NUMBER: _builtins.int

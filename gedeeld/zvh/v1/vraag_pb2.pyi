@@ -35,6 +35,7 @@ class _NietBeantwoordReden:
 class _NietBeantwoordRedenEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NietBeantwoordReden.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NIET_BEANTWOORD_REDEN_ONBEKEND: _NietBeantwoordReden.ValueType  # 0
+    """Not set; never sent."""
     NIET_BEANTWOORD_REDEN_GEEN_ANTWOORD: _NietBeantwoordReden.ValueType  # 1
     """No answer before the deadline (down, or unreachable)."""
     NIET_BEANTWOORD_REDEN_LIMIET: _NietBeantwoordReden.ValueType  # 2
@@ -46,6 +47,7 @@ class NietBeantwoordReden(_NietBeantwoordReden, metaclass=_NietBeantwoordRedenEn
     """A region that gave no hit/no-hit answer."""
 
 NIET_BEANTWOORD_REDEN_ONBEKEND: NietBeantwoordReden.ValueType  # 0
+"""Not set; never sent."""
 NIET_BEANTWOORD_REDEN_GEEN_ANTWOORD: NietBeantwoordReden.ValueType  # 1
 """No answer before the deadline (down, or unreachable)."""
 NIET_BEANTWOORD_REDEN_LIMIET: NietBeantwoordReden.ValueType  # 2
@@ -56,6 +58,8 @@ Global___NietBeantwoordReden: _TypeAlias = NietBeantwoordReden  # noqa: Y015
 
 @_typing.final
 class VragenRequest(_message.Message):
+    """Input of Vragen: which casus (and person), which regions, how long to wait."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CASUS_ID_FIELD_NUMBER: _builtins.int
@@ -126,6 +130,8 @@ Global___VraagTreffer: _TypeAlias = VraagTreffer  # noqa: Y015
 
 @_typing.final
 class NietBeantwoord(_message.Message):
+    """One region without a hit/no-hit answer, and why."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REGIO_FIELD_NUMBER: _builtins.int
@@ -190,6 +196,8 @@ Global___VraagResultaat: _TypeAlias = VraagResultaat  # noqa: Y015
 
 @_typing.final
 class VragenResponse(_message.Message):
+    """Result of Vragen: per person, who knows them, who does not, and who did not answer."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VRAAG_ID_FIELD_NUMBER: _builtins.int

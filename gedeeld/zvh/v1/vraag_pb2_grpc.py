@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class VraagServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -42,7 +43,8 @@ class VraagServiceStub:
 
 
 class VraagServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen.
+    """
 
     def Vragen(self, request, context):
         """Ask all regions, or the named ones, whether they know the casus's persons.
@@ -69,7 +71,8 @@ def add_VraagServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class VraagService:
-    """Missing associated documentation comment in .proto file."""
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen.
+    """
 
     @staticmethod
     def Vragen(request,

@@ -35,6 +35,8 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class VraagServiceStub:
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen."""
+
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
@@ -46,6 +48,8 @@ class VraagServiceStub:
 
 @_typing.type_check_only
 class VraagServiceAsyncStub(VraagServiceStub):
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen."""
+
     def __init__(self, channel: _aio.Channel) -> None: ...
     Vragen: _aio.UnaryUnaryMultiCallable[_vraag_pb2.VragenRequest, _vraag_pb2.VragenResponse]  # type: ignore[assignment]
     """Ask all regions, or the named ones, whether they know the casus's persons.
@@ -53,6 +57,8 @@ class VraagServiceAsyncStub(VraagServiceStub):
     """
 
 class VraagServiceServicer(metaclass=_abc_1.ABCMeta):
+    """Hit/no-hit queries to other regions about the persons of one of this region's casussen."""
+
     @_abc_1.abstractmethod
     def Vragen(
         self,
