@@ -10,10 +10,17 @@
     ├── RateLimitedError          caller over its budget                -> RESOURCE_EXHAUSTED
     ├── UnavailableError          a dependency (NATS, key shares) down  -> UNAVAILABLE
     ├── ConfigError               a setting is wrong or missing (start-up only)
+    ├── BerichtFout               a message from another region refused; ``reden`` is a fixed
+    │                             metric label (no gRPC status: counted and logged by
+    │                             ``federatie.poort.weiger``, the message terminated)
     └── CryptoError               crypto refused its input
         ├── InvalidProofError     a DLEQ proof did not verify
         ├── InvalidSignatureError an Ed25519 signature did not verify
         └── DecryptionError       an HPKE envelope could not be opened
+
+The rule for federation messages: every check on one from another region (the opener
+``federatie.bericht.open_als`` and ``ontsleutel_als``, the gate ``federatie.poort``, the
+services' content checks) raises ``BerichtFout`` with its ``reden``, not a refusal type of its own.
 
 Messages must never contain an identifier in clear (BSN, name, date of birth):
 they end up in logs and in gRPC status details.
@@ -90,6 +97,18 @@ class ConfigError(ZvhError):
     def __init__(self, setting: str, message: str) -> None:
         super().__init__(f"{setting}: {message}")
         self.setting = setting
+
+
+class BerichtFout(ZvhError):
+    """A message from another region was refused. ``reden`` is one of a fixed set (a metric
+    label: ``onleesbaar``, ``limiet``, ``ongeldige_tekst``, ...); ``opnieuw_na`` is the retry
+    advice in seconds for a refusal the sender may try again (``limiet``), else 0. The message
+    says what was wrong, never what the content was."""
+
+    def __init__(self, reden: str, message: str = "", *, opnieuw_na: float = 0.0) -> None:
+        super().__init__(message or reden)
+        self.reden = reden
+        self.opnieuw_na = opnieuw_na
 
 
 class CryptoError(ZvhError):

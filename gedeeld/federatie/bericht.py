@@ -1,33 +1,35 @@
-"""Signed envelopes for everything that crosses the region boundary.
+"""Signed envelopes for everything that crosses the region boundary, and the one opener.
 
 ``open_bericht`` checks, in this order and before any parsing of the content:
 size, envelope format, known sender, kind, sender = the subject's sender (when the
-caller knows it: ``verkeerde_herkomst``, before the signature is verified), signature. Each failure is a
-``BerichtFout`` with a fixed ``reden`` (used as a metric label and in logs).
+caller knows it: ``verkeerde_herkomst``, before the signature is verified), signature.
+``open_als`` does the same and then parses the content as the message type the caller names;
+``ontsleutel_als`` opens and parses an HPKE-sealed inner content (treffer, overleg, query answer).
+Each failure is a ``BerichtFout`` (gedeeld/errors.py) with a fixed ``reden`` (used as a metric
+label and in logs): ``onleesbaar`` for anything that does not open or parse. Callers add their
+content checks, raising ``BerichtFout`` too, and hand every refusal to
+``gedeeld.federatie.poort.weiger``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
+from gedeeld.crypto.envelop import Ontsleutelsleutel
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
-from gedeeld.errors import InvalidSignatureError, ZvhError
+from gedeeld.errors import BerichtFout as BerichtFout  # re-exported: where the opener's callers look
+from gedeeld.errors import DecryptionError, InvalidSignatureError
 from gedeeld.zvh.v1 import federatie_pb2
 
 VERSIE = 1
 DOMEIN = b"zvh-ondertekend-v1"
 
-
-class BerichtFout(ZvhError):
-    """A message from another region was refused; ``reden`` is one of a fixed set."""
-
-    def __init__(self, reden: str, message: str) -> None:
-        super().__init__(message)
-        self.reden = reden
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 
 
 def _ondertekend_deel(soort: str, afzender: str, inhoud: bytes) -> bytes:
@@ -57,15 +59,19 @@ class Afzenders(Protocol):
 
 
 @dataclass(frozen=True)
-class Geopend:
+class Geopend(Generic[T]):
+    """A verified message: its signer (a registry code) and its content (the raw bytes from
+    ``open_bericht``, the parsed message from ``open_als``)."""
+
     afzender: str
-    inhoud: bytes
+    inhoud: T
 
 
 def open_bericht(
     data: bytes, federatie: Afzenders, soort: str, max_grootte: int, *, afzender: str | None = None
-) -> Geopend:
-    """``afzender``: the region the message's subject names; the signer must be that region."""
+) -> Geopend[bytes]:
+    """The verified envelope, its content unparsed (for a relay, or a content read later).
+    ``afzender``: the region the message's subject names; the signer must be that region."""
     if len(data) > max_grootte:
         raise BerichtFout("te_groot", f"message of {len(data)} bytes exceeds {max_grootte}")
     try:
@@ -93,3 +99,37 @@ def open_bericht(
             "ongeldige_handtekening", "signature does not verify against the registry"
         ) from None
     return Geopend(env.afzender, env.inhoud)
+
+
+def lees_als(inhoud: bytes, berichttype: type[M]) -> M:
+    """``inhoud`` parsed as ``berichttype``; ``BerichtFout("onleesbaar")`` when it does not parse."""
+    try:
+        return berichttype.FromString(inhoud)
+    except DecodeError:
+        raise BerichtFout("onleesbaar", f"not a {berichttype.DESCRIPTOR.name}") from None
+
+
+def open_als(
+    data: bytes,
+    afzenders: Afzenders,
+    soort: str,
+    berichttype: type[M],
+    max_grootte: int,
+    *,
+    afzender: str | None = None,
+) -> Geopend[M]:
+    """The verified envelope (``open_bericht``, the same checks in the same order) with its
+    content parsed as ``berichttype``. Raises ``BerichtFout`` only."""
+    geopend = open_bericht(data, afzenders, soort, max_grootte, afzender=afzender)
+    return Geopend(geopend.afzender, lees_als(geopend.inhoud, berichttype))
+
+
+def ontsleutel_als(sleutel: Ontsleutelsleutel, envelop: bytes, info: bytes, berichttype: type[M]) -> M:
+    """An HPKE envelope sealed to us (``gedeeld.crypto.envelop.verzegel``), opened with our key
+    and ``info`` and parsed as ``berichttype``; ``BerichtFout("onleesbaar")`` when either fails
+    (another key, another ``info``, tampered, truncated, not that message)."""
+    try:
+        platte_tekst = sleutel.open(envelop, info)
+    except DecryptionError:
+        raise BerichtFout("onleesbaar", "the sealed content cannot be opened") from None
+    return lees_als(platte_tekst, berichttype)

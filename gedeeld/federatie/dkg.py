@@ -40,7 +40,7 @@ from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.crypto.shamir import lagrange
 from gedeeld.errors import CryptoError, ZvhError
-from gedeeld.federatie.bericht import BerichtFout, open_bericht
+from gedeeld.federatie.bericht import BerichtFout, lees_als, open_bericht
 from gedeeld.federatie.ceremonie import Deelnemer
 from gedeeld.federatie.register import MIN_DREMPEL, Federatie, RegisterFout, lees, teken_register
 from gedeeld.zvh.v1 import dkg_pb2 as D
@@ -325,9 +325,10 @@ class Beoordeling:
         self.fase += 1
 
     def _lees(self, cls: type[_M], inhoud: bytes) -> _M | None:
+        """A phase's message, or None (as if never sent) when it is not one of this round."""
         try:
-            m = cls.FromString(inhoud)
-        except DecodeError:
+            m = lees_als(inhoud, cls)
+        except BerichtFout:
             return None
         return m if getattr(m, "ronde_id") == self.ronde.ronde_id else None  # noqa: B009
 

@@ -97,14 +97,15 @@ async def leid(
             return
         if msg.data and fase == b.fase and fase not in bundels and afzender in b.verwacht():
             try:
-                g = open_bericht(msg.data, ronde, soort(fase), MAX_BERICHT)
+                # The signer must be the region the subject names (checked before the signature).
+                open_bericht(msg.data, ronde, soort(fase), MAX_BERICHT, afzender=afzender)
             except BerichtFout as exc:
                 log.warning(
                     "dkg message refused", extra={"regio": afzender, "fase": fase, "reden": exc.reden}
                 )
             else:
                 # The first message counts; a second, different one would be equivocation.
-                if g.afzender == afzender and afzender not in ontvangen[fase]:
+                if afzender not in ontvangen[fase]:
                     ontvangen[fase][afzender] = msg.data
                     if set(ontvangen[fase]) >= b.verwacht():
                         compleet.set()

@@ -6,14 +6,16 @@
 2. A token bucket per (kind, sending region): a flood from one region costs microseconds a
    message and is refused before its signature is verified; other regions' messages in the same
    batch are handled normally.
-3. The envelope and its signature (``open_bericht``); the signer must be the subject's sender
-   (``verkeerde_herkomst``): a region cannot replay another region's message under its own
-   subject, and the hub lets a region publish only under its own code.
+3. The envelope, its signature and its content's message type (``open_als``); the signer must
+   be the subject's sender (``verkeerde_herkomst``): a region cannot replay another region's
+   message under its own subject, and the hub lets a region publish only under its own code.
 
 The services then check the content (text fields with ``controleer``, references, state).
-Every refusal is counted in ``zvh_federation_rejected_total{soort,afzender,reden}`` (and the
-older ``zvh_signals_rejected_total{reden}``), logged with subject, kind, sending region and
-reason (never content) and terminated: a refused message is never redelivered.
+Every check raises the one refusal error, ``BerichtFout`` (gedeeld/errors.py), with its ``reden``.
+Every refusal goes through ``weiger``: counted in ``zvh_federation_rejected_total{soort,afzender,
+reden}`` (and the older ``zvh_signals_rejected_total{reden}``), logged with subject, kind, sending
+region and reason (never content); a JetStream consumer then terminates it: a refused message is
+never redelivered.
 """
 
 from __future__ import annotations
@@ -22,9 +24,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+from google.protobuf.message import Message
 
 from gedeeld import onderwerpen
-from gedeeld.federatie.bericht import BerichtFout, Geopend, open_bericht
+from gedeeld.errors import BerichtFout
+from gedeeld.federatie.bericht import Geopend, open_als, open_bericht
 from gedeeld.federatie.register import Federatie
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import FEDERATIE_GEWEIGERD, SIGNALEN_GEWEIGERD
@@ -32,6 +38,8 @@ from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.tekst import tekstfout
 
 log = logging.getLogger("zvh.federatie")
+
+M = TypeVar("M", bound=Message)
 
 
 @dataclass
@@ -56,12 +64,10 @@ STANDAARD_LIMIETEN: dict[onderwerpen.Soort, Limiet] = {
 }
 
 
-class Geweigerd(Exception):
-    """A message from another region refused; ``reden`` is one of a fixed set (a metric label)."""
-
-    def __init__(self, reden: str) -> None:
-        super().__init__(reden)
-        self.reden = reden
+# The refusal's former name here. TEMPORARY: only services/samenwerking still uses it (being
+# rewritten in parallel); the same class, so catching either catches every refusal. Remove once
+# samenwerking raises and catches BerichtFout.
+Geweigerd = BerichtFout
 
 
 class Eigen(Exception):
@@ -74,7 +80,9 @@ def label(federatie: Federatie, afzender: str | None) -> str:
 
 
 def weiger(soort: str, reden: str, *, afzender: str = "onbekend", subject: str = "") -> Uitkomst:
-    """Count and log one refused message; the caller terminates it (``Uitkomst.WEIGER``)."""
+    """Count and log one refused message from another region, of any kind (also a query or a
+    query's answer, which travel outside JetStream and ignore the result); a JetStream caller
+    terminates it (``Uitkomst.WEIGER``). ``afzender``: a metric label (``label``/``herkomst``)."""
     FEDERATIE_GEWEIGERD.labels(soort, afzender, reden).inc()
     SIGNALEN_GEWEIGERD.labels(reden).inc()
     log.info(
@@ -85,13 +93,13 @@ def weiger(soort: str, reden: str, *, afzender: str = "onbekend", subject: str =
 
 
 def controleer(waarde: str, maximum: int, *, meerdere_regels: bool = False, leeg: bool = True) -> str:
-    """A text field from another region, unchanged, or ``Geweigerd("ongeldige_tekst")``: too long,
+    """A text field from another region, unchanged, or ``BerichtFout("ongeldige_tekst")``: too long,
     control characters (a NUL byte never reaches PostgreSQL), bidi overrides (gedeeld/tekst.py).
     ``leeg=False``: an empty value is refused too."""
     if not BESCHERMING.tekst:
         return waarde
     if (not leeg and not waarde) or tekstfout(waarde, maximum=maximum, meerdere_regels=meerdere_regels):
-        raise Geweigerd("ongeldige_tekst")
+        raise BerichtFout("ongeldige_tekst", "a text field is too long, empty or has forbidden characters")
     return waarde
 
 
@@ -111,31 +119,48 @@ class Poort:
         self._emmers = {soort: Limieten(limiet, klok) for soort, limiet in gekozen.items()}
 
     def afzender(self, soort: onderwerpen.Soort, subject: str) -> str:
-        """The sending region the subject names, within its quota; else ``Geweigerd`` (or
+        """The sending region the subject names, within its quota; else ``BerichtFout`` (or
         ``Eigen`` for a signal of our own)."""
         code = onderwerpen.afzender(soort, subject, ontvanger=None if soort == "signaal" else self.regio)
         if code is None:
-            raise Geweigerd("verkeerd_onderwerp")
+            raise BerichtFout("verkeerd_onderwerp", "the subject is of another shape or for another region")
         if code == self.regio:
             if soort == "signaal":
                 raise Eigen()
             if BESCHERMING.herkomst:
-                raise Geweigerd("eigen_regio")
+                raise BerichtFout("eigen_regio", "the subject names this region as the sender")
         if code not in self.federatie.regios:
-            raise Geweigerd("onbekende_regio")
+            raise BerichtFout("onbekende_regio", "the subject's region is not in the federation registry")
         if BESCHERMING.snelheid and self._emmers[soort].neem(code):
-            raise Geweigerd("limiet")
+            raise BerichtFout("limiet", "over the sending region's rate for this kind")
         return code
 
-    def open(self, soort: onderwerpen.Soort, data: bytes, afzender: str) -> Geopend:
-        """The verified envelope; its signer is ``afzender`` (the subject's sender)."""
-        try:
-            return open_bericht(
-                data,
-                self.federatie,
-                soort,
-                onderwerpen.MAX_BERICHT,
-                afzender=afzender if BESCHERMING.herkomst else None,
-            )
-        except BerichtFout as exc:
-            raise Geweigerd(exc.reden) from None
+    def herkomst(self, soort: onderwerpen.Soort, subject: str) -> str:
+        """The sending region a subject names, as a metric label for a refusal before (or
+        without) ``afzender``: a registry code or ``onbekend``."""
+        return label(self.federatie, onderwerpen.afzender(soort, subject))
+
+    def open(self, soort: onderwerpen.Soort, data: bytes, afzender: str) -> Geopend[bytes]:
+        """The verified envelope, content unparsed; its signer is ``afzender`` (the subject's
+        sender). Prefer ``open_als``."""
+        return open_bericht(
+            data,
+            self.federatie,
+            soort,
+            onderwerpen.MAX_BERICHT,
+            afzender=afzender if BESCHERMING.herkomst else None,
+        )
+
+    def open_als(
+        self, soort: onderwerpen.Soort, data: bytes, afzender: str, berichttype: type[M]
+    ) -> Geopend[M]:
+        """The verified envelope with its content parsed as ``berichttype``; its signer is
+        ``afzender`` (the subject's sender). Raises ``BerichtFout`` only."""
+        return open_als(
+            data,
+            self.federatie,
+            soort,
+            berichttype,
+            onderwerpen.MAX_BERICHT,
+            afzender=afzender if BESCHERMING.herkomst else None,
+        )

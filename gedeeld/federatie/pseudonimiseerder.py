@@ -37,8 +37,8 @@ from gedeeld import onderwerpen
 from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import CryptoError, RateLimitedError, UnavailableError
-from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.errors import BerichtFout, CryptoError, RateLimitedError, UnavailableError
+from gedeeld.federatie.bericht import onderteken, open_als
 from gedeeld.federatie.onboarding import lees_onboarding
 from gedeeld.federatie.register import Federatie, Regio
 from gedeeld.metrics import OPRF_HOUDER_FOUT
@@ -173,15 +173,12 @@ class Pseudonimiseerder:
     def _open(self, regio: Regio, data: bytes, soort: str, max_grootte: int, soort_cls: type[_A]) -> _A:
         """The content of a holder's signed answer; raises OngeldigAntwoord."""
         try:
-            geopend = open_bericht(data, self._federatie, soort, max_grootte)
-            inhoud = soort_cls.FromString(geopend.inhoud)
+            geopend = open_als(data, self._federatie, soort, soort_cls, max_grootte)
         except BerichtFout as exc:
             raise OngeldigAntwoord(exc.reden) from None
-        except Exception:
-            raise OngeldigAntwoord("onleesbaar") from None
         if geopend.afzender != regio.code:
             raise OngeldigAntwoord("verkeerde_afzender")
-        return inhoud
+        return geopend.inhoud
 
     async def _batch(self, invoer: Sequence[bytes]) -> list[bytes]:
         t = self._federatie.drempel

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
-from gedeeld.errors import DecryptionError
-from gedeeld.federatie.bericht import onderteken
-from gedeeld.federatie.poort import BESCHERMING, Eigen, Geweigerd, controleer, label
-from gedeeld.federatie.poort import weiger as _weiger
+from gedeeld.errors import BerichtFout
+from gedeeld.federatie.bericht import onderteken, ontsleutel_als
+from gedeeld.federatie.poort import BESCHERMING, Eigen, controleer, weiger
 from gedeeld.identiteit import SleutelType, is_zeker
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import FEDERATIE_GEWEIGERD, MATCHES, SIGNALEN_ONTVANGEN, TREFFERS
@@ -62,18 +60,12 @@ MAX_TOKENS = 64
 MAX_MATCHES_PER_REFERENTIE = 5
 SLEUTELTYPES = frozenset(t.value for t in SleutelType)
 
-__all__ = ["Geweigerd", "Inkomend", "weiger", "zekerheid"]
+__all__ = ["Inkomend", "zekerheid"]
 
 
 def zekerheid(types: Iterable[str]) -> F.Zekerheid.ValueType:
     soorten = {SleutelType(t) for t in types if t in SleutelType._value2member_map_}
     return F.ZEKERHEID_ZEKER if is_zeker(soorten) else F.ZEKERHEID_WAARSCHIJNLIJK
-
-
-def weiger(reden: str, soort: str, afzender: str = "onbekend", subject: str = "") -> Uitkomst:
-    """A federation message refused: counted by kind, sender and reason, logged without content,
-    never redelivered."""
-    return _weiger(soort, reden, afzender=afzender, subject=subject)
 
 
 @dataclass(frozen=True)
@@ -109,11 +101,6 @@ class Inkomend:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def _weiger(self, reden: str, soort: str, subject: str = "", afzender: str | None = None) -> Uitkomst:
-        if afzender is None:
-            afzender = onderwerpen.afzender(soort, subject) if soort in ("signaal", "treffer") else None  # type: ignore[arg-type]
-        return weiger(reden, soort, label(self.ctx.federatie, afzender), subject)
-
     # -- signals -------------------------------------------------------------
 
     async def bij_signaal(self, msg: Msg) -> Uitkomst:
@@ -133,16 +120,17 @@ class Inkomend:
                 afzender = self.ctx.poort.afzender("signaal", msg.subject)
             except Eigen:
                 continue  # our own
-            except Geweigerd as fout:
-                uitkomsten[i] = self._weiger(fout.reden, "signaal", msg.subject)
+            except BerichtFout as fout:
+                herkomst = self.ctx.poort.herkomst("signaal", msg.subject)
+                uitkomsten[i] = weiger("signaal", fout.reden, afzender=herkomst, subject=msg.subject)
                 continue
             # The origin's trace continues here: the match, the verwerkingslog rows and the treffer.
             trace = voor_bericht(msg.headers)
             with in_trace(trace):
                 try:
                     geldig.append(self._controleer(i, msg, afzender, trace))
-                except Geweigerd as fout:
-                    uitkomsten[i] = self._weiger(fout.reden, "signaal", msg.subject, afzender)
+                except BerichtFout as fout:
+                    uitkomsten[i] = weiger("signaal", fout.reden, afzender=afzender, subject=msg.subject)
                 except Exception as exc:
                     uitkomsten[i] = _mislukt(exc)
         if not geldig:
@@ -177,7 +165,7 @@ class Inkomend:
         return uitkomsten
 
     def _controleer(self, index: int, msg: Msg, afzender: str, trace: TraceContext) -> _Geldig:
-        """Check one message (raises ``Geweigerd``) and count it as received."""
+        """Check one message (raises ``BerichtFout``) and count it as received."""
         signaal = self._lees_signaal(msg.data, afzender)
         afzender = signaal.regio  # the signer (the subject's sender, unless a test turned that off)
         soort = F.SignaalSoort.Name(signaal.soort).removeprefix("SIGNAAL_SOORT_").lower()
@@ -307,32 +295,29 @@ class Inkomend:
 
     def _lees_signaal(self, data: bytes, afzender: str) -> F.Signaal:
         ctx = self.ctx
-        geopend = ctx.poort.open("signaal", data, afzender)
-        try:
-            signaal = F.Signaal.FromString(geopend.inhoud)
-        except DecodeError:
-            raise Geweigerd("onleesbaar") from None
+        geopend = ctx.poort.open_als("signaal", data, afzender, F.Signaal)
+        signaal = geopend.inhoud
         if signaal.regio != geopend.afzender:
-            raise Geweigerd("onleesbaar")
+            raise BerichtFout("onleesbaar", "the signal names another region than its signer")
         controleer(signaal.referentie, MAX_REFERENTIE, leeg=False)
         controleer(signaal.signaal_id, MAX_ID, leeg=False)
         if signaal.soort == F.SIGNAAL_SOORT_ACTIEF:
             if signaal.verloopt_op.ToDatetime(tzinfo=UTC) <= ctx.klok.nu():
-                raise Geweigerd("verlopen")
+                raise BerichtFout("verlopen", "the signal has expired")
             if (
                 not signaal.tokens
                 or len(signaal.tokens) > MAX_TOKENS
                 or any(len(t.token) != 64 for t in signaal.tokens)
             ):
-                raise Geweigerd("onleesbaar")
+                raise BerichtFout("onleesbaar", "malformed tokens")
             # While keys switch, a signal carries tokens of two epochs: one this node serves will do.
             if not ctx.token_epochs(signaal.epoch, signaal.tokens):
-                raise Geweigerd("verkeerde_epoch")
+                raise BerichtFout("verkeerde_epoch", "tokens of an epoch this node does not serve")
             # The key type ends up in the match (and decides ZEKER): only the known ones.
             if BESCHERMING.tekst and any(t.sleutel_type not in SLEUTELTYPES for t in signaal.tokens):
-                raise Geweigerd("ongeldige_tekst")
+                raise BerichtFout("ongeldige_tekst", "an unknown key type")
         elif signaal.soort != F.SIGNAAL_SOORT_INGETROKKEN:
-            raise Geweigerd("onleesbaar")
+            raise BerichtFout("onleesbaar", "an unknown kind of signal")
         return signaal
 
     async def _leg_vast(
@@ -490,30 +475,30 @@ class Inkomend:
     async def bij_treffer(self, msg: Msg) -> Uitkomst:
         try:
             afzender = self.ctx.poort.afzender("treffer", msg.subject)
-        except Geweigerd as fout:
-            return self._weiger(fout.reden, "treffer", msg.subject)
+        except BerichtFout as fout:
+            herkomst = self.ctx.poort.herkomst("treffer", msg.subject)
+            return weiger("treffer", fout.reden, afzender=herkomst, subject=msg.subject)
         # The trace of the signal (and so of the registration) that the other region matched.
         trace = voor_bericht(msg.headers)
         with in_trace(trace):
             try:
                 return await self._treffer(msg, afzender, trace)
-            except Geweigerd as fout:
-                return self._weiger(fout.reden, "treffer", msg.subject, afzender)
+            except BerichtFout as fout:
+                return weiger("treffer", fout.reden, afzender=afzender, subject=msg.subject)
 
     def _lees_treffer(self, msg: Msg, afzender: str) -> F.TrefferInhoud:
         ctx = self.ctx
-        geopend = ctx.poort.open("treffer", msg.data, afzender)
-        try:
-            treffer = F.Treffer.FromString(geopend.inhoud)
-            if treffer.ontvanger != ctx.regio:
-                raise Geweigerd("onleesbaar")
-            inhoud = F.TrefferInhoud.FromString(
-                ctx.sleutels.hpke.open(treffer.envelop, TREFFER_INFO + b"\x00" + ctx.regio.encode())
-            )
-        except (DecodeError, DecryptionError):
-            raise Geweigerd("onleesbaar") from None
+        geopend = ctx.poort.open_als("treffer", msg.data, afzender, F.Treffer)
+        if geopend.inhoud.ontvanger != ctx.regio:
+            raise BerichtFout("onleesbaar", "a treffer for another region")
+        inhoud = ontsleutel_als(
+            ctx.sleutels.hpke,
+            geopend.inhoud.envelop,
+            TREFFER_INFO + b"\x00" + ctx.regio.encode(),
+            F.TrefferInhoud,
+        )
         if inhoud.regio != geopend.afzender:
-            raise Geweigerd("verkeerde_herkomst")
+            raise BerichtFout("verkeerde_herkomst", "the treffer names another region than its signer")
         # Every text field, before any of it reaches the database (SQLite and PostgreSQL alike).
         controleer(inhoud.referentie_ontvanger, MAX_REFERENTIE, leeg=False)
         controleer(inhoud.referentie, MAX_REFERENTIE, leeg=False)
@@ -524,7 +509,7 @@ class Inkomend:
             or len(inhoud.sleutel_types) > len(SLEUTELTYPES)
             or any(t not in SLEUTELTYPES for t in inhoud.sleutel_types)
         ):
-            raise Geweigerd("ongeldige_tekst")
+            raise BerichtFout("ongeldige_tekst", "missing, repeated or unknown key types")
         return inhoud
 
     async def _treffer(self, msg: Msg, afzender: str, trace: TraceContext) -> Uitkomst:
@@ -536,11 +521,11 @@ class Inkomend:
             if BESCHERMING.treffer_referentie:
                 # Only for a person we signalled (every region saw it) and still signal.
                 if eigen is None:
-                    raise Geweigerd("onbekende_referentie")
+                    raise BerichtFout("onbekende_referentie", "a treffer for a referentie we never signalled")
                 if eigen.ingetrokken:
-                    raise Geweigerd("ingetrokken")
+                    raise BerichtFout("ingetrokken", "a treffer for a referentie we withdrew")
                 if inhoud.epoch not in ctx.pseudonimiseerders:  # either epoch while keys switch
-                    raise Geweigerd("verkeerde_epoch")
+                    raise BerichtFout("verkeerde_epoch", "a treffer of an epoch this node does not serve")
                 andere = (
                     await s.execute(
                         select(func.count())
@@ -553,7 +538,7 @@ class Inkomend:
                     )
                 ).scalar_one()
                 if andere >= MAX_MATCHES_PER_REFERENTIE:
-                    raise Geweigerd("te_veel_matches")
+                    raise BerichtFout("te_veel_matches", "too many persons of one region for one of ours")
             elif eigen is None:
                 return Uitkomst.KLAAR
             match_id = await self._registreer(

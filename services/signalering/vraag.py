@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import nats.errors
-from google.protobuf.message import DecodeError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
@@ -33,11 +32,11 @@ from sqlalchemy import select
 
 from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
-from gedeeld.errors import CryptoError, NotFoundError, PreconditionError, ValidationError
+from gedeeld.errors import BerichtFout, NotFoundError, PreconditionError, ValidationError
 from gedeeld.errors import FieldViolation as FV
-from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
-from gedeeld.federatie.poort import Geweigerd, controleer, label
-from gedeeld.metrics import FEDERATIE_GEWEIGERD, VRAGEN_BEANTWOORD, VRAGEN_GESTELD
+from gedeeld.federatie.bericht import onderteken, ontsleutel_als, open_als
+from gedeeld.federatie.poort import controleer, label, weiger
+from gedeeld.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
 from gedeeld.nats import bevestig
 from gedeeld.snelheidslimiet import Limiet, Limieten
 from gedeeld.tracing import HEADER, TraceContext, from_headers
@@ -63,6 +62,9 @@ _REDEN = {
     F.VRAAG_FOUT_ONGELDIG: V.NIET_BEANTWOORD_REDEN_ONGELDIG,
     F.VRAAG_FOUT_VERKEERDE_EPOCH: V.NIET_BEANTWOORD_REDEN_ONGELDIG,
 }
+# The code a refused query is answered with, by refusal reason: the asker may retry after a
+# ``limiet`` and knows its tokens are of the wrong epoch; anything else is ``ONGELDIG``.
+_FOUT = {"limiet": F.VRAAG_FOUT_LIMIET, "verkeerde_epoch": F.VRAAG_FOUT_VERKEERDE_EPOCH}
 
 
 def vraag_info(ontvanger: str) -> bytes:
@@ -236,37 +238,27 @@ class Vrager:
     ) -> F.VraagUitslag | V.NietBeantwoordReden.ValueType:
         ctx = self.ctx
         try:
-            geopend = open_bericht(data, ctx.federatie, "vraag_antwoord", onderwerpen.MAX_BERICHT)
-            antwoord = F.VraagAntwoord.FromString(geopend.inhoud)
+            geopend = open_als(
+                data, ctx.federatie, "vraag_antwoord", F.VraagAntwoord, onderwerpen.MAX_BERICHT
+            )
+            antwoord = geopend.inhoud
             if geopend.afzender != regio or antwoord.vraag_id != vraag_id or antwoord.ontvanger != ctx.regio:
                 raise BerichtFout("onleesbaar", "answer does not belong to this query")
             if antwoord.fout != F.VRAAG_FOUT_GEEN:
                 return _REDEN.get(antwoord.fout, V.NIET_BEANTWOORD_REDEN_ONGELDIG)
-            uitslag = F.VraagUitslag.FromString(
-                ctx.sleutels.hpke.open(antwoord.envelop, vraag_info(ctx.regio))
+            uitslag = ontsleutel_als(
+                ctx.sleutels.hpke, antwoord.envelop, vraag_info(ctx.regio), F.VraagUitslag
             )
             if uitslag.vraag_id != vraag_id or uitslag.regio != regio:
                 raise BerichtFout("onleesbaar", "answer does not belong to this query")
             # Shown to the informatiecoördinator: the same text rules as everything from elsewhere.
             controleer(uitslag.contact, MAX_CONTACT)
             if any(t not in SLEUTELTYPES for t in uitslag.sleutel_types):
-                raise Geweigerd("ongeldige_tekst")
-        except Geweigerd as fout:
-            FEDERATIE_GEWEIGERD.labels("vraag", label(ctx.federatie, regio), fout.reden).inc()
-            log.info("query answer rejected", extra={"regio": regio, "reden": fout.reden})
-            return V.NIET_BEANTWOORD_REDEN_ONGELDIG
-        except (BerichtFout, DecodeError, CryptoError) as exc:
-            log.info("query answer rejected", extra={"regio": regio, "error": type(exc).__name__})
+                raise BerichtFout("ongeldige_tekst", "an unknown key type")
+        except BerichtFout as fout:
+            weiger("vraag", fout.reden, afzender=label(ctx.federatie, regio))
             return V.NIET_BEANTWOORD_REDEN_ONGELDIG
         return uitslag
-
-
-class _Weigering(Exception):
-    def __init__(self, fout: F.VraagFout.ValueType, reden: str, opnieuw_na: float = 0.0) -> None:
-        super().__init__(reden)
-        self.fout = fout
-        self.reden = reden
-        self.opnieuw_na = opnieuw_na
 
 
 class Beantwoorder:
@@ -302,26 +294,20 @@ class Beantwoorder:
         ctx = self.ctx
         vraag_id, aanvrager = "", ""
         try:
-            try:
-                geopend = open_bericht(data, ctx.federatie, "vraag", onderwerpen.MAX_BERICHT)
-            except BerichtFout as exc:
-                raise _Weigering(F.VRAAG_FOUT_ONGELDIG, exc.reden) from None
-            try:
-                verzoek = F.VraagVerzoek.FromString(geopend.inhoud)
-            except DecodeError:
-                raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "onleesbaar") from None
+            geopend = open_als(data, ctx.federatie, "vraag", F.VraagVerzoek, onderwerpen.MAX_BERICHT)
+            verzoek = geopend.inhoud
             vraag_id = verzoek.vraag_id[:64]
             aanvrager = geopend.afzender  # the signature is verified: a refusal can go back to it
             self._controleer(aanvrager, verzoek)
-        except _Weigering as w:
+        except BerichtFout as w:
             VRAGEN_BEANTWOORD.labels(w.reden).inc()
-            FEDERATIE_GEWEIGERD.labels("vraag", label(ctx.federatie, aanvrager), w.reden).inc()
-            log.info("query refused", extra={"reden": w.reden, "aanvrager": aanvrager or "?"})
+            weiger("vraag", w.reden, afzender=label(ctx.federatie, aanvrager))
             if not aanvrager:
                 # Unverified sender: answer nothing that could be used to probe us.
                 return b""
+            fout = _FOUT.get(w.reden, F.VRAAG_FOUT_ONGELDIG)
             return self._onderteken(
-                F.VraagAntwoord(vraag_id=vraag_id, ontvanger=aanvrager, fout=w.fout, opnieuw_na=w.opnieuw_na)
+                F.VraagAntwoord(vraag_id=vraag_id, ontvanger=aanvrager, fout=fout, opnieuw_na=w.opnieuw_na)
             )
         uitslag = await self._zoek(verzoek, trace)
         VRAGEN_BEANTWOORD.labels("treffer" if uitslag.treffer else "geen_treffer").inc()
@@ -333,30 +319,29 @@ class Beantwoorder:
     def _controleer(self, afzender: str, v: F.VraagVerzoek) -> None:
         ctx = self.ctx
         if v.regio != afzender or v.ontvanger != ctx.regio or not v.vraag_id or len(v.vraag_id) > 64:
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "onleesbaar")
+            raise BerichtFout("onleesbaar", "the query names another asker or addressee, or no id")
         if not v.tokens or len(v.tokens) > 16 or any(len(t.token) != 64 for t in v.tokens):
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "onleesbaar")
-        try:
-            # Both land in the verwerkingslog: never a NUL byte or a bidi override.
-            controleer(v.vraag_id, MAX_ID)
-            controleer(v.doel_referentie, MAX_ID)
-        except Geweigerd:
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst") from None
+            raise BerichtFout("onleesbaar", "malformed tokens")
+        # Both land in the verwerkingslog: never a NUL byte or a bidi override.
+        controleer(v.vraag_id, MAX_ID)
+        controleer(v.doel_referentie, MAX_ID)
         if any(t.sleutel_type not in SLEUTELTYPES for t in v.tokens):
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "ongeldige_tekst")
+            raise BerichtFout("ongeldige_tekst", "an unknown key type")
         if not ctx.token_epochs(v.epoch, v.tokens):  # while keys switch, one served epoch will do
-            raise _Weigering(F.VRAAG_FOUT_VERKEERDE_EPOCH, "verkeerde_epoch")
+            raise BerichtFout("verkeerde_epoch", "tokens of an epoch this node does not serve")
         nu = int(ctx.klok.nu().timestamp() * 1000)
         if abs(nu - v.tijdstip_ms) > VENSTER_MS:
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "verlopen")
+            raise BerichtFout("verlopen", "query time is more than a minute off")
         self._gezien = {k: t for k, t in self._gezien.items() if t > nu}
         # One vraag_id covers all persons of one query, so the replay key includes the tokens' owner.
         sleutel = (afzender, f"{v.vraag_id}/{v.tokens[0].token.hex()}")
         if sleutel in self._gezien:
-            raise _Weigering(F.VRAAG_FOUT_ONGELDIG, "herhaald")
+            raise BerichtFout("herhaald", "this query was answered already (replay)")
         wacht = self._limieten.neem(afzender)
         if wacht:
-            raise _Weigering(F.VRAAG_FOUT_LIMIET, "limiet", opnieuw_na=min(wacht, 3600.0))
+            raise BerichtFout(
+                "limiet", "query rate limit for your region reached", opnieuw_na=min(wacht, 3600.0)
+            )
         self._gezien[sleutel] = nu + 2 * VENSTER_MS
 
     async def _zoek(self, v: F.VraagVerzoek, trace: TraceContext) -> F.VraagUitslag:

@@ -14,8 +14,9 @@ from prometheus_client import REGISTRY
 from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.crypto.handtekening import Ondertekensleutel
+from gedeeld.errors import BerichtFout
 from gedeeld.federatie.bericht import onderteken
-from gedeeld.federatie.poort import Eigen, Geweigerd, Poort, controleer
+from gedeeld.federatie.poort import Eigen, Poort, controleer
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.jetstream import Uitkomst
 from gedeeld.snelheidslimiet import Limiet
@@ -51,7 +52,7 @@ def test_the_subject_names_the_sender_and_own_unknown_or_misaddressed_subjects_a
         ("treffer", "zvh.treffer.wvv", "verkeerd_onderwerp"),  # the old layout: no sender
         ("signaal", "zvh.signaal.Arnhem", "verkeerd_onderwerp"),
     ]:
-        with pytest.raises(Geweigerd) as fout:
+        with pytest.raises(BerichtFout) as fout:
             p.afzender(soort, subject)  # type: ignore[arg-type]
         assert fout.value.reden == reden, subject
 
@@ -61,7 +62,7 @@ def test_the_rate_is_per_kind_and_sending_region() -> None:
     p = Poort("wvv", maak_federatie(3, 2).federatie, {"signaal": Limiet(1 / 3600, 3)}, klok=lambda: nu[0])
     for _ in range(3):
         p.afzender("signaal", "zvh.signaal.arnhem")
-    with pytest.raises(Geweigerd) as fout:
+    with pytest.raises(BerichtFout) as fout:
         p.afzender("signaal", "zvh.signaal.arnhem")
     assert fout.value.reden == "limiet"
     p.afzender("signaal", "zvh.signaal.haaglanden")  # another region: its own bucket
@@ -76,7 +77,7 @@ def test_the_signer_must_be_the_subject_sender_checked_before_the_signature() ->
     van_haaglanden = onderteken(fed.regios["haaglanden"].ondertekening, "haaglanden", "signaal", b"x")
     vervalst = onderteken(Ondertekensleutel.nieuw(), "haaglanden", "signaal", b"x")
     for data in (van_haaglanden, vervalst):  # a wrong signature does not even get verified
-        with pytest.raises(Geweigerd) as fout:
+        with pytest.raises(BerichtFout) as fout:
             p.open("signaal", data, "arnhem")
         assert fout.value.reden == "verkeerde_herkomst"
     assert p.open("signaal", van_haaglanden, "haaglanden").afzender == "haaglanden"
@@ -88,7 +89,7 @@ def test_the_signer_must_be_the_subject_sender_checked_before_the_signature() ->
     ids=["nul", "te_lang", "bidi_override", "bidi_isolate", "newline", "lone_surrogate"],
 )
 def test_text_from_another_region_is_refused_not_cut(waarde: str) -> None:
-    with pytest.raises(Geweigerd) as fout:
+    with pytest.raises(BerichtFout) as fout:
         controleer(waarde, 32)
     assert fout.value.reden == "ongeldige_tekst"
 
@@ -100,7 +101,7 @@ def test_text_rules_allow_what_a_field_allows() -> None:
     )
     assert controleer("twee\nregels", 200, meerdere_regels=True) == "twee\nregels"
     assert controleer("", 32) == ""
-    with pytest.raises(Geweigerd):
+    with pytest.raises(BerichtFout):
         controleer("", 32, leeg=False)
 
 
