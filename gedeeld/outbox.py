@@ -118,14 +118,14 @@ class Outbox(Generic[R]):
         """Queue one event in ``session``'s transaction; the relay wakes once it commits.
         ``flush``: assign ``volgnummer`` now (for a payload that carries it). ``extra``: the
         service's own columns of its table."""
-        rij = self.tabel(
-            gebeurtenis_id=gebeurtenis_id,
-            subject=subject,
-            payload=payload,
-            traceparent=traceparent,
-            aangemaakt_op=self._klok.nu(),
-            **extra,
-        )
+        velden: dict[str, Any] = {
+            "gebeurtenis_id": gebeurtenis_id,
+            "subject": subject,
+            "payload": payload,
+            "traceparent": traceparent,
+            "aangemaakt_op": self._klok.nu(),
+        }
+        rij = self.tabel(**velden, **extra)
         session.add(rij)
         if flush:
             await session.flush()
