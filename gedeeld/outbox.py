@@ -230,3 +230,24 @@ class Outbox(Generic[R]):
                     await self.achterstand()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakker.wait(), self._interval)
+
+
+def maak_tabel(naam: str) -> None:
+    """Create an outbox table ``naam`` in an Alembic migration (the columns of ``OutboxRijBasis``).
+
+    Used by migrations: a change of the columns above needs a new migration in every service, not
+    a change here."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.create_table(
+        naam,
+        sa.Column("volgnummer", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("gebeurtenis_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("subject", sa.String(128), nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("traceparent", sa.String(64), nullable=False),
+        sa.Column("aangemaakt_op", UtcDateTime, nullable=False),
+        sa.Column("gepubliceerd_op", UtcDateTime, nullable=True),
+    )
+    op.create_index(f"ix_{naam}_open", naam, ["gepubliceerd_op", "volgnummer"])

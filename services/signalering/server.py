@@ -28,7 +28,7 @@ from gedeeld.tracing import TraceContext, from_headers
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend
-from services.signalering.store import EigenSignaalRij
+from services.signalering.store import EigenSignaalRij, meld_oude_referenties
 from services.signalering.uitgaand import Uitgaand
 from services.signalering.vraag import Beantwoorder, Vrager
 
@@ -133,9 +133,13 @@ class Signalering:
             extra={"epochs": sorted(self.ctx.pseudonimiseerders), "zonder_nieuwste_epoch": open_},
         )
         await zorg_voor_federatiestromen(self.ctx)
+        gemeld = await meld_oude_referenties(self.ctx)
+        if gemeld:
+            log.info("references from before SignaalReferentie announced", extra={"referenties": gemeld})
         await self.beantwoorder.start()
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
         self._taken.append(asyncio.create_task(self._periodiek()))
+        self._taken.append(asyncio.create_task(self.ctx.outbox.draai(), name="signalering-outbox"))
 
     async def stop(self) -> None:
         await self.beantwoorder.stop()
@@ -144,6 +148,9 @@ class Signalering:
         for t in self._taken:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        # One last drain, so events committed by the final messages are not left waiting.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.ctx.outbox.publiceer_batch(), 2)
 
 
 def _onboarding(cfg: NodeConfig, federatie: Federatie) -> bytes | None:
