@@ -228,8 +228,14 @@ class Outbox(Generic[R]):
                 )
                 with contextlib.suppress(Exception):
                     await self.achterstand()
+            taak = asyncio.current_task()
+            if taak is not None and taak.cancelling():
+                # A cancel that landed inside a database call can come back swallowed (SQLAlchemy's
+                # greenlet); honour it here rather than wait out the interval (gedeeld/jetstream.py).
+                raise asyncio.CancelledError
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakker.wait(), self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wakker.wait()
 
 
 def maak_tabel(naam: str) -> None:
