@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from nats.js import JetStreamContext
 from sqlalchemy import Index, Integer, LargeBinary, String, event, func, select, update
@@ -32,7 +33,7 @@ from gedeeld.db import Database, UtcDateTime
 from gedeeld.errors import UnavailableError
 from gedeeld.klok import Klok
 from gedeeld.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
-from gedeeld.tracing import HEADER, TraceContext, in_trace
+from gedeeld.tracing import HEADER, TraceContext, huidig, in_trace
 
 
 class OutboxRijBasis:
@@ -58,6 +59,15 @@ class OutboxRijBasis:
 
 
 R = TypeVar("R", bound=OutboxRijBasis)
+
+
+class Gebeurtenis(Protocol):
+    """A region-local event message: every one carries its own id."""
+
+    gebeurtenis_id: str
+
+    def SerializeToString(self, *, deterministic: bool = ...) -> bytes: ...  # protobuf's name
+
 
 _WEK = "zvh_outbox_wek"
 
@@ -135,6 +145,19 @@ class Outbox(Generic[R]):
             event.listen(sync, "after_commit", self._na_commit, once=True)
             event.listen(sync, "after_rollback", self._na_rollback, once=True)
         return rij
+
+    async def gebeurtenis(self, session: AsyncSession, subject: str, bericht: Gebeurtenis) -> R:
+        """Queue a region-local event (a contract of gebeurtenis.proto): a new ``gebeurtenis_id``
+        (also its Nats-Msg-Id), the ambient trace continued by its consumers."""
+        bericht.gebeurtenis_id = str(uuid.uuid4())
+        trace = huidig()
+        return await self.schrijf(
+            session,
+            subject,
+            bericht.SerializeToString(),
+            bericht.gebeurtenis_id,
+            trace.traceparent if trace is not None else "",
+        )
 
     def _na_commit(self, sessie: Session) -> None:
         sessie.info.pop(_WEK, None)

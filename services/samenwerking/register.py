@@ -305,18 +305,10 @@ class MatchRegister:
 
     async def _meld_gestart(self, s: AsyncSession, m: SwMatch) -> None:
         """Tell the region (the trend radar) that joint handling was agreed, with the step."""
-        gebeurtenis_id = str(uuid.uuid4())
-        g = G.SamenwerkingGestart(gebeurtenis_id=gebeurtenis_id, match_id=m.match_id, casus_id=m.casus_id)
+        g = G.SamenwerkingGestart(match_id=m.match_id, casus_id=m.casus_id)
         g.gevonden_op.FromDatetime(m.aangemaakt_op)
         g.gestart_op.FromDatetime(m.samenwerking_op or self.klok.nu())
-        trace = huidig()
-        await self.outbox.schrijf(
-            s,
-            onderwerpen.gebeurtenis(self.regio, "samenwerking", "gestart"),
-            g.SerializeToString(),
-            gebeurtenis_id,
-            trace.traceparent if trace is not None else "",
-        )
+        await self.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(self.regio, "samenwerking", "gestart"), g)
 
     async def _verstuur(self, s: AsyncSession, m: SwMatch, inhoud: F.OverlegInhoud) -> None:
         bericht_id = str(uuid.uuid4())

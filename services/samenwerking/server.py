@@ -18,7 +18,7 @@ from gedeeld import onderwerpen
 from gedeeld.errors import DecryptionError
 from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.poort import BESCHERMING, Geweigerd, controleer, label, weiger
-from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import OVERLEG
 from gedeeld.outbox import Outbox
 from gedeeld.tracing import from_headers
@@ -57,33 +57,11 @@ class Samenwerking:
         self.register = MatchRegister(
             ctx.regio, ctx.db, ctx.federatie, ctx.sleutels, ctx.log, ctx.klok, self.outbox
         )
-        r = ctx.regio
         self.lezers = [
             ctx.federatielezer("overleg", self._bij_overleg),
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "casus"),
-                durable="samenwerking",
-                handler=self._bij_gebeurtenis,
-                dood=ctx.dood,
-            ),
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "match"),
-                durable="samenwerking-match",
-                handler=self._bij_match,
-                dood=ctx.dood,
-            ),
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "signaal"),
-                durable="samenwerking-signaal",
-                handler=self._bij_referentie,
-                dood=ctx.dood,
-            ),
+            ctx.regiolezer("casus", "samenwerking", self._bij_gebeurtenis),
+            ctx.regiolezer("match", "samenwerking-match", self._bij_match),
+            ctx.regiolezer("signaal", "samenwerking-signaal", self._bij_referentie),
         ]
         self._regiolezers = self.lezers[2:]
         self._taken: list[asyncio.Task[None]] = []

@@ -13,7 +13,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select, update
 
-from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError
@@ -21,7 +20,7 @@ from gedeeld.federatie import Federatie, laad
 from gedeeld.federatie.onboarding import OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.jetstream import Uitkomst
 from gedeeld.klok import Klok
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, from_headers
@@ -44,18 +43,9 @@ class Signalering:
         self.inkomend = Inkomend(ctx)
         self.vrager = Vrager(ctx, nc)
         self.beantwoorder = Beantwoorder(ctx, nc, vraag_limiet)
-        r = ctx.regio
         self.lezers = [
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "casus"),
-                durable="signalering",
-                handler=self._gebeurtenis,
-                # A backlog (onboarding, bursts) shares OPRF requests and transactions.
-                batch_handler=self._gebeurtenissen,
-                dood=ctx.dood,
-            ),
+            # A backlog (onboarding, bursts) shares OPRF requests and transactions.
+            ctx.regiolezer("casus", "signalering", self._gebeurtenis, batch_handler=self._gebeurtenissen),
             # A backlog of other regions' signals is looked up and recorded in one transaction.
             ctx.federatielezer(
                 "signaal", self.inkomend.bij_signaal, batch_handler=self.inkomend.bij_signalen

@@ -4,7 +4,6 @@ SignaalReferentie). Foreign tokens are never stored."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,6 @@ from gedeeld import onderwerpen
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
 from gedeeld.outbox import OutboxRijBasis
-from gedeeld.tracing import huidig
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 
 if TYPE_CHECKING:
@@ -111,9 +109,7 @@ class OutboxRij(OutboxRijBasis, Base):
 
 async def meld_gevonden(s: AsyncSession, ctx: Context, match: MatchRij) -> None:
     """Announce a new match to the region (samenwerking, trendradar) in the transaction recording it."""
-    gebeurtenis_id = str(uuid.uuid4())
     g = G.MatchGevonden(
-        gebeurtenis_id=gebeurtenis_id,
         match_id=match.match_id,
         casus_id=match.eigen_casus_id,
         betrokkene_id=match.eigen_betrokkene_id,
@@ -124,32 +120,14 @@ async def meld_gevonden(s: AsyncSession, ctx: Context, match: MatchRij) -> None:
         zekerheid=match.zekerheid,
     )
     g.tijdstip.FromDatetime(match.aangemaakt_op)
-    await ctx.outbox.schrijf(
-        s,
-        onderwerpen.gebeurtenis(ctx.regio, "match", "gevonden"),
-        g.SerializeToString(),
-        gebeurtenis_id,
-        _traceparent(),
-    )
+    await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "match", "gevonden"), g)
 
 
 async def meld_referentie(s: AsyncSession, ctx: Context, rij: EigenSignaalRij) -> None:
     """Announce a new own reference (samenwerking accepts overleg for it) with the signal row."""
-    gebeurtenis_id = str(uuid.uuid4())
-    g = G.SignaalReferentie(
-        gebeurtenis_id=gebeurtenis_id,
-        referentie=rij.referentie,
-        casus_id=rij.casus_id,
-        betrokkene_id=rij.betrokkene_id,
-    )
+    g = G.SignaalReferentie(referentie=rij.referentie, casus_id=rij.casus_id, betrokkene_id=rij.betrokkene_id)
     g.tijdstip.FromDatetime(ctx.klok.nu())
-    await ctx.outbox.schrijf(
-        s,
-        onderwerpen.gebeurtenis(ctx.regio, "signaal", "referentie"),
-        g.SerializeToString(),
-        gebeurtenis_id,
-        _traceparent(),
-    )
+    await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "signaal", "referentie"), g)
 
 
 async def meld_oude_referenties(ctx: Context) -> int:
@@ -164,12 +142,6 @@ async def meld_oude_referenties(ctx: Context) -> int:
     return len(rijen)
 
 
-def _traceparent() -> str:
-    """The ambient trace (a signal's, a treffer's, a registration's), continued by the consumers."""
-    trace = huidig()
-    return trace.traceparent if trace is not None else ""
-
-
 async def sluit_matches(s: AsyncSession, ctx: Context, waar: ColumnElement[bool]) -> list[str]:
     """Close the open matches that ``waar`` selects, and announce which (MatchGesloten)."""
     ids = list((await s.execute(select(MatchRij.match_id).where(waar, MatchRij.status == "OPEN"))).scalars())
@@ -178,14 +150,7 @@ async def sluit_matches(s: AsyncSession, ctx: Context, waar: ColumnElement[bool]
         await s.execute(
             update(MatchRij).where(MatchRij.match_id.in_(ids)).values(status="GESLOTEN", gewijzigd_op=nu)
         )
-        gebeurtenis_id = str(uuid.uuid4())
-        g = G.MatchGesloten(gebeurtenis_id=gebeurtenis_id, match_ids=ids)
+        g = G.MatchGesloten(match_ids=ids)
         g.tijdstip.FromDatetime(nu)
-        await ctx.outbox.schrijf(
-            s,
-            onderwerpen.gebeurtenis(ctx.regio, "match", "gesloten"),
-            g.SerializeToString(),
-            gebeurtenis_id,
-            _traceparent(),
-        )
+        await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "match", "gesloten"), g)
     return ids
