@@ -12,7 +12,11 @@ RPC_DUUR = Histogram(
     ["service", "method"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
-OUTBOX_ACHTERSTAND = Gauge("zvh_outbox_backlog", "Outbox events not yet published", ["regio"])
+OUTBOX_ACHTERSTAND = Gauge(
+    "zvh_outbox_backlog",
+    "Outbox events not yet published, per service (gedeeld/outbox.py)",
+    ["regio", "dienst"],
+)
 CONSUMER_ACHTERSTAND = Gauge(
     "zvh_consumer_lag",
     "Messages in the stream not yet delivered to this durable consumer (num_pending at the last fetch)",
@@ -23,7 +27,9 @@ FEDERATIE_ACHTERSTAND = Gauge(
     "The region's own unprocessed changes: outbox not yet published + case events not yet signalled",
     ["regio"],
 )
-OUTBOX_GEPUBLICEERD = Counter("zvh_outbox_published_total", "Outbox events published", ["regio", "duplicate"])
+OUTBOX_GEPUBLICEERD = Counter(
+    "zvh_outbox_published_total", "Outbox events published", ["regio", "dienst", "duplicate"]
+)
 
 OPRF_EVALUATIES = Counter(
     "zvh_oprf_evaluations_total", "Blinded elements evaluated with this region's key share", ["aanvrager"]

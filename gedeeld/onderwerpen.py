@@ -24,6 +24,7 @@ leaf or nats-server; never on the hub):
     subject                              published by         read by
     regio.<r>.casus.<soort>              casusregister        signalering, trendradar
     regio.<r>.match.<soort>              signalering          samenwerking, trendradar
+    regio.<r>.signaal.<soort>            signalering          samenwerking
     regio.<r>.samenwerking.<soort>       samenwerking         trendradar
     regio.<r>.dood.<stroom>              any consumer         operators (dead letters)
 
@@ -151,7 +152,7 @@ def afzender(soort: Soort, subject: str, *, ontvanger: str | None = None) -> str
     return code if _CODE.match(code) else None
 
 
-Bron = Literal["casus", "match", "samenwerking"]
+Bron = Literal["casus", "match", "signaal", "samenwerking"]
 REGIO_DUPLICATE_WINDOW = timedelta(hours=24)
 
 

@@ -83,7 +83,9 @@ class LokaleFederatie:
             for r in self.regios.values():
                 if r.node is None:
                     continue
-                if r.node.samenwerking is not None and await r.node.samenwerking.register.open_berichten():
+                if r.node.samenwerking is not None and await r.node.samenwerking.outbox.achterstand():
+                    return False
+                if r.node.signalering is not None and await r.node.signalering.ctx.outbox.achterstand():
                     return False
                 # A region without casusregister has no outbox, so no backlog to wait for.
                 if r.node.casusregister is not None and await r.node.casusregister.relay.achterstand():

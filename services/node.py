@@ -32,6 +32,7 @@ from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.federatie import laad
+from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.grpc_server import GrpcServer
 from gedeeld.nats import verbind
 from gedeeld.natsconfig import inbox_prefix
@@ -220,16 +221,13 @@ class Node:
                     max_concurrent_rpcs=self.cfg.casusregister.max_concurrent_rpcs,
                     clienten=clientbeleid(self.cfg),
                 )
-            signalering = bouw_signalering(self.cfg, self.db, nc)
-            # Signalering tells samenwerking of matches inside its own transaction (MatchWaarnemer);
-            # when samenwerking runs in another process, only its register's writes happen here.
-            samenwerking = Samenwerking(signalering.ctx, nc)
-            signalering.ctx.waarnemer = samenwerking.register
             p = self.cfg.portaal
             authenticator = Authenticator.uit_bestand(
                 self.cfg.tokens, portaaltoegang(p.geheim if p else None, p.gebruikers if p else None)
             )
             if "signalering" in d:
+                # Signalering tells samenwerking of matches only through its region-local events.
+                signalering = bouw_signalering(self.cfg, self.db, nc)
                 self.signalering = signalering
                 if self.casusregister is not None:
                     # The region's backlog includes the case events signalering has yet to handle.
@@ -248,6 +246,8 @@ class Node:
                     trend_pb2.DESCRIPTOR.services_by_name["TrendService"].full_name,
                 )
             if "samenwerking" in d:
+                # Its own link to the federation: nothing shared with signalering at run time.
+                samenwerking = Samenwerking(Koppeling.uit_config(self.cfg, self.db, nc), nc)
                 self.samenwerking = samenwerking
                 grpc_server.voeg_toe(
                     samenwerking_pb2_grpc.add_MatchServiceServicer_to_server,  # type: ignore[arg-type]

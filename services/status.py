@@ -167,10 +167,13 @@ class StatusVerzamelaar:
                 .select_from(EigenSignaalRij)
                 .where(EigenSignaalRij.gepubliceerd.is_(False))
             )
-            return int((await s.execute(stmt)).scalar_one())
+            signalen = int((await s.execute(stmt)).scalar_one())
+        # Plus its region-local events (matches for samenwerking) not yet published.
+        sg = self.node.signalering
+        return signalen + (await sg.ctx.outbox.achterstand() if sg is not None else 0)
 
     async def _open_overleg(self, samenwerking: Samenwerking) -> int:
-        return len(await samenwerking.register.open_berichten())
+        return await samenwerking.outbox.achterstand()
 
     def _achterstand_controle(self, achterstand: dict[str, int | None]) -> Controle:
         onbekend = [k for k, v in achterstand.items() if v is None]

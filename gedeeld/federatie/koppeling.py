@@ -96,6 +96,26 @@ class Koppeling:
         """Dead letters stay in the region: its own stream REGIO_<R> (gedeeld/jetstream.py)."""
         return DodeBrieven(self.lokaal, self.regio)
 
+    def regiolezer(
+        self,
+        bron: onderwerpen.Bron,
+        durable: str,
+        handler: Callable[[Msg], Awaitable[Uitkomst]],
+        *,
+        batch_handler: Callable[[list[Msg]], Awaitable[list[Uitkomst]]] | None = None,
+    ) -> StroomLezer:
+        """A durable consumer of one service's events on the region's own stream ``REGIO_<R>``
+        (``durable``: the reading service's own name for it)."""
+        return StroomLezer(
+            self.lokaal,
+            stroom=onderwerpen.regiostroom(self.regio),
+            subject=onderwerpen.gebeurtenissen(self.regio, bron),
+            durable=durable,
+            handler=handler,
+            batch_handler=batch_handler,
+            dood=self.dood,
+        )
+
     def federatielezer(
         self,
         soort: onderwerpen.Soort,

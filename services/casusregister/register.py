@@ -24,6 +24,7 @@ from gedeeld.errors import (
 from gedeeld.grpc_fouten import VersionMismatchError
 from gedeeld.identiteit.bsn import normaliseer_bsn
 from gedeeld.klok import Klok
+from gedeeld.outbox import Outbox
 from gedeeld.rpc import Aanroep
 from gedeeld.tracing import TraceContext
 from gedeeld.verwerkingslog import Handeling, Verwerkingslog
@@ -62,14 +63,16 @@ class Register:
         log: Verwerkingslog,
         klok: Klok,
         activiteiten: Activiteiten,
-        wekker: Callable[[], None] = lambda: None,
+        outbox: Outbox[OutboxRij] | None = None,
     ) -> None:
         self.db = db
         self.regio = regio
         self.log = log
         self.klok = klok
         self.activiteiten = activiteiten
-        self._wekker = wekker  # wakes the outbox relay after a commit
+        # Its relay wakes after each commit that wrote to it. None: write only (a zvhctl job);
+        # the node's relay publishes.
+        self._outbox = outbox or Outbox(OutboxRij, db, None, regio, "casusregister", klok)
 
     # -- writing ---------------------------------------------------------------
 
@@ -77,16 +80,15 @@ class Register:
         """Queue the event for ``rij`` in the caller's transaction."""
         naam = G.GebeurtenisSoort.Name(soort).removeprefix("GEBEURTENIS_SOORT_").lower()  # type: ignore[arg-type]
         nu = self.klok.nu()
-        event = OutboxRij(
-            gebeurtenis_id=str(uuid.uuid4()),
+        event = await self._outbox.schrijf(
+            session,
+            onderwerpen.gebeurtenis(self.regio, "casus", naam),
+            b"",  # set below: the payload carries the row's own volgnummer
+            str(uuid.uuid4()),
+            traceparent,
+            flush=True,
             casus_id=rij.casus_id,
-            subject=onderwerpen.gebeurtenis(self.regio, "casus", naam),
-            payload=b"",
-            traceparent=traceparent,
-            aangemaakt_op=nu,
         )
-        session.add(event)
-        await session.flush()
         event.payload = G.CasusGebeurtenis(
             gebeurtenis_id=event.gebeurtenis_id,
             volgnummer=event.volgnummer,
@@ -105,7 +107,6 @@ class Register:
                 await self.outbox(
                     s, rij, G.GEBEURTENIS_SOORT_HERPSEUDONIMISEREN, TraceContext.new().traceparent
                 )
-        self._wekker()
         return len(rijen)
 
     async def aanmelden(
@@ -171,7 +172,6 @@ class Register:
             await self.outbox(s, rij, G.GEBEURTENIS_SOORT_AANGEMELD, aanroep.trace.traceparent)
             await self._log(s, aanroep, "casus_aanmelden", rij, self.activiteiten.registratie)
             resultaat = mapping.casus(rij)
-        self._wekker()
         return resultaat, False
 
     async def wijzigen(
@@ -203,7 +203,6 @@ class Register:
             await self.outbox(s, rij, soort, aanroep.trace.traceparent)
             await self._log(s, aanroep, handeling, rij, self.activiteiten.registratie)
             resultaat = mapping.casus(rij)
-        self._wekker()
         return resultaat
 
     # -- reading ---------------------------------------------------------------

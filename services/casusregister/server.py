@@ -21,7 +21,7 @@ from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
 from services.casusregister import bewaartermijn
 from services.casusregister.achterstand import Achterstandmeter
-from services.casusregister.events import OutboxRelay
+from services.casusregister.events import casus_outbox
 from services.casusregister.inzage import Inzage
 from services.casusregister.register import Activiteiten, Register
 from services.casusregister.service import CasusService
@@ -46,14 +46,14 @@ class Casusregister:
         self.db = db
         self.klok = klok or SysteemKlok()
         self._js = nc.jetstream()
-        self.relay = OutboxRelay(db, self._js, cfg.regio, self.klok)
+        self.relay = casus_outbox(db, self._js, cfg.regio, self.klok)
         self.register = Register(
             db,
             cfg.regio,
             Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, self.klok),
             self.klok,
             activiteiten(cfg),
-            wekker=self.relay.wek,
+            outbox=self.relay,
         )
         self.grpc = GrpcServer(
             cfg.casusregister.listen,

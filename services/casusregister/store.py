@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
+from gedeeld.outbox import OutboxRijBasis
 
 registreer("casusregister", Path(__file__).parent / "migrations")
 
@@ -83,18 +84,10 @@ class AanvraagRij(Base):
     vingerafdruk: Mapped[str] = mapped_column(String(64))
 
 
-class OutboxRij(Base):
-    """An event committed with its state change, published later by the relay."""
+class OutboxRij(OutboxRijBasis, Base):
+    """A case event committed with its state change, published later by the relay (gedeeld/outbox.py)."""
 
     __tablename__ = "outbox"
 
-    volgnummer: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    gebeurtenis_id: Mapped[str] = mapped_column(String(36), unique=True)
+    # Case events carry raw identifiers: the bewaartermijn job removes a casus' events with it.
     casus_id: Mapped[str] = mapped_column(String(36), index=True)
-    subject: Mapped[str] = mapped_column(String(128))
-    payload: Mapped[bytes] = mapped_column(LargeBinary)
-    traceparent: Mapped[str] = mapped_column(String(64))
-    aangemaakt_op: Mapped[datetime] = mapped_column(UtcDateTime)
-    gepubliceerd_op: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-
-    __table_args__ = (Index("ix_outbox_open", "gepubliceerd_op", "volgnummer"),)

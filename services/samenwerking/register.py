@@ -5,11 +5,18 @@ transaction; its number comes from the head row ``sw_kop`` whose row lock
 serialises writers, so numbers are handed out in commit order and ``Volgen``
 can resume after any number without missing or repeating a change.
 
+Matches come from signalering's region-local events only (``MatchGevonden``,
+``MatchGesloten``, read by samenwerking's own consumer): each is applied in a
+transaction of samenwerking's own, idempotently (a redelivered event finds its
+match already there, or already closed, and changes nothing).
+
 A step of this region is written together with its overleg message in the
-outbox (``sw_uitgaand``); the message is published after commit and retried
-until JetStream acknowledges it (``Nats-Msg-Id`` = message id, so a retry is
-dropped as a duplicate). A step of the other region is applied once (its id
-goes into ``sw_ontvangen`` in the same transaction).
+outbox (``sw_outbox``, gedeeld/outbox.py); the message is published after commit
+and retried until JetStream acknowledges it (``Nats-Msg-Id`` = message id, so a
+retry is dropped as a duplicate). Agreement on joint handling also writes a
+``SamenwerkingGestart`` event for the region (the trend radar). A step of the
+other region is applied once (its id goes into ``sw_ontvangen`` in the same
+transaction).
 """
 
 from __future__ import annotations
@@ -19,12 +26,14 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from gedeeld import onderwerpen
 from gedeeld.auth import Rol
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.db import Database
@@ -33,10 +42,12 @@ from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
 from gedeeld.klok import Klok
+from gedeeld.outbox import Outbox
 from gedeeld.rpc import Aanroep
-from gedeeld.tracing import TraceContext
+from gedeeld.tracing import TraceContext, huidig
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.samenwerking import levenscyclus as L
 from services.samenwerking.store import (
     SwBericht,
@@ -44,10 +55,10 @@ from services.samenwerking.store import (
     SwKop,
     SwMatch,
     SwOntvangen,
-    SwUitgaand,
+    SwOutbox,
+    SwReferentie,
     SwWijziging,
 )
-from services.signalering.store import MatchRij
 
 log = logging.getLogger("zvh.samenwerking")
 
@@ -102,8 +113,8 @@ class MatchRegister:
         sleutels: RegioSleutels,
         log_: Verwerkingslog,
         klok: Klok,
+        outbox: Outbox[SwOutbox],
         activiteit: Activiteit | None = None,
-        wekker_uitgaand: Callable[[], None] | None = None,
     ) -> None:
         self.regio = regio
         self.db = db
@@ -113,7 +124,7 @@ class MatchRegister:
         self.klok = klok
         self.activiteit = activiteit or Activiteit.standaard(regio)
         self.wekker = Wekker()
-        self._wek_uitgaand = wekker_uitgaand or (lambda: None)
+        self.outbox = outbox
 
     # -- the feed ----------------------------------------------------------------
 
@@ -124,8 +135,8 @@ class MatchRegister:
             )
         ).scalar_one()
         s.add(SwWijziging(volgnummer=nummer, match_id=match_id, nieuw=nieuw, tijdstip=self.klok.nu()))
-        # Wake Volgen streams and the outbox publisher once this transaction commits, also when
-        # it is signalering's (a new match) rather than ours.
+        # Wake Volgen streams once this transaction commits (every writer of the feed is in this
+        # process: samenwerking's own steps and its own consumers of the region's events).
         if not s.sync_session.info.get("zvh_wek"):
             s.sync_session.info["zvh_wek"] = True
             event.listen(s.sync_session, "after_commit", self._na_commit, once=True)
@@ -133,42 +144,77 @@ class MatchRegister:
     def _na_commit(self, sessie: Session) -> None:
         sessie.info.pop("zvh_wek", None)
         self.wekker.wek()
-        self._wek_uitgaand()
 
-    # -- from signalering (MatchWaarnemer) ---------------------------------------
+    # -- the region's events (signalering's MatchGevonden, MatchGesloten, SignaalReferentie) --
 
-    async def gevonden(self, s: AsyncSession, match: MatchRij) -> None:
+    async def _ken_referentie(self, s: AsyncSession, referentie: str, casus_id: str) -> None:
+        if await s.get(SwReferentie, referentie) is not None:
+            return
+        try:
+            async with s.begin_nested():
+                s.add(SwReferentie(referentie=referentie, casus_id=casus_id))
+        except IntegrityError:
+            pass  # the other consumer (match / reference events) recorded it a moment ago
+
+    async def referentie(self, g: G.SignaalReferentie) -> None:
+        async with self.db.transaction() as s:
+            await self._ken_referentie(s, g.referentie, g.casus_id)
+
+    async def bekende_referentie(self, referentie: str) -> bool:
+        async with self.db.lezen() as s:
+            return await s.get(SwReferentie, referentie) is not None
+
+    async def gevonden(self, g: G.MatchGevonden) -> bool:
+        """A new match; False when it was known already (a redelivered event: nothing changes)."""
         nu = self.klok.nu()
-        s.add(
-            SwMatch(
-                match_id=match.match_id,
-                casus_id=match.eigen_casus_id,
-                betrokkene_id=match.eigen_betrokkene_id,
-                eigen_referentie=match.eigen_referentie,
-                andere_regio=match.andere_regio,
-                andere_referentie=match.andere_referentie,
-                zekerheid=match.zekerheid,
-                sleutel_types=match.sleutel_types,
-                status=L.Status.NIEUW.value,
-                regie="",
-                voorgesteld_door="",
-                reden="",
-                contact_regio=self.federatie.regio(match.andere_regio).contact,
-                contact_procesregisseur="",
-                eigen_contact="",
-                contact_verstuurd=False,
-                aangemaakt_op=nu,
-                gewijzigd_op=nu,
-            )
-        )
-        await s.flush()
-        await self._wijziging(s, match.match_id, nieuw=True)
+        async with self.db.transaction() as s:
+            if await s.get(SwMatch, g.match_id) is not None:
+                return False
+            await self._ken_referentie(s, g.eigen_referentie, g.casus_id)
+            try:
+                async with s.begin_nested():
+                    s.add(
+                        SwMatch(
+                            match_id=g.match_id,
+                            casus_id=g.casus_id,
+                            betrokkene_id=g.betrokkene_id,
+                            eigen_referentie=g.eigen_referentie,
+                            andere_regio=g.andere_regio,
+                            andere_referentie=g.andere_referentie,
+                            zekerheid=g.zekerheid,
+                            sleutel_types=g.sleutel_types,
+                            status=L.Status.NIEUW.value,
+                            regie="",
+                            voorgesteld_door="",
+                            reden="",
+                            contact_regio=self.federatie.regio(g.andere_regio).contact,
+                            contact_procesregisseur="",
+                            eigen_contact="",
+                            contact_verstuurd=False,
+                            aangemaakt_op=g.tijdstip.ToDatetime(tzinfo=UTC) if g.HasField("tijdstip") else nu,
+                            gewijzigd_op=nu,
+                        )
+                    )
+            except IntegrityError:
+                # The same pair under another id cannot come from one signalering (its own unique
+                # constraint); keep the first and say so.
+                log.warning("match event for a known pair ignored", extra={"match_id": g.match_id})
+                return False
+            await self._wijziging(s, g.match_id, nieuw=True)
+        return True
 
-    async def gesloten(self, s: AsyncSession, match_ids: list[str]) -> None:
-        for m in (await s.execute(select(SwMatch).where(SwMatch.match_id.in_(match_ids)))).scalars():
-            if m.status != L.Status.GESLOTEN:
-                self._zet(m, L.sluit(toestand(m)))
-                await self._wijziging(s, m.match_id)
+    async def gesloten(self, g: G.MatchGesloten) -> set[str]:
+        """Close the matches; returns the ids not known here (yet)."""
+        async with self.db.transaction() as s:
+            gevonden: set[str] = set()
+            for m in (
+                await s.execute(select(SwMatch).where(SwMatch.match_id.in_(list(g.match_ids))))
+            ).scalars():
+                gevonden.add(m.match_id)
+                if m.status != L.Status.GESLOTEN:
+                    self._zet(m, L.sluit(toestand(m)))
+                    await self._wijziging(s, m.match_id)
+        return set(g.match_ids) - gevonden
 
     # -- reading -----------------------------------------------------------------
 
@@ -224,7 +270,7 @@ class MatchRegister:
                 )
             self._zet(m, nieuw)
             if overleg is not None:
-                self._verstuur(s, m, overleg)
+                await self._verstuur(s, m, overleg)
             await self._na_overgang(s, m, oud, nieuw)
             await self._wijziging(s, m.match_id)
             await self._log(s, m, naam, aanroep.trace, aanroep.actor)
@@ -249,13 +295,22 @@ class MatchRegister:
             m.samenwerking_op = m.gewijzigd_op
 
     async def _na_overgang(self, s: AsyncSession, m: SwMatch, oud: L.Toestand, nieuw: L.Toestand) -> None:
+        if nieuw.status == L.Status.SAMENWERKING and oud.status != L.Status.SAMENWERKING:
+            await self._meld_gestart(s, m)
         # Contact details go to the other side only once both agreed, and once.
         if nieuw.status == L.Status.SAMENWERKING and not m.contact_verstuurd:
             m.contact_verstuurd = True
             contact = m.eigen_contact or f"procesregisseur van {self.regio}"
-            self._verstuur(s, m, F.OverlegInhoud(soort=F.OVERLEG_SOORT_CONTACT, contact=contact))
+            await self._verstuur(s, m, F.OverlegInhoud(soort=F.OVERLEG_SOORT_CONTACT, contact=contact))
 
-    def _verstuur(self, s: AsyncSession, m: SwMatch, inhoud: F.OverlegInhoud) -> None:
+    async def _meld_gestart(self, s: AsyncSession, m: SwMatch) -> None:
+        """Tell the region (the trend radar) that joint handling was agreed, with the step."""
+        g = G.SamenwerkingGestart(match_id=m.match_id, casus_id=m.casus_id)
+        g.gevonden_op.FromDatetime(m.aangemaakt_op)
+        g.gestart_op.FromDatetime(m.samenwerking_op or self.klok.nu())
+        await self.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(self.regio, "samenwerking", "gestart"), g)
+
+    async def _verstuur(self, s: AsyncSession, m: SwMatch, inhoud: F.OverlegInhoud) -> None:
         bericht_id = str(uuid.uuid4())
         inhoud.bericht_id = bericht_id
         inhoud.regio = self.regio
@@ -273,14 +328,13 @@ class MatchRegister:
             "overleg",
             F.Overleg(ontvanger=m.andere_regio, envelop=envelop).SerializeToString(),
         )
-        s.add(
-            SwUitgaand(
-                bericht_id=bericht_id,
-                ontvanger=m.andere_regio,
-                data=data,
-                gepubliceerd=False,
-                aangemaakt_op=self.klok.nu(),
-            )
+        trace = huidig()
+        await self.outbox.schrijf(
+            s,
+            onderwerpen.overleg(m.andere_regio, self.regio),
+            data,
+            bericht_id,
+            trace.traceparent if trace is not None else "",
         )
 
     async def _log(self, s: AsyncSession, m: SwMatch, naam: str, trace: TraceContext, actor: Actor) -> None:
@@ -356,23 +410,3 @@ class MatchRegister:
                 s.add(SwCasus(casus_id=casus_id, procesregisseur=procesregisseur))
             else:
                 rij.procesregisseur = procesregisseur
-
-    # -- the outbox ----------------------------------------------------------------
-
-    async def open_berichten(self) -> list[SwUitgaand]:
-        async with self.db.lezen() as s:
-            return list(
-                (
-                    await s.execute(
-                        select(SwUitgaand)
-                        .where(SwUitgaand.gepubliceerd.is_(False))
-                        .order_by(SwUitgaand.aangemaakt_op)
-                    )
-                ).scalars()
-            )
-
-    async def gepubliceerd(self, bericht_id: str) -> None:
-        async with self.db.transaction() as s:
-            await s.execute(
-                update(SwUitgaand).where(SwUitgaand.bericht_id == bericht_id).values(gepubliceerd=True)
-            )

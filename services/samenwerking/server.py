@@ -1,4 +1,8 @@
-"""Wiring of samenwerking: the overleg stream, the region's case events, the outbox publisher."""
+"""Wiring of samenwerking: the overleg stream, the region's events, the outbox relay.
+
+Samenwerking learns of matches only from signalering's region-local events on ``REGIO_<R>``
+(``MatchGevonden``, ``MatchGesloten``, ``SignaalReferentie``), read by durable consumers of its
+own into its own tables; it reads no other service's tables and imports no other service."""
 
 from __future__ import annotations
 
@@ -14,13 +18,14 @@ from gedeeld import onderwerpen
 from gedeeld.errors import DecryptionError
 from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.poort import BESCHERMING, Geweigerd, controleer, label, weiger
-from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import OVERLEG
+from gedeeld.outbox import Outbox
 from gedeeld.tracing import from_headers
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.samenwerking.register import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
-from services.signalering.store import EigenSignaalRij
+from services.samenwerking.store import SwOutbox
 
 log = logging.getLogger("zvh.samenwerking")
 
@@ -28,7 +33,6 @@ log = logging.getLogger("zvh.samenwerking")
 # redelivered with a growing delay from this one; after the consumer's last delivery
 # (onderwerpen.MAX_AFLEVERINGEN) it is kept as a dead letter.
 OPNIEUW_NA = 2.0
-PUBLICEER_INTERVAL = 5.0
 MAX_BERICHT_ID = 40
 MAX_REFERENTIE = 32
 
@@ -37,28 +41,29 @@ class Samenwerking:
     def __init__(self, ctx: Koppeling, nc: Client) -> None:
         self.ctx = ctx
         self.nc = nc
-        self._te_publiceren = asyncio.Event()
-        self.register = MatchRegister(
-            ctx.regio,
+        # Overleg messages (federation subjects) and the region's own events: one outbox, one
+        # connection; order is kept per subject, so one region's missing stream holds up only
+        # the messages to that region.
+        self.outbox: Outbox[SwOutbox] = Outbox(
+            SwOutbox,
             ctx.db,
-            ctx.federatie,
-            ctx.sleutels,
-            ctx.log,
+            ctx.lokaal,
+            ctx.regio,
+            "samenwerking",
             ctx.klok,
-            wekker_uitgaand=self._te_publiceren.set,
+            partitie=lambda subject: subject,
+            gepubliceerd=lambda rij: _geteld(rij.subject),
         )
-        r = ctx.regio
+        self.register = MatchRegister(
+            ctx.regio, ctx.db, ctx.federatie, ctx.sleutels, ctx.log, ctx.klok, self.outbox
+        )
         self.lezers = [
             ctx.federatielezer("overleg", self._bij_overleg),
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "casus"),
-                durable="samenwerking",
-                handler=self._bij_gebeurtenis,
-                dood=ctx.dood,
-            ),
+            ctx.regiolezer("casus", "samenwerking", self._bij_gebeurtenis),
+            ctx.regiolezer("match", "samenwerking-match", self._bij_match),
+            ctx.regiolezer("signaal", "samenwerking-signaal", self._bij_referentie),
         ]
+        self._regiolezers = self.lezers[2:]
         self._taken: list[asyncio.Task[None]] = []
 
     async def _bij_gebeurtenis(self, msg: Msg) -> Uitkomst:
@@ -67,6 +72,43 @@ class Samenwerking:
         except DecodeError:
             return Uitkomst.WEIGER
         await self.register.casus(g.casus.casus_id, g.casus.procesregisseur)
+        return Uitkomst.KLAAR
+
+    async def _bij_match(self, msg: Msg) -> Uitkomst:
+        """MatchGevonden / MatchGesloten; applying one twice changes nothing."""
+        soort = msg.subject.rsplit(".", 1)[-1]
+        try:
+            if soort == "gevonden":
+                g = gebeurtenis_pb2.MatchGevonden.FromString(msg.data)
+                if not g.match_id or not g.eigen_referentie:
+                    return Uitkomst.WEIGER
+                if await self.register.gevonden(g):
+                    log.info(
+                        "match received",
+                        extra={"regio": self.ctx.regio, "match_id": g.match_id, "casus_id": g.casus_id},
+                    )
+                return Uitkomst.KLAAR
+            if soort == "gesloten":
+                onbekend = await self.register.gesloten(gebeurtenis_pb2.MatchGesloten.FromString(msg.data))
+                if onbekend:
+                    # Its MatchGevonden was not applied yet (it failed and waits for redelivery).
+                    log.warning("closing of unknown matches; retried", extra={"matches": len(onbekend)})
+                    return Uitkomst.OPNIEUW
+                return Uitkomst.KLAAR
+        except DecodeError:
+            return Uitkomst.WEIGER
+        return Uitkomst.KLAAR  # a kind this version does not know: not for samenwerking
+
+    async def _bij_referentie(self, msg: Msg) -> Uitkomst:
+        if not msg.subject.endswith(".referentie"):
+            return Uitkomst.KLAAR
+        try:
+            g = gebeurtenis_pb2.SignaalReferentie.FromString(msg.data)
+        except DecodeError:
+            return Uitkomst.WEIGER
+        if not g.referentie:
+            return Uitkomst.WEIGER
+        await self.register.referentie(g)
         return Uitkomst.KLAAR
 
     async def _bij_overleg(self, msg: Msg) -> Uitkomst:
@@ -79,7 +121,10 @@ class Samenwerking:
             return weiger("overleg", fout.reden, afzender=label(ctx.federatie, code), subject=msg.subject)
         try:
             inhoud = self._lees(msg, afzender)
-            if not await self._eigen_referentie(inhoud.referentie_ontvanger):
+            bekend = await self._eigen_referentie(inhoud.referentie_ontvanger)
+            if bekend is None:
+                return Uitkomst.OPNIEUW  # the region's events are not all read yet: ask again
+            if not bekend:
                 raise Geweigerd("onbekende_referentie")
         except Geweigerd as fout:
             return weiger("overleg", fout.reden, afzender=afzender, subject=msg.subject)
@@ -117,45 +162,26 @@ class Samenwerking:
         controleer(inhoud.contact, MAX_CONTACT)
         return inhoud
 
-    async def _eigen_referentie(self, referentie: str) -> bool:
+    async def _eigen_referentie(self, referentie: str) -> bool | None:
         """Whether ``referentie`` is a person this region ever signalled (withdrawn included: the
-        other side may still close joint handling on it). Anything else cannot have a match."""
+        other side may still close joint handling on it). Anything else cannot have a match.
+        None: not known here, but signalering's events are not all read yet, so it may still come."""
         if not BESCHERMING.treffer_referentie:
             return True
-        async with self.ctx.db.lezen() as s:
-            return await s.get(EigenSignaalRij, referentie) is not None
-
-    async def publiceer_open(self) -> int:
-        """Publish every overleg message not yet acknowledged; a failure is retried later."""
-        verstuurd = 0
-        for b in await self.register.open_berichten():
+        if await self.register.bekende_referentie(referentie):
+            return True
+        for lezer in self._regiolezers:
+            stroom, durable, js = lezer.consument
             try:
-                await self.ctx.js.publish(
-                    onderwerpen.overleg(b.ontvanger, self.ctx.regio),
-                    b.data,
-                    headers={"Nats-Msg-Id": b.bericht_id},
-                    timeout=5,
-                )
-            except Exception as exc:  # the other region's stream may not exist yet; keep it queued
-                log.warning(
-                    "overleg message not yet published",
-                    extra={"ontvanger": b.ontvanger, "error": type(exc).__name__},
-                )
-                continue
-            await self.register.gepubliceerd(b.bericht_id)
-            OVERLEG.labels("verzonden").inc()
-            verstuurd += 1
-        return verstuurd
-
-    async def _publiceer_lus(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._te_publiceren.wait(), PUBLICEER_INTERVAL)
-            self._te_publiceren.clear()
-            try:
-                await self.publiceer_open()
-            except Exception as exc:
-                log.warning("overleg publishing failed", extra={"error": type(exc).__name__})
+                info = await js.consumer_info(stroom, durable)
+            except Exception:
+                return None
+            if info.num_pending or info.num_ack_pending:
+                return None
+        # Read up: still unknown after every event so far (a reference signalled a moment ago
+        # whose event is still in signalering's outbox is refused too: the other region's
+        # procesregisseur acts on a match, seconds at least after the signal).
+        return await self.register.bekende_referentie(referentie) or False
 
     @property
     def draait(self) -> bool:
@@ -167,7 +193,7 @@ class Samenwerking:
             self.ctx.stroomconfig(onderwerpen.inbox("overleg", self.ctx.regio))
         )
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
-        self._taken.append(asyncio.create_task(self._publiceer_lus()))
+        self._taken.append(asyncio.create_task(self.outbox.draai(), name="samenwerking-outbox"))
 
     async def stop(self) -> None:
         for t in self._taken:
@@ -175,3 +201,10 @@ class Samenwerking:
         for t in self._taken:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.outbox.publiceer_batch(), 2)
+
+
+def _geteld(subject: str) -> None:
+    if subject.startswith("zvh.overleg."):
+        OVERLEG.labels("verzonden").inc()

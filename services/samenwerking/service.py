@@ -40,8 +40,9 @@ REGELS: Mapping[str, frozenset[Rol]] = {
 
 _TOKEN = re.compile(r"^v1\.(\d{1,18})$")
 VOLG_BATCH = 200
-# A stream re-reads the feed at least this often, in case a wake-up was lost (another process).
-VOLG_POLL = 5.0
+# Every writer of the feed is in this process and wakes the streams after its commit; a re-read
+# this often is only a safety net (a wake-up can never be missed: see Wekker).
+VOLG_POLL = 60.0
 # Contactgegevens (a name, a phone number, an address) travel to the other region in the overleg.
 MAX_CONTACT = 200
 

@@ -1,6 +1,8 @@
 """samenwerking's tables: the joint-handling state per match, the change feed that
-``Volgen`` replays, coordination messages, the casussen' procesregisseurs, and the
-overleg outbox. Raw identifiers never appear here."""
+``Volgen`` replays, coordination messages, the casussen' procesregisseurs, the region's own
+references, and the outbox. Filled from its own steps and from the region's events (case events,
+MatchGevonden, MatchGesloten, SignaalReferentie), never from another service's tables. Raw
+identifiers never appear here."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
+from gedeeld.outbox import OutboxRijBasis
 
 registreer("samenwerking", Path(__file__).parent / "migrations")
 
@@ -21,7 +24,7 @@ class Base(DeclarativeBase):
 
 
 class SwMatch(Base):
-    """One match (same id as signalering's) and where joint handling stands."""
+    """One match (same id as signalering's, from its MatchGevonden) and where joint handling stands."""
 
     __tablename__ = "sw_match"
 
@@ -94,16 +97,21 @@ class SwOntvangen(Base):
     ontvangen_op: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-class SwUitgaand(Base):
-    """Overleg outbox: written with the step, published after commit (retried until acked)."""
+class SwOutbox(OutboxRijBasis, Base):
+    """samenwerking's outbox (gedeeld/outbox.py): overleg messages to other regions, and its
+    region-local events (SamenwerkingGestart), each written with the step it belongs to."""
 
-    __tablename__ = "sw_uitgaand"
+    __tablename__ = "sw_outbox"
 
-    bericht_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    ontvanger: Mapped[str] = mapped_column(String(32))
-    data: Mapped[bytes] = mapped_column()
-    gepubliceerd: Mapped[bool] = mapped_column(default=False, index=True)
-    aangemaakt_op: Mapped[datetime] = mapped_column(UtcDateTime)
+
+class SwReferentie(Base):
+    """The region's own signalled references (SignaalReferentie, MatchGevonden): overleg messages
+    are accepted for these only."""
+
+    __tablename__ = "sw_referentie"
+
+    referentie: Mapped[str] = mapped_column(String(32), primary_key=True)
+    casus_id: Mapped[str] = mapped_column(String(36))
 
 
 class SwCasus(Base):

@@ -7,16 +7,15 @@ import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Protocol
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld import onderwerpen
 from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import Federatie
+from gedeeld.outbox import Outbox
 from gedeeld.verwerkingslog import Actor
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from services.signalering.store import OutboxRij
 
 # From the one table of federation subjects and streams (kept here for older imports).
 SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (WGS)")
@@ -59,18 +58,6 @@ class IndexWachter:
                 await self._conditie.wait_for(lambda: self.versie != versie)
 
 
-if TYPE_CHECKING:
-    from services.signalering.store import MatchRij
-
-
-class MatchWaarnemer(Protocol):
-    """Told of matches inside signalering's own transaction (samenwerking keeps their workflow)."""
-
-    async def gevonden(self, s: AsyncSession, match: MatchRij) -> None: ...
-
-    async def gesloten(self, s: AsyncSession, match_ids: list[str]) -> None: ...
-
-
 @dataclass(kw_only=True)
 class Context(Koppeling):
     """Signalering's link to the federation: the shared ``Koppeling`` and its own parts."""
@@ -80,10 +67,16 @@ class Context(Koppeling):
     contact: str
     geldigheid: timedelta = timedelta(days=730)  # as a Verwijsindex signal
     index: IndexWachter = field(default_factory=IndexWachter)
-    waarnemer: MatchWaarnemer | None = None
+    # Region-local events (MatchGevonden, MatchGesloten, SignaalReferentie), written in the
+    # transaction that records the change: the only way other services learn of matches.
+    outbox: Outbox[OutboxRij] = field(init=False)
     # While the federation switches keys: the previous epoch, served side by side (every person
     # indexed and signalled under both, docs/sleutelceremonie.md).
     vorige: tuple[Federatie, Pseudonimiseerder] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.outbox = Outbox(OutboxRij, self.db, self.lokaal, self.regio, "signalering", self.klok)
 
     @property
     def pseudonimiseerders(self) -> dict[int, Pseudonimiseerder]:

@@ -42,7 +42,14 @@ from gedeeld.tracing import HEADER, TraceContext, in_trace, voor_bericht
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import SYSTEEM, Context
-from services.signalering.store import EigenSignaalRij, MatchRij, ReferentieStand, TokenRij, sluit_matches
+from services.signalering.store import (
+    EigenSignaalRij,
+    MatchRij,
+    ReferentieStand,
+    TokenRij,
+    meld_gevonden,
+    sluit_matches,
+)
 
 log = logging.getLogger("zvh.signalering")
 
@@ -396,8 +403,7 @@ class Inkomend:
                 )
                 s.add(rij)
                 await s.flush()
-                if self.ctx.waarnemer is not None:
-                    await self.ctx.waarnemer.gevonden(s, rij)
+                await meld_gevonden(s, self.ctx, rij)
             zeker = F.Zekerheid.Name(zekerheid(types)).removeprefix("ZEKERHEID_").lower()
             velden = {
                 "regio": self.ctx.regio,

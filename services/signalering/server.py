@@ -13,7 +13,6 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select, update
 
-from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
 from gedeeld.errors import ConfigError
@@ -21,14 +20,14 @@ from gedeeld.federatie import Federatie, laad
 from gedeeld.federatie.onboarding import OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.jetstream import Uitkomst
 from gedeeld.klok import Klok
 from gedeeld.snelheidslimiet import Limiet
 from gedeeld.tracing import TraceContext, from_headers
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend
-from services.signalering.store import EigenSignaalRij
+from services.signalering.store import EigenSignaalRij, meld_oude_referenties
 from services.signalering.uitgaand import Uitgaand
 from services.signalering.vraag import Beantwoorder, Vrager
 
@@ -44,18 +43,9 @@ class Signalering:
         self.inkomend = Inkomend(ctx)
         self.vrager = Vrager(ctx, nc)
         self.beantwoorder = Beantwoorder(ctx, nc, vraag_limiet)
-        r = ctx.regio
         self.lezers = [
-            StroomLezer(
-                ctx.lokaal,
-                stroom=onderwerpen.regiostroom(r),
-                subject=onderwerpen.gebeurtenissen(r, "casus"),
-                durable="signalering",
-                handler=self._gebeurtenis,
-                # A backlog (onboarding, bursts) shares OPRF requests and transactions.
-                batch_handler=self._gebeurtenissen,
-                dood=ctx.dood,
-            ),
+            # A backlog (onboarding, bursts) shares OPRF requests and transactions.
+            ctx.regiolezer("casus", "signalering", self._gebeurtenis, batch_handler=self._gebeurtenissen),
             # A backlog of other regions' signals is looked up and recorded in one transaction.
             ctx.federatielezer(
                 "signaal", self.inkomend.bij_signaal, batch_handler=self.inkomend.bij_signalen
@@ -133,9 +123,13 @@ class Signalering:
             extra={"epochs": sorted(self.ctx.pseudonimiseerders), "zonder_nieuwste_epoch": open_},
         )
         await zorg_voor_federatiestromen(self.ctx)
+        gemeld = await meld_oude_referenties(self.ctx)
+        if gemeld:
+            log.info("references from before SignaalReferentie announced", extra={"referenties": gemeld})
         await self.beantwoorder.start()
         self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
         self._taken.append(asyncio.create_task(self._periodiek()))
+        self._taken.append(asyncio.create_task(self.ctx.outbox.draai(), name="signalering-outbox"))
 
     async def stop(self) -> None:
         await self.beantwoorder.stop()
@@ -144,6 +138,9 @@ class Signalering:
         for t in self._taken:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
+        # No last drain of the outbox: samenwerking (in this process) stops next, and an event
+        # delivered to its consumer as it stops would wait out the ack wait (30 s); pending
+        # events are published at the next start.
 
 
 def _onboarding(cfg: NodeConfig, federatie: Federatie) -> bytes | None:

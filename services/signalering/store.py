@@ -1,5 +1,6 @@
 """signalering's tables: the token index of the region's own active cases, the signals it
-published, and the matches. Foreign tokens are never stored."""
+published, the matches, and the outbox of its region-local events (MatchGevonden, MatchGesloten,
+SignaalReferentie). Foreign tokens are never stored."""
 
 from __future__ import annotations
 
@@ -11,8 +12,11 @@ from sqlalchemy import ColumnElement, Index, Integer, LargeBinary, String, Uniqu
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from gedeeld import onderwerpen
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
+from gedeeld.outbox import OutboxRijBasis
+from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 
 if TYPE_CHECKING:
     from services.signalering.context import Context
@@ -55,6 +59,9 @@ class EigenSignaalRij(Base):
     ingetrokken: Mapped[bool] = mapped_column(default=False)
     # Set once JetStream acknowledged the signal; a redelivered event publishes unset ones again.
     gepubliceerd: Mapped[bool] = mapped_column(default=False)
+    # Set once the reference was announced to the region (SignaalReferentie, in the outbox); rows
+    # from before that event existed are announced at start (``meld_oude_referenties``).
+    gemeld: Mapped[bool] = mapped_column(default=False)
 
 
 class ReferentieStand(Base):
@@ -94,15 +101,56 @@ class MatchRij(Base):
     )
 
 
+class OutboxRij(OutboxRijBasis, Base):
+    """signalering's region-local events, written with the change they announce (gedeeld/outbox.py)."""
+
+    __tablename__ = "sg_outbox"
+
+
+async def meld_gevonden(s: AsyncSession, ctx: Context, match: MatchRij) -> None:
+    """Announce a new match to the region (samenwerking, trendradar) in the transaction recording it."""
+    g = G.MatchGevonden(
+        match_id=match.match_id,
+        casus_id=match.eigen_casus_id,
+        betrokkene_id=match.eigen_betrokkene_id,
+        eigen_referentie=match.eigen_referentie,
+        andere_regio=match.andere_regio,
+        andere_referentie=match.andere_referentie,
+        sleutel_types=match.sleutel_types,
+        zekerheid=match.zekerheid,
+    )
+    g.tijdstip.FromDatetime(match.aangemaakt_op)
+    await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "match", "gevonden"), g)
+
+
+async def meld_referentie(s: AsyncSession, ctx: Context, rij: EigenSignaalRij) -> None:
+    """Announce a new own reference (samenwerking accepts overleg for it) with the signal row."""
+    g = G.SignaalReferentie(referentie=rij.referentie, casus_id=rij.casus_id, betrokkene_id=rij.betrokkene_id)
+    g.tijdstip.FromDatetime(ctx.klok.nu())
+    await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "signaal", "referentie"), g)
+
+
+async def meld_oude_referenties(ctx: Context) -> int:
+    """Announce references signalled before SignaalReferentie existed (once; idempotent)."""
+    async with ctx.db.transaction() as s:
+        rijen = list(
+            (await s.execute(select(EigenSignaalRij).where(EigenSignaalRij.gemeld.is_(False)))).scalars()
+        )
+        for rij in rijen:
+            await meld_referentie(s, ctx, rij)
+            rij.gemeld = True
+    return len(rijen)
+
+
 async def sluit_matches(s: AsyncSession, ctx: Context, waar: ColumnElement[bool]) -> list[str]:
-    """Close the open matches that ``waar`` selects, and tell the waarnemer which."""
+    """Close the open matches that ``waar`` selects, and announce which (MatchGesloten)."""
     ids = list((await s.execute(select(MatchRij.match_id).where(waar, MatchRij.status == "OPEN"))).scalars())
     if ids:
+        nu = ctx.klok.nu()
         await s.execute(
-            update(MatchRij)
-            .where(MatchRij.match_id.in_(ids))
-            .values(status="GESLOTEN", gewijzigd_op=ctx.klok.nu())
+            update(MatchRij).where(MatchRij.match_id.in_(ids)).values(status="GESLOTEN", gewijzigd_op=nu)
         )
-        if ctx.waarnemer is not None:
-            await ctx.waarnemer.gesloten(s, ids)
+        g = G.MatchGesloten(match_ids=ids)
+        g.tijdstip.FromDatetime(nu)
+        await ctx.outbox.gebeurtenis(s, onderwerpen.gebeurtenis(ctx.regio, "match", "gesloten"), g)
     return ids

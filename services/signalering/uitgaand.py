@@ -27,7 +27,7 @@ from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import SYSTEEM, Context
-from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, sluit_matches
+from services.signalering.store import EigenSignaalRij, MatchRij, TokenRij, meld_referentie, sluit_matches
 
 log = logging.getLogger("zvh.signalering")
 
@@ -184,6 +184,7 @@ class Uitgaand:
             for i in idx:
                 aantal[sleutels[i][0]] = aantal.get(sleutels[i][0], 0) + 1
         nu = ctx.klok.nu()
+        traces = {casus_id: trace for casus_id, _, trace in casussen}
         async with ctx.db.transaction() as s:
             referenties: dict[tuple[str, str], str] = {}
             for epoch, idx in per_epoch.items():
@@ -211,18 +212,20 @@ class Uitgaand:
                         .values(signaal_id=str(uuid.uuid4()), epoch=ctx.federatie.epoch, gepubliceerd=False)
                     )
                     continue
-                s.add(
-                    EigenSignaalRij(
-                        referentie=ref,
-                        signaal_id=str(uuid.uuid4()),
-                        casus_id=casus_id,
-                        betrokkene_id=betrokkene_id,
-                        epoch=ctx.federatie.epoch,
-                        verloopt_op=nu + ctx.geldigheid,
-                        ingetrokken=False,
-                        gepubliceerd=False,
-                    )
+                rij = EigenSignaalRij(
+                    referentie=ref,
+                    signaal_id=str(uuid.uuid4()),
+                    casus_id=casus_id,
+                    betrokkene_id=betrokkene_id,
+                    epoch=ctx.federatie.epoch,
+                    verloopt_op=nu + ctx.geldigheid,
+                    ingetrokken=False,
+                    gepubliceerd=False,
+                    gemeld=True,
                 )
+                s.add(rij)
+                with in_trace(traces.get(casus_id)):
+                    await meld_referentie(s, ctx, rij)
             for casus_id, _, trace in casussen:
                 eigen = [bid for (cid, bid) in referenties if cid == casus_id]
                 if not eigen:

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from gedeeld import onderwerpen
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
-from services.casusregister.events import OutboxRelay
+from services.casusregister.events import casus_outbox
 from services.casusregister.store import OutboxRij
 from tests.conftest import RegisterOpLoopback
 from tests.voorbeelden import aanmelding
@@ -71,7 +71,7 @@ async def test_relay_killed_between_publish_and_mark_publishes_once(
     async with register.db.transaction() as s:
         await s.execute(update(OutboxRij).values(gepubliceerd_op=None))
 
-    herstart = OutboxRelay(register.db, nc.jetstream(), "wvv", register.klok)
+    herstart = casus_outbox(register.db, nc.jetstream(), "wvv", register.klok)
     assert await herstart.publiceer_batch() == 3
 
     msgs = await berichten(nc)
@@ -90,7 +90,7 @@ async def test_events_committed_while_relay_down_are_published_after_restart(
     c = (await register.stub.Aanmelden(aanmelding(), metadata=register.als(IC))).casus
 
     assert await berichten(nc) == []
-    herstart = OutboxRelay(register.db, nc.jetstream(), "wvv", register.klok)
+    herstart = casus_outbox(register.db, nc.jetstream(), "wvv", register.klok)
     assert await herstart.achterstand() == 1
     assert await herstart.publiceer_batch() == 1
 

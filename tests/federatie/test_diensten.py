@@ -68,7 +68,7 @@ async def test_services_in_separate_processes_match_and_stream(
                 )
                 await fed["arnhem"].aanmelden(aanmelding(betrokkene(voornamen="Jan")))
                 # The match, recorded by the signalering process, reaches the samenwerking
-                # process's Volgen stream (through the feed in the shared database).
+                # process's Volgen stream (through signalering's MatchGevonden event).
                 wijziging = await asyncio.wait_for(anext(aiter(volgen)), 30)
                 volgen.cancel()
                 assert wijziging.nieuw

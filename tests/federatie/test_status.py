@@ -49,6 +49,8 @@ async def test_a_healthy_node_is_green_on_every_check(federatie: Federatie) -> N
         ("TREFFER_WVV", "wvv"),
         ("OVERLEG_WVV", "wvv"),
         ("REGIO_WVV", "samenwerking"),
+        ("REGIO_WVV", "samenwerking-match"),  # signalering's match events
+        ("REGIO_WVV", "samenwerking-signaal"),  # and its references
         ("TRENDS", "wvv"),
     }
     assert doc["registry"]["threshold"] == 2 and doc["registry"]["regions"] == 3

@@ -26,21 +26,23 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from gedeeld.zvh.v1 import casus_pb2 as zvh_dot_v1_dot_casus__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18zvh/v1/gebeurtenis.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12zvh/v1/casus.proto\"\xb3\x01\n\x10\x43\x61susGebeurtenis\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x12\n\nvolgnummer\x18\x02 \x01(\x03\x12\'\n\x05soort\x18\x03 \x01(\x0e\x32\x18.zvh.v1.GebeurtenisSoort\x12\x1c\n\x05\x63\x61sus\x18\x04 \x01(\x0b\x32\r.zvh.v1.Casus\x12,\n\x08tijdstip\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x02\n\rMatchGevonden\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x10\n\x08match_id\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x03 \x01(\t\x12\x15\n\rbetrokkene_id\x18\x04 \x01(\t\x12\x18\n\x10\x65igen_referentie\x18\x05 \x01(\t\x12\x14\n\x0c\x61ndere_regio\x18\x06 \x01(\t\x12\x19\n\x11\x61ndere_referentie\x18\x07 \x01(\t\x12\x15\n\rsleutel_types\x18\x08 \x01(\t\x12\x11\n\tzekerheid\x18\t \x01(\x05\x12,\n\x08tijdstip\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\rMatchGesloten\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x11\n\tmatch_ids\x18\x02 \x03(\t\x12,\n\x08tijdstip\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb2\x01\n\x13SamenwerkingGestart\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x10\n\x08match_id\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x03 \x01(\t\x12/\n\x0bgevonden_op\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ngestart_op\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xba\x02\n\x10GebeurtenisSoort\x12\x1e\n\x1aGEBEURTENIS_SOORT_ONBEKEND\x10\x00\x12\x1f\n\x1bGEBEURTENIS_SOORT_AANGEMELD\x10\x01\x12 \n\x1cGEBEURTENIS_SOORT_TOEGEWEZEN\x10\x02\x12&\n\"GEBEURTENIS_SOORT_STATUS_GEWIJZIGD\x10\x03\x12$\n GEBEURTENIS_SOORT_TOPX_GEWIJZIGD\x10\x04\x12 \n\x1cGEBEURTENIS_SOORT_AFGESLOTEN\x10\x05\x12)\n%GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD\x10\x06\x12(\n$GEBEURTENIS_SOORT_HERPSEUDONIMISEREN\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18zvh/v1/gebeurtenis.proto\x12\x06zvh.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12zvh/v1/casus.proto\"\xb3\x01\n\x10\x43\x61susGebeurtenis\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x12\n\nvolgnummer\x18\x02 \x01(\x03\x12\'\n\x05soort\x18\x03 \x01(\x0e\x32\x18.zvh.v1.GebeurtenisSoort\x12\x1c\n\x05\x63\x61sus\x18\x04 \x01(\x0b\x32\r.zvh.v1.Casus\x12,\n\x08tijdstip\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x02\n\rMatchGevonden\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x10\n\x08match_id\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x03 \x01(\t\x12\x15\n\rbetrokkene_id\x18\x04 \x01(\t\x12\x18\n\x10\x65igen_referentie\x18\x05 \x01(\t\x12\x14\n\x0c\x61ndere_regio\x18\x06 \x01(\t\x12\x19\n\x11\x61ndere_referentie\x18\x07 \x01(\t\x12\x15\n\rsleutel_types\x18\x08 \x01(\t\x12\x11\n\tzekerheid\x18\t \x01(\x05\x12,\n\x08tijdstip\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\rMatchGesloten\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x11\n\tmatch_ids\x18\x02 \x03(\t\x12,\n\x08tijdstip\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x11SignaalReferentie\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x12\n\nreferentie\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x03 \x01(\t\x12\x15\n\rbetrokkene_id\x18\x04 \x01(\t\x12,\n\x08tijdstip\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb2\x01\n\x13SamenwerkingGestart\x12\x16\n\x0egebeurtenis_id\x18\x01 \x01(\t\x12\x10\n\x08match_id\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61sus_id\x18\x03 \x01(\t\x12/\n\x0bgevonden_op\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\ngestart_op\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xba\x02\n\x10GebeurtenisSoort\x12\x1e\n\x1aGEBEURTENIS_SOORT_ONBEKEND\x10\x00\x12\x1f\n\x1bGEBEURTENIS_SOORT_AANGEMELD\x10\x01\x12 \n\x1cGEBEURTENIS_SOORT_TOEGEWEZEN\x10\x02\x12&\n\"GEBEURTENIS_SOORT_STATUS_GEWIJZIGD\x10\x03\x12$\n GEBEURTENIS_SOORT_TOPX_GEWIJZIGD\x10\x04\x12 \n\x1cGEBEURTENIS_SOORT_AFGESLOTEN\x10\x05\x12)\n%GEBEURTENIS_SOORT_GEGEVENS_VERWIJDERD\x10\x06\x12(\n$GEBEURTENIS_SOORT_HERPSEUDONIMISEREN\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'zvh.v1.gebeurtenis_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GEBEURTENISSOORT']._serialized_start=823
-  _globals['_GEBEURTENISSOORT']._serialized_end=1137
+  _globals['_GEBEURTENISSOORT']._serialized_start=976
+  _globals['_GEBEURTENISSOORT']._serialized_end=1290
   _globals['_CASUSGEBEURTENIS']._serialized_start=90
   _globals['_CASUSGEBEURTENIS']._serialized_end=269
   _globals['_MATCHGEVONDEN']._serialized_start=272
   _globals['_MATCHGEVONDEN']._serialized_end=533
   _globals['_MATCHGESLOTEN']._serialized_start=535
   _globals['_MATCHGESLOTEN']._serialized_end=639
-  _globals['_SAMENWERKINGGESTART']._serialized_start=642
-  _globals['_SAMENWERKINGGESTART']._serialized_end=820
+  _globals['_SIGNAALREFERENTIE']._serialized_start=642
+  _globals['_SIGNAALREFERENTIE']._serialized_end=792
+  _globals['_SAMENWERKINGGESTART']._serialized_start=795
+  _globals['_SAMENWERKINGGESTART']._serialized_end=973
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ Region-local events, the contracts between one region's services (gedeeld/onderw
   regio.<regio>.casus.<soort>          CasusGebeurtenis         casusregister -> signalering, trendradar
   regio.<regio>.match.gevonden         MatchGevonden            signalering -> samenwerking, trendradar
   regio.<regio>.match.gesloten         MatchGesloten            signalering -> samenwerking
+  regio.<regio>.signaal.referentie     SignaalReferentie        signalering -> samenwerking
   regio.<regio>.samenwerking.gestart   SamenwerkingGestart      samenwerking -> trendradar
 Each is published by its service's outbox, written in the transaction that records the change,
 with Nats-Msg-Id = gebeurtenis_id. Case events carry raw identifiers: none of these ever leave
@@ -158,7 +159,7 @@ class MatchGevonden(_message.Message):
     sleutel_types: _builtins.str
     """The match key types that hit, comma-separated (e.g. "BSN,NAAM_GEBOORTEDATUM")."""
     zekerheid: _builtins.int
-    """Confidence, 0-100, from the key types that hit."""
+    """Confidence from the key types that hit: a zvh.v1.Zekerheid value (ZEKER when the BSN key hit)."""
     @_builtins.property
     def tijdstip(self) -> _timestamp_pb2.Timestamp:
         """When signalering committed the match."""
@@ -218,6 +219,49 @@ class MatchGesloten(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MatchGesloten: _TypeAlias = MatchGesloten  # noqa: Y015
+
+@_typing.final
+class SignaalReferentie(_message.Message):
+    """Signalering signalled one of the region's own persons under a new opaque reference (once per
+    person of a casus; renewals keep it). Samenwerking accepts overleg messages only for references
+    it learnt this way (withdrawn ones included), and waits for the match of a known one.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GEBEURTENIS_ID_FIELD_NUMBER: _builtins.int
+    REFERENTIE_FIELD_NUMBER: _builtins.int
+    CASUS_ID_FIELD_NUMBER: _builtins.int
+    BETROKKENE_ID_FIELD_NUMBER: _builtins.int
+    TIJDSTIP_FIELD_NUMBER: _builtins.int
+    gebeurtenis_id: _builtins.str
+    """Unique id of the event (UUID); also the JetStream Nats-Msg-Id."""
+    referentie: _builtins.str
+    """The reference, as other regions know the person (random per casus and person)."""
+    casus_id: _builtins.str
+    """The region's own casus."""
+    betrokkene_id: _builtins.str
+    """The own person (betrokkene id, UUID)."""
+    @_builtins.property
+    def tijdstip(self) -> _timestamp_pb2.Timestamp:
+        """When signalering committed the reference."""
+
+    def __init__(
+        self,
+        *,
+        gebeurtenis_id: _builtins.str = ...,
+        referentie: _builtins.str = ...,
+        casus_id: _builtins.str = ...,
+        betrokkene_id: _builtins.str = ...,
+        tijdstip: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["tijdstip", b"tijdstip"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["betrokkene_id", b"betrokkene_id", "casus_id", b"casus_id", "gebeurtenis_id", b"gebeurtenis_id", "referentie", b"referentie", "tijdstip", b"tijdstip"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SignaalReferentie: _TypeAlias = SignaalReferentie  # noqa: Y015
 
 @_typing.final
 class SamenwerkingGestart(_message.Message):

@@ -5,6 +5,7 @@ Region-local events, the contracts between one region's services (gedeeld/onderw
   regio.<regio>.casus.<soort>          CasusGebeurtenis         casusregister -> signalering, trendradar
   regio.<regio>.match.gevonden         MatchGevonden            signalering -> samenwerking, trendradar
   regio.<regio>.match.gesloten         MatchGesloten            signalering -> samenwerking
+  regio.<regio>.signaal.referentie     SignaalReferentie        signalering -> samenwerking
   regio.<regio>.samenwerking.gestart   SamenwerkingGestart      samenwerking -> trendradar
 Each is published by its service's outbox, written in the transaction that records the change,
 with Nats-Msg-Id = gebeurtenis_id. Case events carry raw identifiers: none of these ever leave
