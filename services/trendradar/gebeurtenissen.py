@@ -26,13 +26,13 @@ from datetime import UTC, datetime
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from prometheus_client import Counter
 
 from gedeeld import onderwerpen
 from gedeeld.db import Database
-from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
-from gedeeld.jetstream import StroomLezer, Uitkomst
+from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij
@@ -248,8 +248,9 @@ class Feitenbron:
             rij.gevonden_op, rij.gestart_op = w.gevonden_op, w.gestart_op
             return True
 
-    def lezers(self, ctx: Koppeling) -> list[StroomLezer]:
-        """The durable consumers on the region's own stream (never the hub)."""
+    def lezers(self, js: JetStreamContext, dood: DodeBrieven | None) -> list[StroomLezer]:
+        """The durable consumers on the region's own stream ``js`` (never the hub's); ``dood``:
+        where a message that keeps failing is kept (``Koppeling.dood``)."""
         handlers = {"casus": self.bij_casus, "match": self.bij_match, "samenwerking": self.bij_samenwerking}
         subjects: dict[onderwerpen.Bron, str] = {
             "casus": onderwerpen.gebeurtenissen(self.regio, "casus"),
@@ -258,12 +259,12 @@ class Feitenbron:
         }
         return [
             StroomLezer(
-                ctx.lokaal,
+                js,
                 stroom=onderwerpen.regiostroom(self.regio),
                 subject=subjects[bron],
                 durable=DURABLES[bron],
                 handler=handlers[bron],
-                dood=ctx.dood,
+                dood=dood,
             )
             for bron in DURABLES
         ]

@@ -36,7 +36,7 @@ class Trendradar:
         self.ontvanger = Ontvanger(ctx.db, ctx.federatie, ctx.klok)
         self.feitenbron = Feitenbron(ctx.db, ctx.regio)
         # On the region's own stream: they run whether or not the hub has TRENDS.
-        self.feitenlezers = self.feitenbron.lezers(ctx)
+        self.feitenlezers = self.feitenbron.lezers(ctx.lokaal, ctx.dood)
         self.trendlezers = [
             StroomLezer(
                 ctx.js,
