@@ -7,36 +7,38 @@ signalering's and samenwerking's outboxes): on ``regio.<r>.…`` of the stream `
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from nats.aio.client import Client
-from nats.js import JetStreamContext
 from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, select
 
 from gedeeld import onderwerpen
 from gedeeld.db import Database
-from gedeeld.jetstream import DodeBrieven, StroomLezer, zorg_voor_stroom
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
-from services.trendradar.gebeurtenissen import DURABLES, Feitenbron, Onbruikbaar, zekerheid
-from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij
-from services.trendradar.tellen import Periode, tel
+from services.trendradar.gebeurtenissen import DURABLES, Onbruikbaar, zekerheid
+from services.trendradar.tellen import tel
 from tests.conftest import migreer
+from tests.trendradar.regiostroom import (
+    DAG,
+    NOVEMBER,
+    REGIO,
+    Radar,
+    casus_gebeurtenis,
+    draaiend,
+    gestart,
+    gevonden,
+    inhoud,
+)
 from tests.voorbeelden import BSN_A, betrokkene
-
-REGIO = "wvv"
-NOVEMBER = Periode(2026, 11)
-DAG = NOVEMBER.begin + timedelta(days=3)
 
 
 @pytest.fixture
@@ -49,116 +51,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         await d.close()
 
 
-@dataclass
-class Radar:
-    """The trend radar's three consumers on a real REGIO_WVV."""
-
-    js: JetStreamContext
-    db: Database
-    lezers: dict[str, StroomLezer] = field(default_factory=dict)
-    taken: list[asyncio.Task[None]] = field(default_factory=list)
-
-    def start(self) -> None:
-        lezers = Feitenbron(self.db, REGIO).lezers(self.js, DodeBrieven(self.js, REGIO))
-        self.lezers = {lezer.consument[1]: lezer for lezer in lezers}
-        self.taken = [asyncio.create_task(lezer.draai()) for lezer in lezers]
-
-    async def stop(self) -> None:
-        for t in self.taken:
-            t.cancel()
-        await asyncio.gather(*self.taken, return_exceptions=True)
-
-    async def verwerkt(self, bron: onderwerpen.Bron, aantal: int) -> None:
-        """Wait until the consumer of ``bron`` handled ``aantal`` messages (bounded)."""
-        lezer = self.lezers[DURABLES[bron]]
-        async with asyncio.timeout(20):
-            # The consumer's own count is the only signal there is; it moves per handled message.
-            while lezer.verwerkt < aantal:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
-
-    async def publiceer(self, bron: onderwerpen.Bron, soort: str, data: bytes) -> None:
-        ack = await self.js.publish(
-            onderwerpen.gebeurtenis(REGIO, bron, soort), data, headers={"Nats-Msg-Id": str(uuid.uuid4())}
-        )
-        assert not ack.duplicate
-
-
 @pytest.fixture
 async def radar(nc: Client, db: Database) -> AsyncIterator[Radar]:
-    js = nc.jetstream()
-    await zorg_voor_stroom(js, onderwerpen.regiostroom_config(REGIO, timedelta(days=1)))
-    r = Radar(js, db)
-    r.start()
-    try:
+    async with draaiend(nc.jetstream(), db) as r:
         yield r
-    finally:
-        await r.stop()
-
-
-def casus_gebeurtenis(
-    casus_id: str,
-    versie: int,
-    soort: int = G.GEBEURTENIS_SOORT_AANGEMELD,
-    *,
-    thema: int = S.THEMA_JEUGD,
-    afgesloten: datetime | None = None,
-    personen: list[S.Betrokkene] | None = None,
-    regio: str = REGIO,
-) -> bytes:
-    c = S.Casus(
-        casus_id=casus_id,
-        regio=regio,
-        status=S.CASUS_STATUS_AFGESLOTEN if afgesloten else S.CASUS_STATUS_AANGEMELD,
-        thema=thema,  # type: ignore[arg-type]
-        orientatie=S.ORIENTATIE_SYSTEEMGERICHT,
-        procesregisseur="pr-anna",
-        versie=versie,
-        betrokkenen=[betrokkene()] if personen is None else personen,
-    )
-    c.aangemeld_op.FromDatetime(DAG)
-    c.gewijzigd_op.FromDatetime(afgesloten or DAG)
-    if afgesloten is not None:
-        c.afgesloten_op.FromDatetime(afgesloten)
-    g = G.CasusGebeurtenis(gebeurtenis_id=str(uuid.uuid4()), volgnummer=versie, soort=soort, casus=c)  # type: ignore[arg-type]
-    g.tijdstip.FromDatetime(afgesloten or DAG)
-    return g.SerializeToString()
-
-
-def gevonden(
-    match_id: str, casus_id: str, moment: datetime, z: int = F.ZEKERHEID_ZEKER, types: str = "bsn"
-) -> bytes:
-    m = G.MatchGevonden(
-        gebeurtenis_id=str(uuid.uuid4()),
-        match_id=match_id,
-        casus_id=casus_id,
-        betrokkene_id=str(uuid.uuid4()),
-        eigen_referentie=uuid.uuid4().hex,
-        andere_regio="arnhem",
-        andere_referentie=uuid.uuid4().hex,
-        sleutel_types=types,
-        zekerheid=z,
-    )
-    m.tijdstip.FromDatetime(moment)
-    return m.SerializeToString()
-
-
-def gestart(match_id: str, casus_id: str, gevonden_op: datetime, gestart_op: datetime | None) -> bytes:
-    w = G.SamenwerkingGestart(gebeurtenis_id=str(uuid.uuid4()), match_id=match_id, casus_id=casus_id)
-    w.gevonden_op.FromDatetime(gevonden_op)
-    if gestart_op is not None:
-        w.gestart_op.FromDatetime(gestart_op)
-    return w.SerializeToString()
-
-
-async def inhoud(db: Database) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of the trend radar's fact tables, in a fixed order."""
-    uit: dict[str, list[tuple[object, ...]]] = {}
-    async with db.lezen() as s:
-        for model in (CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij):
-            tabel = model.__table__
-            q = select(*tabel.columns).order_by(*tabel.primary_key.columns)  # type: ignore[attr-defined]
-            uit[tabel.name] = [tuple(r) for r in await s.execute(q)]  # type: ignore[attr-defined]
-    return uit
 
 
 async def test_each_kind_of_event_lands_in_its_fact_table_and_is_counted(radar: Radar) -> None:
@@ -169,7 +65,7 @@ async def test_each_kind_of_event_lands_in_its_fact_table_and_is_counted(radar: 
         "samenwerking", "gestart", gestart(mid, cid, DAG + timedelta(days=1), DAG + timedelta(days=9))
     )
     for bron in ("casus", "match", "samenwerking"):
-        await radar.verwerkt(bron, 1)  # type: ignore[arg-type]
+        await radar.verwerkt(bron, 1)
 
     assert await inhoud(radar.db) == {
         "tr_casus": [(cid, S.THEMA_JEUGD, S.ORIENTATIE_SYSTEEMGERICHT, DAG, None, 1)],
