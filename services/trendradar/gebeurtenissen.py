@@ -20,8 +20,10 @@ nothing. A malformed event is refused (terminated, never redelivered), counted i
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -45,6 +47,7 @@ GEWEIGERD = Counter(
     ["bron", "reden"],
 )
 
+_F = TypeVar("_F")
 MAX_ID = 36  # casus and match ids are UUIDs
 # Durable consumers on REGIO_<R>, one per source service.
 DURABLES: dict[onderwerpen.Bron, str] = {
@@ -161,10 +164,21 @@ def lees_samenwerking(data: bytes) -> Gestart:
     )
 
 
-def _weiger(bron: onderwerpen.Bron, reden: str, subject: str) -> Uitkomst:
-    GEWEIGERD.labels(bron, reden).inc()
-    log.warning("region event refused", extra={"bron": bron, "reden": reden, "subject": subject})
-    return Uitkomst.WEIGER
+async def _verwerk(
+    bron: onderwerpen.Bron,
+    msg: Msg,
+    lees: Callable[[bytes], _F],
+    bewaar: Callable[[_F], Awaitable[bool]],
+) -> Uitkomst:
+    """Read the event, keep its fact; a malformed one is refused, counted and logged (subject only)."""
+    try:
+        feit = lees(msg.data)
+    except Onbruikbaar as fout:
+        GEWEIGERD.labels(bron, fout.reden).inc()
+        log.warning("region event refused", extra={"bron": bron, "reden": fout.reden, "subject": msg.subject})
+        return Uitkomst.WEIGER
+    await bewaar(feit)
+    return Uitkomst.KLAAR
 
 
 class Feitenbron:
@@ -174,28 +188,13 @@ class Feitenbron:
         self.db, self.regio = db, regio
 
     async def bij_casus(self, msg: Msg) -> Uitkomst:
-        try:
-            stand = lees_casus(msg.data, self.regio)
-        except Onbruikbaar as fout:
-            return _weiger("casus", fout.reden, msg.subject)
-        await self.casus(stand)
-        return Uitkomst.KLAAR
+        return await _verwerk("casus", msg, lambda data: lees_casus(data, self.regio), self.casus)
 
     async def bij_match(self, msg: Msg) -> Uitkomst:
-        try:
-            gevonden = lees_match(msg.data)
-        except Onbruikbaar as fout:
-            return _weiger("match", fout.reden, msg.subject)
-        await self.match(gevonden)
-        return Uitkomst.KLAAR
+        return await _verwerk("match", msg, lees_match, self.match)
 
     async def bij_samenwerking(self, msg: Msg) -> Uitkomst:
-        try:
-            gestart = lees_samenwerking(msg.data)
-        except Onbruikbaar as fout:
-            return _weiger("samenwerking", fout.reden, msg.subject)
-        await self.samenwerking(gestart)
-        return Uitkomst.KLAAR
+        return await _verwerk("samenwerking", msg, lees_samenwerking, self.samenwerking)
 
     async def casus(self, c: CasusStand) -> bool:
         """Keep the casus' newest state; False when this version (or a newer one) is there."""

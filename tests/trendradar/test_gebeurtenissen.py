@@ -26,7 +26,6 @@ from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
 from services.trendradar.gebeurtenissen import DURABLES, Onbruikbaar, zekerheid
 from services.trendradar.tellen import tel
-from tests.conftest import migreer
 from tests.trendradar.regiostroom import (
     DAG,
     NOVEMBER,
@@ -39,16 +38,6 @@ from tests.trendradar.regiostroom import (
     inhoud,
 )
 from tests.voorbeelden import BSN_A, betrokkene
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    d = Database(database_url)
-    await migreer(d)
-    try:
-        yield d
-    finally:
-        await d.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,21 +22,10 @@ from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
 from services.trendradar.publiceren import BudgetOp, Publiceerder, besteed, grootboek
 from services.trendradar.tellen import Periode, tel
-from tests.conftest import migreer
 from tests.trendradar.regiostroom import casus_gebeurtenis, draaiend, gestart, gevonden
 
 NU = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 OKTOBER = Periode(2026, 10)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    d = Database(database_url)
-    await migreer(d)
-    try:
-        yield d
-    finally:
-        await d.close()
 
 
 def publiceerder(db: Database, sleutel: Ondertekensleutel, jaar: float = 12.0) -> Publiceerder:
