@@ -29,23 +29,17 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from prometheus_client import Counter
 
 from gedeeld import onderwerpen
 from gedeeld.db import Database
 from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
 from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst
+from gedeeld.metrics import TRENDRADAR_GEWEIGERD
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij
 
 log = logging.getLogger("zvh.trendradar")
-
-GEWEIGERD = Counter(
-    "zvh_trendradar_events_rejected_total",
-    "Region-local events the trend radar refused (malformed; never redelivered), by source and reason",
-    ["bron", "reden"],
-)
 
 _F = TypeVar("_F")
 MAX_ID = 36  # casus and match ids are UUIDs
@@ -174,7 +168,7 @@ async def _verwerk(
     try:
         feit = lees(msg.data)
     except Onbruikbaar as fout:
-        GEWEIGERD.labels(bron, fout.reden).inc()
+        TRENDRADAR_GEWEIGERD.labels(bron, fout.reden).inc()
         log.warning("region event refused", extra={"bron": bron, "reden": fout.reden, "subject": msg.subject})
         return Uitkomst.WEIGER
     await bewaar(feit)
