@@ -32,6 +32,7 @@ from nats.js import JetStreamContext
 
 from gedeeld import onderwerpen
 from gedeeld.db import Database
+from gedeeld.errors import ZvhError
 from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
 from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst
 from gedeeld.metrics import TRENDRADAR_GEWEIGERD
@@ -51,11 +52,11 @@ DURABLES: dict[onderwerpen.Bron, str] = {
 }
 
 
-class Onbruikbaar(Exception):
+class Onbruikbaar(ZvhError):
     """An event the trend radar cannot keep; ``reden`` is a fixed word for the metric and the log."""
 
     def __init__(self, reden: str) -> None:
-        super().__init__(reden)
+        super().__init__(f"region event not usable for trends: {reden}")
         self.reden = reden
 
 
