@@ -77,6 +77,11 @@ PSEUDONIMISERING_MISLUKT = Counter(
     "zvh_pseudonymisation_unavailable_total",
     "Case events whose pseudonymisation failed (too few key-share holders); retried later",
 )
+TRENDRADAR_GEWEIGERD = Counter(
+    "zvh_trendradar_events_rejected_total",
+    "Region-local events the trend radar refused (malformed; never redelivered), by source and reason",
+    ["bron", "reden"],
+)
 # Served by ``zvhctl federatie hub-wacht`` next to the hub, not by the node.
 HUB_OVERTREDINGEN = Counter(
     "zvh_hub_violations_total",

@@ -1,4 +1,5 @@
-"""Wiring of the trend radar in the node: the TRENDS stream and a durable consumer of it.
+"""Wiring of the trend radar in the node: the TRENDS stream and a durable consumer of it, and the
+three durable consumers of the region's own events that keep its counting facts (gebeurtenissen.py).
 
 Releasing is not a background task: an operator decides when a month is released
 (``zvhctl trends publiceren --periode 2026-11``), because each release spends privacy budget.
@@ -15,6 +16,7 @@ from nats.js.api import StreamConfig
 from gedeeld import onderwerpen
 from gedeeld.federatie.koppeling import HubNietBereikbaar, Koppeling
 from gedeeld.jetstream import StroomLezer
+from services.trendradar.gebeurtenissen import Feitenbron
 from services.trendradar.ontvangen import Ontvanger
 
 TRENDS = onderwerpen.TRENDS
@@ -32,7 +34,10 @@ class Trendradar:
     def __init__(self, ctx: Koppeling) -> None:
         self.ctx = ctx
         self.ontvanger = Ontvanger(ctx.db, ctx.federatie, ctx.klok)
-        self.lezers = [
+        self.feitenbron = Feitenbron(ctx.db, ctx.regio)
+        # On the region's own stream: they run whether or not the hub has TRENDS.
+        self.feitenlezers = self.feitenbron.lezers(ctx.lokaal, ctx.dood)
+        self.trendlezers = [
             StroomLezer(
                 ctx.js,
                 stroom=TRENDS,
@@ -41,6 +46,7 @@ class Trendradar:
                 handler=self.ontvanger.bij_bericht,
             )
         ]
+        self.lezers = [*self.trendlezers, *self.feitenlezers]
         self._taken: list[asyncio.Task[None]] = []
         # True once TRENDS exists and its consumer runs (on a hub that may be later, or never).
         self.actief = False
@@ -50,14 +56,19 @@ class Trendradar:
         return bool(self._taken) and not any(t.done() for t in self._taken)
 
     async def start(self) -> None:
+        self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.feitenlezers]
         if not self.ctx.hub_domein:
-            await self.ctx.zorg_voor_federatiestroom(trends_stroom())  # ours to create
-            self._taken = [asyncio.create_task(lezer.draai()) for lezer in self.lezers]
+            try:
+                await self.ctx.zorg_voor_federatiestroom(trends_stroom())  # ours to create
+            except BaseException:
+                await self.stop()
+                raise
+            self._taken += [asyncio.create_task(lezer.draai()) for lezer in self.trendlezers]
             self.actief = True
             return
         # On a hub the stream is the hub operators' to create. Trends are not worth a node that
         # does not start (or starts slower): look for it in the background, then consume.
-        self._taken = [asyncio.create_task(self._op_de_hub())]
+        self._taken.append(asyncio.create_task(self._op_de_hub()))
 
     async def _op_de_hub(self) -> None:
         gemeld = False
@@ -71,7 +82,7 @@ class Trendradar:
                     gemeld = True
             await asyncio.sleep(60)
         self.actief = True
-        await asyncio.gather(*(lezer.draai() for lezer in self.lezers))
+        await asyncio.gather(*(lezer.draai() for lezer in self.trendlezers))
 
     async def stop(self) -> None:
         for t in self._taken:

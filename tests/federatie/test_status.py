@@ -52,6 +52,10 @@ async def test_a_healthy_node_is_green_on_every_check(federatie: Federatie) -> N
         ("REGIO_WVV", "samenwerking-match"),  # signalering's match events
         ("REGIO_WVV", "samenwerking-signaal"),  # and its references
         ("TRENDS", "wvv"),
+        # The trend radar's facts, from the region's own events (docs/trendradar.md).
+        ("REGIO_WVV", "trendradar-casus"),
+        ("REGIO_WVV", "trendradar-match"),
+        ("REGIO_WVV", "trendradar-samenwerking"),
     }
     assert doc["registry"]["threshold"] == 2 and doc["registry"]["regions"] == 3
 

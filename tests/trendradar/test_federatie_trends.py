@@ -4,16 +4,20 @@ and what crosses the wire.
 Volume goes in through the register layer (``Register.aanmelden``/``wijzigen``, the path the gRPC
 service takes, with a clock set in the past) before the nodes start: 300 registrations over gRPC
 plus their live pseudonymisation would be slow on two cores, and a live registration is stamped
-with today's date, while only months that are over can be released. Matches and agreed joint
-handling of those past months are written through signalering's and samenwerking's store models for
-the same reason (their live path stamps the wall clock). Everything after that is live: the nodes,
-``zvhctl trends publiceren``, JetStream, every region's consumer, ``TrendService`` and ``zvh trends``.
+with today's date, while only months that are over can be released. Its case events reach the trend
+radar through casusregister's own outbox once the nodes run. Matches and agreed joint handling of
+those past months are published as the events signalering and samenwerking publish
+(``MatchGevonden``, ``SamenwerkingGestart`` on the region's own stream) for the same reason (their
+live path stamps the wall clock). Everything after that is live: the nodes, the trend radar's
+consumers, ``zvhctl trends publiceren``, JetStream, every region's consumer, ``TrendService`` and
+``zvh trends``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,6 +29,7 @@ from sqlalchemy import select
 
 from bench.synthetisch import Generator
 from gedeeld import config as configuratie
+from gedeeld import onderwerpen
 from gedeeld.auth import Identiteit, Rol
 from gedeeld.db import Database
 from gedeeld.nats import bevestig, verbind
@@ -41,13 +46,21 @@ from services.casusregister.register import Register
 from services.casusregister.server import activiteiten
 from services.casusregister.store import CasusRij
 from services.cli import zvh, zvhctl
-from services.samenwerking.store import SwMatch
-from services.signalering.store import MatchRij
 from services.trendradar import bronnen
 from services.trendradar.privacy import foutmarge
-from services.trendradar.tellen import ORIENTATIES, THEMAS, Periode, tel
+from services.trendradar.tellen import (
+    ORIENTATIES,
+    THEMAS,
+    CasusFeit,
+    Feiten,
+    MatchFeit,
+    Periode,
+    SamenwerkingFeit,
+    tel,
+)
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import als
+from tests.trendradar.regiostroom import publiceer
 from tests.voorbeelden import criterium
 
 MAANDEN = [Periode(2026, m) for m in (7, 8, 9, 10)]
@@ -66,8 +79,16 @@ def aanroep(gebruiker: str, rol: Rol) -> Aanroep:
     return Aanroep(Identiteit(gebruiker, rol, "token"), TraceContext.new(), "test")
 
 
-async def vul(cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[str]) -> None:
-    """PER_REGIO casussen registered (and a third closed) in July-October, some matched and agreed."""
+Gebeurtenis = tuple[onderwerpen.Bron, str, bytes]
+
+
+async def vul(
+    cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[str]
+) -> tuple[list[Gebeurtenis], Feiten]:
+    """PER_REGIO casussen registered (and a third closed) in July-October, some matched and agreed.
+
+    Returns the match and joint-handling events to publish once the region runs, and the facts
+    as they were made (the truth the releases are checked against)."""
     cfg = configuratie.laad(cfg_pad, env={})
     db = Database(cfg.database_url)
     klok = Klok()
@@ -79,6 +100,10 @@ async def vul(cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[st
         activiteiten(cfg),
     )
     eind = MAANDEN[-1].eind - timedelta(hours=1)
+    events: list[Gebeurtenis] = []
+    casussen: list[CasusFeit] = []
+    matches: list[MatchFeit] = []
+    samenwerkingen: list[SamenwerkingFeit] = []
     try:
         for _ in range(PER_REGIO):
             p = gen.persoon()
@@ -111,44 +136,34 @@ async def vul(cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[st
             if p.bsn:
                 geheimen.append(p.bsn)
             aangemeld = klok.moment
+            casusfeit = CasusFeit(casus.casus_id, req.thema, req.orientatie, aangemeld, None)
             if r.random() < 0.3:  # matched with another region, maybe agreed on joint handling
                 gevonden = min(aangemeld + timedelta(days=r.uniform(0, 15)), eind)
                 ref = uuid.uuid4().hex
                 geheimen.append(ref)
-                async with db.transaction() as s:
-                    s.add(
-                        MatchRij(
-                            match_id=str(uuid.uuid4()),
-                            eigen_casus_id=casus.casus_id,
-                            eigen_betrokkene_id=casus.betrokkenen[0].betrokkene_id,
-                            eigen_referentie=ref,
-                            andere_regio="elders",
-                            andere_referentie=uuid.uuid4().hex,
-                            sleutel_types="bsn",
-                            zekerheid=r.choice((F.ZEKERHEID_ZEKER, F.ZEKERHEID_WAARSCHIJNLIJK)),
-                            status="OPEN",
-                            aangemaakt_op=gevonden,
-                            gewijzigd_op=gevonden,
-                        )
+                match = G.MatchGevonden(
+                    gebeurtenis_id=str(uuid.uuid4()),
+                    match_id=str(uuid.uuid4()),
+                    casus_id=casus.casus_id,
+                    betrokkene_id=casus.betrokkenen[0].betrokkene_id,
+                    eigen_referentie=ref,
+                    andere_regio="elders",
+                    andere_referentie=uuid.uuid4().hex,
+                    sleutel_types="bsn",
+                    zekerheid=r.choice((F.ZEKERHEID_ZEKER, F.ZEKERHEID_WAARSCHIJNLIJK)),
+                )
+                match.tijdstip.FromDatetime(gevonden)
+                events.append(("match", "gevonden", match.SerializeToString()))
+                matches.append(MatchFeit(casus.casus_id, match.zekerheid, gevonden))
+                if r.random() < 0.6:
+                    akkoord = min(gevonden + timedelta(days=r.uniform(0, 60)), eind)
+                    start = G.SamenwerkingGestart(
+                        gebeurtenis_id=str(uuid.uuid4()), match_id=match.match_id, casus_id=casus.casus_id
                     )
-                    if r.random() < 0.6:
-                        akkoord = min(gevonden + timedelta(days=r.uniform(0, 60)), eind)
-                        s.add(
-                            SwMatch(
-                                match_id=str(uuid.uuid4()),
-                                casus_id=casus.casus_id,
-                                betrokkene_id=casus.betrokkenen[0].betrokkene_id,
-                                eigen_referentie=ref,
-                                andere_regio="elders",
-                                andere_referentie=uuid.uuid4().hex,
-                                zekerheid=F.ZEKERHEID_ZEKER,
-                                sleutel_types="bsn",
-                                status="SAMENWERKING",
-                                aangemaakt_op=gevonden,
-                                gewijzigd_op=akkoord,
-                                samenwerking_op=akkoord,
-                            )
-                        )
+                    start.gevonden_op.FromDatetime(gevonden)
+                    start.gestart_op.FromDatetime(akkoord)
+                    events.append(("samenwerking", "gestart", start.SerializeToString()))
+                    samenwerkingen.append(SamenwerkingFeit(casus.casus_id, gevonden, akkoord))
             if r.random() < 0.35:
                 klok.moment = min(aangemeld + timedelta(days=r.uniform(3, 60)), eind)
 
@@ -164,13 +179,30 @@ async def vul(cfg_pad: Path, r: random.Random, gen: Generator, geheimen: list[st
                     G.GEBEURTENIS_SOORT_AFGESLOTEN,
                     sluit,
                 )
+                casusfeit = dataclasses.replace(casusfeit, afgesloten_op=klok.moment)
+            casussen.append(casusfeit)
+        return events, Feiten(casussen, matches, samenwerkingen)
     finally:
         await db.close()
 
 
-async def waarheid(db: Database, periode: Periode) -> dict[tuple[int, int, int, int], int]:
+def gesorteerd(feiten: Feiten) -> tuple[list[CasusFeit], list[MatchFeit], list[SamenwerkingFeit]]:
+    return (
+        sorted(feiten.casussen, key=repr),
+        sorted(feiten.matches, key=repr),
+        sorted(feiten.samenwerkingen, key=repr),
+    )
+
+
+async def eigen_feiten(db: Database) -> Feiten:
+    """Everything the trend radar kept, over the four months."""
     async with db.lezen() as s:
-        return tel(await bronnen.feiten(s, periode), periode)
+        delen = [await bronnen.feiten(s, m) for m in MAANDEN]
+    return Feiten(
+        list({c for d in delen for c in d.casussen}),
+        list({m for d in delen for m in d.matches}),
+        list({w for d in delen for w in d.samenwerkingen}),
+    )
 
 
 @pytest.mark.timeout(400)
@@ -183,8 +215,10 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
     fed = await knooppunten.maak(tmp_path, nats_server.url, n=5, t=2)
     r, gen = random.Random(14), Generator(random.Random(14))
     geheimen: list[str] = []
-    for regio in fed.regios.values():
-        await vul(regio.cfg_pad, r, gen, geheimen)
+    gebeurtenissen: dict[str, list[Gebeurtenis]] = {}
+    feiten: dict[str, Feiten] = {}
+    for code, regio in fed.regios.items():
+        gebeurtenissen[code], feiten[code] = await vul(regio.cfg_pad, r, gen, geheimen)
         with regio.cfg_pad.open("a") as f:
             f.write(
                 "\n[trends]\nepsilon_per_publicatie = 2.0\nepsilon_per_jaar = 12.0\nonderdrukken_onder = 5\n"
@@ -205,6 +239,22 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
         return rc, capsys.readouterr().out
 
     async with knooppunten.draaiend(fed):
+        for code, regio in fed.regios.items():
+            assert regio.node is not None and regio.node.nc is not None
+            js = regio.node.nc.jetstream()
+            for bron, soort, data in gebeurtenissen[code]:
+                await publiceer(js, code, bron, soort, data)
+
+        async def alles_gehoord() -> bool:
+            """Every region's trend radar holds exactly the facts that were made: the case events
+            from casusregister's outbox, the match and joint-handling events published above."""
+            for code, regio in fed.regios.items():
+                assert regio.node is not None
+                if gesorteerd(await eigen_feiten(regio.node.db)) != gesorteerd(feiten[code]):
+                    return False
+            return True
+
+        await fed.wacht(alles_gehoord, timeout=120)
         for code in fed.regios:
             for m in MAANDEN:
                 rc, uit = await ctl(code, "publiceren", "--periode", str(m))
@@ -256,18 +306,14 @@ async def test_five_regions_release_and_the_national_totals_are_within_the_state
 
     await spion.close()
 
-    # The national picture against the truth, read from the regions' own tables.
-    dbs = {
-        code: Database(configuratie.laad(regio.cfg_pad, env={}).database_url)
-        for code, regio in fed.regios.items()
-    }
+    # The national picture against the truth: the facts as they were made.
+    waar = {(c, str(m)): tel(feiten[c], m) for c in fed.regios for m in MAANDEN}
+    db = Database(configuratie.laad(fed["wvv"].cfg_pad, env={}).database_url)
     try:
-        waar = {(c, str(m)): await waarheid(db, m) for c, db in dbs.items() for m in MAANDEN}
-        async with dbs["wvv"].lezen() as s:
+        async with db.lezen() as s:
             assert len((await s.execute(select(CasusRij.casus_id))).all()) == PER_REGIO
     finally:
-        for db in dbs.values():
-            await db.close()
+        await db.close()
     landelijk = [p for p in resp.punten if not p.regio]
     assert len(landelijk) == len(MAANDEN) * 61
     assert {(b.regio, b.periode, b.versie) for b in resp.bronnen} == {

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from nats.aio.client import Client
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -17,27 +17,15 @@ from gedeeld.errors import PreconditionError
 from gedeeld.federatie.bericht import DOMEIN
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
+from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.casusregister.store import CasusRij
-from services.samenwerking.store import SwMatch
-from services.signalering.store import MatchRij
 from services.trendradar import bronnen
 from services.trendradar.publiceren import BudgetOp, Publiceerder, besteed, grootboek
 from services.trendradar.tellen import Periode, tel
-from tests.conftest import migreer
+from tests.trendradar.regiostroom import casus_gebeurtenis, draaiend, gestart, gevonden
 
 NU = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 OKTOBER = Periode(2026, 10)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    d = Database(database_url)
-    await migreer(d)
-    try:
-        yield d
-    finally:
-        await d.close()
 
 
 def publiceerder(db: Database, sleutel: Ondertekensleutel, jaar: float = 12.0) -> Publiceerder:
@@ -102,62 +90,42 @@ async def test_the_ledger_is_append_only(db: Database) -> None:
     assert await besteed(db, "wvv", 2026) == 1.0
 
 
-async def test_counts_are_read_from_the_owners_tables(db: Database) -> None:
-    """The seam (bronnen): casusregister's casus, signalering's sg_match, samenwerking's sw_match."""
+async def test_counts_are_read_from_the_facts_kept_from_the_regions_events(db: Database, nc: Client) -> None:
+    """The seam (bronnen): the trend radar's own tables, fed by casusregister's case events,
+    signalering's MatchGevonden and samenwerking's SamenwerkingGestart on REGIO_WVV."""
     dag = OKTOBER.begin + timedelta(days=4)
-    async with db.transaction() as s:
+    async with draaiend(nc.jetstream(), db) as radar:
+        gevallen = 0
         for i, (thema, gesloten) in enumerate(
             [(S.THEMA_JEUGD, True), (S.THEMA_JEUGD, False), (S.THEMA_OVERIG, False)]
         ):
             cid = str(uuid.uuid4())
-            s.add(
-                CasusRij(
-                    casus_id=cid,
-                    regio="wvv",
-                    status=S.CASUS_STATUS_AANGEMELD,
-                    thema=thema,
-                    orientatie=S.ORIENTATIE_SYSTEEMGERICHT,
-                    aanmelder_type=S.AANMELDER_TYPE_POLITIE,
-                    aanmelder_organisatie="",
-                    criteria="{}",
-                    aangemeld_op=dag,
-                    gewijzigd_op=dag,
-                    afgesloten_op=dag + timedelta(days=10) if gesloten else None,
+            await radar.publiceer("casus", "aangemeld", casus_gebeurtenis(cid, 1, thema=thema, aangemeld=dag))
+            gevallen += 1
+            if gesloten:
+                await radar.publiceer(
+                    "casus",
+                    "afgesloten",
+                    casus_gebeurtenis(
+                        cid,
+                        2,
+                        G.GEBEURTENIS_SOORT_AFGESLOTEN,
+                        thema=thema,
+                        aangemeld=dag,
+                        afgesloten=dag + timedelta(days=10),
+                    ),
                 )
-            )
+                gevallen += 1
             if i == 0:
-                for ref, zekerheid in (("r1", F.ZEKERHEID_ZEKER), ("r2", F.ZEKERHEID_WAARSCHIJNLIJK)):
-                    s.add(
-                        MatchRij(
-                            match_id=str(uuid.uuid4()),
-                            eigen_casus_id=cid,
-                            eigen_betrokkene_id="b",
-                            eigen_referentie="e",
-                            andere_regio="arnhem",
-                            andere_referentie=ref,
-                            sleutel_types="bsn",
-                            zekerheid=zekerheid,
-                            status="OPEN",
-                            aangemaakt_op=dag,
-                            gewijzigd_op=dag,
-                        )
-                    )
-                s.add(
-                    SwMatch(
-                        match_id=str(uuid.uuid4()),
-                        casus_id=cid,
-                        betrokkene_id="b",
-                        eigen_referentie="e",
-                        andere_regio="arnhem",
-                        andere_referentie="r1",
-                        zekerheid=F.ZEKERHEID_ZEKER,
-                        sleutel_types="bsn",
-                        status="GESLOTEN",
-                        aangemaakt_op=dag,
-                        gewijzigd_op=dag,
-                        samenwerking_op=dag + timedelta(days=20),
-                    )
+                mids = [str(uuid.uuid4()), str(uuid.uuid4())]
+                for mid, zekerheid in zip(mids, (F.ZEKERHEID_ZEKER, F.ZEKERHEID_WAARSCHIJNLIJK), strict=True):
+                    await radar.publiceer("match", "gevonden", gevonden(mid, cid, dag, zekerheid))
+                await radar.publiceer(
+                    "samenwerking", "gestart", gestart(mids[0], cid, dag, dag + timedelta(days=20))
                 )
+        await radar.verwerkt("casus", gevallen)
+        await radar.verwerkt("match", 2)
+        await radar.verwerkt("samenwerking", 1)
     async with db.lezen() as s:
         telling = tel(await bronnen.feiten(s, OKTOBER), OKTOBER)
     assert telling[(T.TREND_MAAT_NIEUW, 0, 0, 0)] == 3

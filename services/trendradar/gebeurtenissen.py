@@ -1,0 +1,264 @@
+"""The region's own events, kept as counting facts: what the trend radar counts, and nothing more.
+
+Three durable pull consumers on the region-local stream ``REGIO_<R>`` (gedeeld/onderwerpen.py):
+
+    regio.<r>.casus.*              CasusGebeurtenis     (casusregister)  -> tr_casus
+    regio.<r>.match.gevonden       MatchGevonden        (signalering)    -> tr_match
+    regio.<r>.samenwerking.gestart SamenwerkingGestart  (samenwerking)   -> tr_samenwerking
+
+Of a case event only the casus id, theme, orientation and the registration and closing times are
+kept: the persons in it (names, BSN, birth dates) are dropped here, before anything is written.
+Of a match only its id, casus, confidence and time; of joint handling its match, casus and times.
+
+Every handler is idempotent: a casus row changes only for a newer ``Casus.versie``; a match and
+a joint handling are keyed by the match id, the first record stays (an earlier start time wins,
+as samenwerking stamps it once). A redelivery, or the same fact from a second event, changes
+nothing. A malformed event is refused (terminated, never redelivered), counted in
+``zvh_trendradar_events_rejected_total`` by source and reason, and logged with its subject only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError
+from google.protobuf.timestamp_pb2 import Timestamp
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from gedeeld import onderwerpen
+from gedeeld.db import Database
+from gedeeld.errors import ZvhError
+from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
+from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst
+from gedeeld.metrics import TRENDRADAR_GEWEIGERD
+from gedeeld.zvh.v1 import federatie_pb2 as F
+from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
+from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij
+
+log = logging.getLogger("zvh.trendradar")
+
+_F = TypeVar("_F")
+MAX_ID = 36  # casus and match ids are UUIDs
+# Durable consumers on REGIO_<R>, one per source service.
+DURABLES: dict[onderwerpen.Bron, str] = {
+    "casus": "trendradar-casus",
+    "match": "trendradar-match",
+    "samenwerking": "trendradar-samenwerking",
+}
+
+
+class Onbruikbaar(ZvhError):
+    """An event the trend radar cannot keep; ``reden`` is a fixed word for the metric and the log."""
+
+    def __init__(self, reden: str) -> None:
+        super().__init__(f"region event not usable for trends: {reden}")
+        self.reden = reden
+
+
+@dataclass(frozen=True)
+class CasusStand:
+    casus_id: str
+    versie: int
+    thema: int
+    orientatie: int
+    aangemeld_op: datetime
+    afgesloten_op: datetime | None
+
+
+@dataclass(frozen=True)
+class Gevonden:
+    match_id: str
+    casus_id: str
+    zekerheid: int
+    gevonden_op: datetime
+
+
+@dataclass(frozen=True)
+class Gestart:
+    match_id: str
+    casus_id: str
+    gevonden_op: datetime
+    gestart_op: datetime
+
+
+def _id(waarde: str) -> str:
+    if not waarde or len(waarde) > MAX_ID:
+        raise Onbruikbaar("onvolledig")
+    return waarde
+
+
+def _tijd(ts: Timestamp, gezet: bool) -> datetime:
+    if not gezet:
+        raise Onbruikbaar("onvolledig")
+    try:
+        return ts.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError):
+        raise Onbruikbaar("onleesbaar") from None
+
+
+def lees_casus(data: bytes, regio: str) -> CasusStand:
+    try:
+        g = G.CasusGebeurtenis.FromString(data)
+    except DecodeError:
+        raise Onbruikbaar("onleesbaar") from None
+    c = g.casus
+    if g.soort == G.GEBEURTENIS_SOORT_ONBEKEND or not g.HasField("casus"):
+        raise Onbruikbaar("onvolledig")
+    if c.regio != regio:
+        raise Onbruikbaar("verkeerde_regio")
+    return CasusStand(
+        casus_id=_id(c.casus_id),
+        versie=c.versie,
+        thema=c.thema,
+        orientatie=c.orientatie,
+        aangemeld_op=_tijd(c.aangemeld_op, c.HasField("aangemeld_op")),
+        afgesloten_op=_tijd(c.afgesloten_op, True) if c.HasField("afgesloten_op") else None,
+    )
+
+
+def zekerheid(m: G.MatchGevonden) -> int:
+    """ZEKER or WAARSCHIJNLIJK: the event's Zekerheid value; failing that (a publisher that sends
+    another scale), the key types that hit decide, by the rule signalering uses (BSN: ZEKER)."""
+    if m.zekerheid in (F.ZEKERHEID_ZEKER, F.ZEKERHEID_WAARSCHIJNLIJK):
+        return m.zekerheid
+    types = {t.strip().lower() for t in m.sleutel_types.split(",") if t.strip()}
+    bekend = {SleutelType(t) for t in types if t in SleutelType._value2member_map_}
+    if not bekend:
+        raise Onbruikbaar("zekerheid")
+    return F.ZEKERHEID_ZEKER if is_zeker(bekend) else F.ZEKERHEID_WAARSCHIJNLIJK
+
+
+def lees_match(data: bytes) -> Gevonden:
+    try:
+        m = G.MatchGevonden.FromString(data)
+    except DecodeError:
+        raise Onbruikbaar("onleesbaar") from None
+    return Gevonden(
+        match_id=_id(m.match_id),
+        casus_id=_id(m.casus_id),
+        zekerheid=zekerheid(m),
+        gevonden_op=_tijd(m.tijdstip, m.HasField("tijdstip")),
+    )
+
+
+def lees_samenwerking(data: bytes) -> Gestart:
+    try:
+        w = G.SamenwerkingGestart.FromString(data)
+    except DecodeError:
+        raise Onbruikbaar("onleesbaar") from None
+    return Gestart(
+        match_id=_id(w.match_id),
+        casus_id=_id(w.casus_id),
+        gevonden_op=_tijd(w.gevonden_op, w.HasField("gevonden_op")),
+        gestart_op=_tijd(w.gestart_op, w.HasField("gestart_op")),
+    )
+
+
+async def _verwerk(
+    bron: onderwerpen.Bron,
+    msg: Msg,
+    lees: Callable[[bytes], _F],
+    bewaar: Callable[[_F], Awaitable[bool]],
+) -> Uitkomst:
+    """Read the event, keep its fact; a malformed one is refused, counted and logged (subject only)."""
+    try:
+        feit = lees(msg.data)
+    except Onbruikbaar as fout:
+        TRENDRADAR_GEWEIGERD.labels(bron, fout.reden).inc()
+        log.warning("region event refused", extra={"bron": bron, "reden": fout.reden, "subject": msg.subject})
+        return Uitkomst.WEIGER
+    await bewaar(feit)
+    return Uitkomst.KLAAR
+
+
+class Feitenbron:
+    """Keeps the counting facts from the region's events (one handler per source)."""
+
+    def __init__(self, db: Database, regio: str) -> None:
+        self.db, self.regio = db, regio
+
+    async def bij_casus(self, msg: Msg) -> Uitkomst:
+        return await _verwerk("casus", msg, lambda data: lees_casus(data, self.regio), self.casus)
+
+    async def bij_match(self, msg: Msg) -> Uitkomst:
+        return await _verwerk("match", msg, lees_match, self.match)
+
+    async def bij_samenwerking(self, msg: Msg) -> Uitkomst:
+        return await _verwerk("samenwerking", msg, lees_samenwerking, self.samenwerking)
+
+    async def casus(self, c: CasusStand) -> bool:
+        """Keep the casus' newest state; False when this version (or a newer one) is there."""
+        async with self.db.transaction() as s:
+            rij = await s.get(CasusFeitRij, c.casus_id)
+            if rij is None:
+                s.add(
+                    CasusFeitRij(
+                        casus_id=c.casus_id,
+                        thema=c.thema,
+                        orientatie=c.orientatie,
+                        aangemeld_op=c.aangemeld_op,
+                        afgesloten_op=c.afgesloten_op,
+                        versie=c.versie,
+                    )
+                )
+                return True
+            if c.versie <= rij.versie:
+                return False
+            rij.thema, rij.orientatie, rij.versie = c.thema, c.orientatie, c.versie
+            rij.aangemeld_op, rij.afgesloten_op = c.aangemeld_op, c.afgesloten_op
+            return True
+
+    async def match(self, m: Gevonden) -> bool:
+        async with self.db.transaction() as s:
+            if await s.get(MatchFeitRij, m.match_id) is not None:
+                return False
+            s.add(
+                MatchFeitRij(
+                    match_id=m.match_id, casus_id=m.casus_id, zekerheid=m.zekerheid, gevonden_op=m.gevonden_op
+                )
+            )
+            return True
+
+    async def samenwerking(self, w: Gestart) -> bool:
+        async with self.db.transaction() as s:
+            rij = await s.get(SamenwerkingFeitRij, w.match_id)
+            if rij is None:
+                s.add(
+                    SamenwerkingFeitRij(
+                        match_id=w.match_id,
+                        casus_id=w.casus_id,
+                        gevonden_op=w.gevonden_op,
+                        gestart_op=w.gestart_op,
+                    )
+                )
+                return True
+            if w.gestart_op >= rij.gestart_op:
+                return False
+            rij.gevonden_op, rij.gestart_op = w.gevonden_op, w.gestart_op
+            return True
+
+    def lezers(self, js: JetStreamContext, dood: DodeBrieven | None) -> list[StroomLezer]:
+        """The durable consumers on the region's own stream ``js`` (never the hub's); ``dood``:
+        where a message that keeps failing is kept (``Koppeling.dood``)."""
+        handlers = {"casus": self.bij_casus, "match": self.bij_match, "samenwerking": self.bij_samenwerking}
+        subjects: dict[onderwerpen.Bron, str] = {
+            "casus": onderwerpen.gebeurtenissen(self.regio, "casus"),
+            "match": onderwerpen.gebeurtenis(self.regio, "match", "gevonden"),
+            "samenwerking": onderwerpen.gebeurtenis(self.regio, "samenwerking", "gestart"),
+        }
+        return [
+            StroomLezer(
+                js,
+                stroom=onderwerpen.regiostroom(self.regio),
+                subject=subjects[bron],
+                durable=DURABLES[bron],
+                handler=handlers[bron],
+                dood=dood,
+            )
+            for bron in DURABLES
+        ]
