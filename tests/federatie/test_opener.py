@@ -5,6 +5,7 @@ refusal path (``BerichtFout``, ``weiger``): every way a message can fail ends in
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from prometheus_client import REGISTRY
@@ -62,11 +63,12 @@ def test_the_gate_refuses_with_the_same_error_as_the_opener() -> None:
     poort = Poort("wvv", FED.federatie)
     goed = onderteken(ARNHEM.ondertekening, "arnhem", "signaal", SIGNAAL.SerializeToString())
     assert poort.open_als("signaal", goed, "arnhem", F.Signaal).inhoud.referentie == "ref-1"
-    for doe, reden in [
+    pogingen: list[tuple[Callable[[], object], str]] = [
         (lambda: poort.afzender("signaal", "zvh.signaal.atlantis"), "onbekende_regio"),
         (lambda: poort.open_als("signaal", goed, "haaglanden", F.Signaal), "verkeerde_herkomst"),
         (lambda: poort.open_als("signaal", b"\x00", "arnhem", F.Signaal), "onleesbaar"),
-    ]:
+    ]
+    for doe, reden in pogingen:
         with pytest.raises(BerichtFout) as fout:
             doe()
         assert fout.value.reden == reden
