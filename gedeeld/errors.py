@@ -102,13 +102,15 @@ class ConfigError(ZvhError):
 class BerichtFout(ZvhError):
     """A message from another region was refused. ``reden`` is one of a fixed set (a metric
     label: ``onleesbaar``, ``limiet``, ``ongeldige_tekst``, ...); ``opnieuw_na`` is the retry
-    advice in seconds for a refusal the sender may try again (``limiet``), else 0. The message
+    advice in seconds for a refusal the sender may try again (``limiet``), else 0; ``afzender``
+    the verified sender when the refusal came after the signature check, else "". The message
     says what was wrong, never what the content was."""
 
-    def __init__(self, reden: str, message: str = "", *, opnieuw_na: float = 0.0) -> None:
+    def __init__(self, reden: str, message: str = "", *, opnieuw_na: float = 0.0, afzender: str = "") -> None:
         super().__init__(message or reden)
         self.reden = reden
         self.opnieuw_na = opnieuw_na
+        self.afzender = afzender
 
 
 class CryptoError(ZvhError):

@@ -239,7 +239,7 @@ class Node:
                     vraag_pb2.DESCRIPTOR.services_by_name["VraagService"].full_name,
                 )
                 # The trend radar rides along with signalering: same federation streams and registry.
-                self.trendradar = Trendradar(signalering.ctx)
+                self.trendradar = Trendradar(Koppeling.uit_config(self.cfg, self.db, nc))
                 grpc_server.voeg_toe(
                     trend_pb2_grpc.add_TrendServiceServicer_to_server,  # type: ignore[arg-type]
                     TrendService(authenticator, self.trendradar.ontvanger),

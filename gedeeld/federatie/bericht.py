@@ -121,7 +121,11 @@ def open_als(
     """The verified envelope (``open_bericht``, the same checks in the same order) with its
     content parsed as ``berichttype``. Raises ``BerichtFout`` only."""
     geopend = open_bericht(data, afzenders, soort, max_grootte, afzender=afzender)
-    return Geopend(geopend.afzender, lees_als(geopend.inhoud, berichttype))
+    try:
+        return Geopend(geopend.afzender, lees_als(geopend.inhoud, berichttype))
+    except BerichtFout as fout:
+        fout.afzender = geopend.afzender  # signed by a known region: its refusal counts against it
+        raise
 
 
 def ontsleutel_als(sleutel: Ontsleutelsleutel, envelop: bytes, info: bytes, berichttype: type[M]) -> M:

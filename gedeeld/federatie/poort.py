@@ -64,12 +64,6 @@ STANDAARD_LIMIETEN: dict[onderwerpen.Soort, Limiet] = {
 }
 
 
-# The refusal's former name here. TEMPORARY: only services/samenwerking still uses it (being
-# rewritten in parallel); the same class, so catching either catches every refusal. Remove once
-# samenwerking raises and catches BerichtFout.
-Geweigerd = BerichtFout
-
-
 class Eigen(Exception):
     """A signal of our own region (everyone reads every signal): nothing to do."""
 

@@ -156,7 +156,7 @@ class Pseudonimiseerder:
         bericht = onderteken(self._sleutel, self._regio, "oprf-ping", ping.SerializeToString())
         try:
             antwoord = await self._verzoeker.vraag(
-                regio.code, f"zvh.oprf.{regio.code}", bericht, timeout=self._per_houder
+                regio.code, onderwerpen.oprf(regio.code), bericht, timeout=self._per_houder
             )
         except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
             raise OngeldigAntwoord("geen_antwoord") from None

@@ -15,9 +15,10 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 
 from gedeeld import onderwerpen
-from gedeeld.errors import DecryptionError
+from gedeeld.errors import BerichtFout
+from gedeeld.federatie.bericht import ontsleutel_als
 from gedeeld.federatie.koppeling import Koppeling
-from gedeeld.federatie.poort import BESCHERMING, Geweigerd, controleer, label, weiger
+from gedeeld.federatie.poort import BESCHERMING, controleer, weiger
 from gedeeld.jetstream import Uitkomst
 from gedeeld.metrics import OVERLEG
 from gedeeld.outbox import Outbox
@@ -116,17 +117,17 @@ class Samenwerking:
         try:
             # Subject and rate first (microseconds), then the signature, then the content.
             afzender = ctx.poort.afzender("overleg", msg.subject)
-        except Geweigerd as fout:
-            code = onderwerpen.afzender("overleg", msg.subject)
-            return weiger("overleg", fout.reden, afzender=label(ctx.federatie, code), subject=msg.subject)
+        except BerichtFout as fout:
+            herkomst = ctx.poort.herkomst("overleg", msg.subject)
+            return weiger("overleg", fout.reden, afzender=herkomst, subject=msg.subject)
         try:
             inhoud = self._lees(msg, afzender)
             bekend = await self._eigen_referentie(inhoud.referentie_ontvanger)
             if bekend is None:
                 return Uitkomst.OPNIEUW  # the region's events are not all read yet: ask again
             if not bekend:
-                raise Geweigerd("onbekende_referentie")
-        except Geweigerd as fout:
+                raise BerichtFout("onbekende_referentie")
+        except BerichtFout as fout:
             return weiger("overleg", fout.reden, afzender=afzender, subject=msg.subject)
         if await self.register.ontvang(inhoud, from_headers(msg.headers)):
             OVERLEG.labels("ontvangen").inc()
@@ -136,20 +137,16 @@ class Samenwerking:
     def _lees(self, msg: Msg, afzender: str) -> F.OverlegInhoud:
         """The verified, decrypted step, every text field checked before the database sees it."""
         ctx = self.ctx
-        geopend = ctx.poort.open("overleg", msg.data, afzender)
-        try:
-            overleg = F.Overleg.FromString(geopend.inhoud)
-            if overleg.ontvanger != ctx.regio:
-                raise Geweigerd("onleesbaar")
-            inhoud = F.OverlegInhoud.FromString(
-                ctx.sleutels.hpke.open(overleg.envelop, overleg_info(ctx.regio))
-            )
-        except (DecodeError, DecryptionError):
-            raise Geweigerd("onleesbaar") from None
+        geopend = ctx.poort.open_als("overleg", msg.data, afzender, F.Overleg)
+        if geopend.inhoud.ontvanger != ctx.regio:
+            raise BerichtFout("onleesbaar")
+        inhoud = ontsleutel_als(
+            ctx.sleutels.hpke, geopend.inhoud.envelop, overleg_info(ctx.regio), F.OverlegInhoud
+        )
         if inhoud.regio != geopend.afzender:
-            raise Geweigerd("verkeerde_herkomst")
+            raise BerichtFout("verkeerde_herkomst")
         if inhoud.soort == F.OVERLEG_SOORT_ONBEKEND or not inhoud.bericht_id:
-            raise Geweigerd("onleesbaar")
+            raise BerichtFout("onleesbaar")
         controleer(inhoud.bericht_id, MAX_BERICHT_ID, leeg=False)
         controleer(inhoud.referentie_afzender, MAX_REFERENTIE, leeg=False)
         controleer(inhoud.referentie_ontvanger, MAX_REFERENTIE, leeg=False)

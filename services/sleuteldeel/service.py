@@ -27,7 +27,7 @@ from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
 from gedeeld.errors import CryptoError
-from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
+from gedeeld.federatie.bericht import BerichtFout, onderteken, open_als
 from gedeeld.federatie.onboarding import Onboarding, OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import commitment_vingerafdruk
 from gedeeld.federatie.register import Federatie
@@ -81,14 +81,6 @@ class Bescherming:
     verhouding_dagen: int = 14
     onboarding_max: int = 50_000
     onboarding_max_dagen: int = 31
-
-
-@dataclass
-class _Geweigerd(Exception):
-    reden: str
-    uitleg: str
-    opnieuw_na: float = 0.0
-    aanvrager: str = ""  # the verified sender, when the refusal came after the signature check
 
 
 def _tot_middernacht(nu: datetime) -> float:
@@ -147,8 +139,8 @@ class Sleuteldeelhouder:
             verzoek_id = verzoek.verzoek_id[:64]
             evaluatie = await self._evalueer(aanvrager, verzoek)
             epoch, deel = verzoek.epoch, self._delen[verzoek.epoch]
-        except _Geweigerd as g:
-            aanvrager = aanvrager or g.aanvrager
+        except BerichtFout as g:
+            aanvrager = aanvrager or g.afzender
             self._tel_weigering(g.reden, aanvrager)
             log.info("oprf request refused", extra={"reden": g.reden, "aanvrager": aanvrager or "?"})
             if aanvrager and self._audit_weigering(aanvrager, g.reden):
@@ -159,7 +151,7 @@ class Sleuteldeelhouder:
                     epoch=self._federatie.epoch,
                     sleuteldeel_index=self._deel.index,
                     fout=_CODES[g.reden],
-                    fout_uitleg=g.uitleg,
+                    fout_uitleg=g.message,
                     opnieuw_na=g.opnieuw_na,
                 )
             )
@@ -176,15 +168,9 @@ class Sleuteldeelhouder:
         )
 
     def _open(self, data: bytes, soort: str, maximum: int, bericht: type[_B]) -> tuple[str, _B]:
-        """The verified sender and the parsed message of a signed request or ping, or _Geweigerd."""
-        try:
-            geopend = open_bericht(data, self._federatie, soort, maximum)
-        except BerichtFout as exc:
-            raise _Geweigerd(exc.reden, exc.message) from None
-        try:
-            return geopend.afzender, bericht.FromString(geopend.inhoud)
-        except DecodeError:
-            raise _Geweigerd("onleesbaar", f"not an {bericht.__name__}", aanvrager=geopend.afzender) from None
+        """The verified sender and the parsed message of a signed request or ping."""
+        geopend = open_als(data, self._federatie, soort, bericht, maximum)
+        return geopend.afzender, geopend.inhoud
 
     def _audit_weigering(self, aanvrager: str, reden: str) -> bool:
         """At most one audit record per (region, reason) a minute for refusals: nothing was processed,
@@ -202,30 +188,30 @@ class Sleuteldeelhouder:
 
     async def _evalueer(self, aanvrager: str, verzoek: F.OprfVerzoek) -> DeelEvaluatie:
         if verzoek.epoch not in self._delen:  # two epochs side by side while keys switch
-            raise _Geweigerd(
+            raise BerichtFout(
                 "verkeerde_epoch", f"this holder serves epoch {', '.join(map(str, self._delen))}"
             )
         if verzoek.houder != self.regio:
-            raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}; a request names its holder")
+            raise BerichtFout("verkeerde_houder", f"this is holder {self.regio}; a request names its holder")
         nu_ms = self._klok_ms()
         if abs(nu_ms - verzoek.tijdstip_ms) > VENSTER_MS:
-            raise _Geweigerd("verlopen", "request time is more than a minute off")
+            raise BerichtFout("verlopen", "request time is more than a minute off")
         if not verzoek.verzoek_id:
-            raise _Geweigerd("verlopen", "request id missing")
+            raise BerichtFout("verlopen", "request id missing")
         n = len(verzoek.geblindeerd)
         if not 1 <= n <= MAX_BATCH:
-            raise _Geweigerd("te_groot", f"a batch holds 1 to {MAX_BATCH} elements")
+            raise BerichtFout("te_groot", f"a batch holds 1 to {MAX_BATCH} elements")
         try:
             elementen = [Element.lees(b) for b in verzoek.geblindeerd]
         except CryptoError:
-            raise _Geweigerd("ongeldig_element", "a blinded element is not a valid group element") from None
+            raise BerichtFout("ongeldig_element", "a blinded element is not a valid group element") from None
         wacht = self._limieten.neem(aanvrager, n)
         if wacht:
-            raise _Geweigerd("limiet", "rate limit for your region reached", opnieuw_na=min(wacht, 3600.0))
+            raise BerichtFout("limiet", "rate limit for your region reached", opnieuw_na=min(wacht, 3600.0))
         nu = datetime.fromtimestamp(nu_ms / 1000, UTC)
         verloopt = datetime.fromtimestamp((nu_ms + 2 * VENSTER_MS) / 1000, UTC)
         if not await self._boekhouding.markeer(aanvrager, verzoek.verzoek_id[:64], verloopt, nu):
-            raise _Geweigerd("herhaald", "this request was answered already (replay)")
+            raise BerichtFout("herhaald", "this request was answered already (replay)")
         onboarding = self._onboarding(aanvrager, verzoek.onboarding, nu)
         await self._neem(aanvrager, n, nu, onboarding)
         deel = self._delen[verzoek.epoch]
@@ -240,12 +226,12 @@ class Sleuteldeelhouder:
         try:
             o = lees_onboarding(data, self._federatie.beheerder_sleutel)
         except OnboardingFout as exc:
-            raise _Geweigerd("ongeldige_onboarding", exc.message) from None
+            raise BerichtFout("ongeldige_onboarding", exc.message) from None
         b = self.bescherming
         if o.regio != aanvrager:
-            raise _Geweigerd("ongeldige_onboarding", "the onboarding window is for another region")
+            raise BerichtFout("ongeldige_onboarding", "the onboarding window is for another region")
         if o.extra > b.onboarding_max or o.tot - o.van > timedelta(days=b.onboarding_max_dagen):
-            raise _Geweigerd(
+            raise BerichtFout(
                 "ongeldige_onboarding",
                 f"this holder allows at most {b.onboarding_max} extra evaluations "
                 f"over at most {b.onboarding_max_dagen} days",
@@ -271,14 +257,14 @@ class Sleuteldeelhouder:
             onboarding_grens=(b.onboarding_max, b.onboarding_max_dagen),
         )
         if reden == "dagplafond":
-            raise _Geweigerd(
+            raise BerichtFout(
                 "dagplafond",
                 f"your region's {b.dagplafond} evaluations for this UTC day at this holder are used up; "
                 "retry after 00:00 UTC, or ask the beheerder for an onboarding window",
                 opnieuw_na=_tot_middernacht(nu),
             )
         if reden == "buiten_verhouding":
-            raise _Geweigerd(
+            raise BerichtFout(
                 "buiten_verhouding",
                 f"your region's evaluations in the last {b.verhouding_dagen} days run too far ahead of "
                 "the signals it published; retry later, or ask the beheerder for an onboarding window",
@@ -292,17 +278,17 @@ class Sleuteldeelhouder:
             aanvrager, ping = self._open(data, "oprf-ping", 4096, F.OprfPing)
             verzoek_id = ping.verzoek_id[:64]
             if ping.houder != self.regio:
-                raise _Geweigerd("verkeerde_houder", f"this is holder {self.regio}")
+                raise BerichtFout("verkeerde_houder", f"this is holder {self.regio}")
             if abs(self._klok_ms() - ping.tijdstip_ms) > VENSTER_MS:
-                raise _Geweigerd("verlopen", "ping time is more than a minute off")
+                raise BerichtFout("verlopen", "ping time is more than a minute off")
             wacht = self._pings.neem(aanvrager)
             if wacht:
-                raise _Geweigerd("limiet", "ping rate limit for your region reached", opnieuw_na=wacht)
-        except _Geweigerd as g:
-            aanvrager = aanvrager or g.aanvrager
+                raise BerichtFout("limiet", "ping rate limit for your region reached", opnieuw_na=wacht)
+        except BerichtFout as g:
+            aanvrager = aanvrager or g.afzender
             self._tel_weigering(g.reden, aanvrager)
             antwoord = F.OprfLevensteken(
-                verzoek_id=verzoek_id, regio=self.regio, fout=_CODES[g.reden], fout_uitleg=g.uitleg,
+                verzoek_id=verzoek_id, regio=self.regio, fout=_CODES[g.reden], fout_uitleg=g.message,
                 opnieuw_na=g.opnieuw_na,
             )  # fmt: skip
         else:

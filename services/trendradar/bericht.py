@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from gedeeld import onderwerpen
 from services.trendradar.tellen import Periode
 
 SOORT = "trend"  # the Ondertekend envelope's kind
-MAX_BERICHT = 64 * 1024
-
-
-def subject(regio: str) -> str:
-    return f"zvh.trend.{regio}"
+MAX_BERICHT = onderwerpen.MAX_BERICHT
+subject = onderwerpen.trend
 
 
 def release_id(regio: str, periode: Periode) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 
-from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from sqlalchemy import select
 
+from gedeeld import onderwerpen
 from gedeeld.db import Database
-from gedeeld.errors import ValidationError
-from gedeeld.federatie.bericht import BerichtFout, open_bericht
+from gedeeld.errors import BerichtFout, ValidationError
+from gedeeld.federatie.bericht import open_als
+from gedeeld.federatie.poort import label, weiger
 from gedeeld.federatie.register import Federatie
 from gedeeld.jetstream import Uitkomst
 from gedeeld.klok import Klok
@@ -33,11 +34,12 @@ class Ontvanger:
 
     def lees(self, onderwerp: str, data: bytes) -> T.TrendRelease:
         """The verified release, or BerichtFout with the reason."""
-        geopend = open_bericht(data, self.federatie, SOORT, MAX_BERICHT)
+        afzender = onderwerpen.afzender("trend", onderwerp)
+        geopend = open_als(data, self.federatie, SOORT, T.TrendRelease, MAX_BERICHT, afzender=afzender)
+        release = geopend.inhoud
         try:
-            release = T.TrendRelease.FromString(geopend.inhoud)
             periode = Periode.lees(release.periode)
-        except (DecodeError, ValidationError):
+        except ValidationError:
             raise BerichtFout("onleesbaar", "not a trend release") from None
         if (
             release.regio != geopend.afzender
@@ -53,8 +55,8 @@ class Ontvanger:
         try:
             release = self.lees(msg.subject, msg.data)
         except BerichtFout as exc:
-            log.warning("trend release rejected", extra={"reden": exc.reden})
-            return Uitkomst.WEIGER
+            herkomst = label(self.federatie, onderwerpen.afzender("trend", msg.subject))
+            return weiger("trend", exc.reden, afzender=herkomst, subject=msg.subject)
         await self.bewaar(release)
         return Uitkomst.KLAAR
 

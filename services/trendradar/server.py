@@ -37,12 +37,13 @@ class Trendradar:
         self.feitenbron = Feitenbron(ctx.db, ctx.regio)
         # On the region's own stream: they run whether or not the hub has TRENDS.
         self.feitenlezers = self.feitenbron.lezers(ctx.lokaal, ctx.dood)
+        spec = onderwerpen.consument(onderwerpen.TRENDS, ctx.regio)
         self.trendlezers = [
             StroomLezer(
                 ctx.js,
-                stroom=TRENDS,
-                subject="zvh.trend.*",
-                durable=ctx.regio,
+                stroom=spec.stroom,
+                subject=spec.filter,
+                durable=spec.durable,
                 handler=self.ontvanger.bij_bericht,
             )
         ]

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.samenwerking.store import SwMatch
 from services.trendradar import bronnen
 from services.trendradar.tellen import Periode, tel
 from tests.federatie.knooppunten import PR, Federatie, als
-from tests.trendradar.regiostroom import publiceer
 from tests.voorbeelden import aanmelding, betrokkene
 
 
@@ -35,34 +32,13 @@ async def test_an_agreed_joint_handling_is_stamped_and_counted_in_both_regions(f
         M.AkkoordRequest(match_id=mb.match_id, contactgegevens="Bram"), metadata=als(PR)
     )
     await federatie.rustig()
-    # Until signalering and samenwerking publish these events themselves (issue 15, branch h-match),
-    # the test publishes them as they will, from what the services recorded. The case events come
-    # from casusregister's own outbox. The facts are keyed by match id: the services' own events,
-    # once they send them, change nothing.
+    # Signalering's MatchGevonden and samenwerking's SamenwerkingGestart reach each region's trend
+    # radar through their outboxes; the stamp is what SamenwerkingGestart carries.
     for regio in (a, b):
-        assert regio.node is not None and regio.node.nc is not None
-        [m] = await regio.inbox()
+        assert regio.node is not None
         async with regio.node.db.lezen() as s:
             [gestempeld] = (await s.execute(select(SwMatch.samenwerking_op))).scalars().all()
         assert gestempeld is not None
-        js = regio.node.nc.jetstream()
-        match = G.MatchGevonden(
-            gebeurtenis_id=str(uuid.uuid4()),
-            match_id=m.match_id,
-            casus_id=m.casus_id,
-            sleutel_types=",".join(m.sleutel_types),
-            zekerheid=m.zekerheid,
-            tijdstip=m.aangemaakt_op,
-        )
-        await publiceer(js, regio.code, "match", "gevonden", match.SerializeToString())
-        start = G.SamenwerkingGestart(
-            gebeurtenis_id=str(uuid.uuid4()),
-            match_id=m.match_id,
-            casus_id=m.casus_id,
-            gevonden_op=m.aangemaakt_op,
-        )
-        start.gestart_op.FromDatetime(gestempeld)
-        await publiceer(js, regio.code, "samenwerking", "gestart", start.SerializeToString())
     await federatie.rustig()
     # Summed over the months the test ran in (it may cross a month's end).
     periodes = {Periode.van(begin), Periode.van(datetime.now(UTC))}
