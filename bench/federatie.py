@@ -1,7 +1,7 @@
 """End-to-end latency and throughput of a federation, measured side by side in one run.
 
 One nats-server and N regional nodes (default 5, threshold 3) on loopback, in this
-process (``services.lokaal``: each node is a complete ``zvh-node`` with its own
+process (``deploy.lokaal``: each node is a complete ``zvh-node`` with its own
 SQLite database, keys and gRPC port). Figures:
 
 - **bare NATS**: request/reply round trip of a 1 KiB message through the same
@@ -49,17 +49,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.looptijd import Fasen
 from bench.synthetisch import Generator, Persoon
-from gedeeld import onderwerpen
-from gedeeld.auth import Rol, nieuw_token, token_hash
+from deploy import lokaal
+from deploy.lokaal import LokaleFederatie
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
-from gedeeld.nats import bevestig, verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.grpc.authenticatie import Rol, nieuw_token, token_hash
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig, verbind
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, common_pb2, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
-from services import lokaal
-from services.casusregister.register import Register
-from services.lokaal import LokaleFederatie
+from services.casusregister.casussen import Register
 from services.signalering.inkomend import Inkomend
 from services.signalering.uitgaand import Uitgaand
 

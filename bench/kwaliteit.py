@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.synthetisch import Foutkansen, Generator, Registratie, registreer
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.identiteit import SleutelType, is_zeker, leid_matchsleutels, valideer_bsn
 
 REGIOS = ("wvv", "arnhem", "haaglanden", "rotterdam", "twente")

@@ -120,9 +120,9 @@ async def over_nats(n: int, vorig: bool = False) -> float:
     # Read when the holders and the client are made, below.
     os.environ["ZVH_OPRF_PAD"] = "vorig" if vorig else ""
     from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
-    from gedeeld.nats import verbind
-    from gedeeld.natsserver import NatsServer
-    from gedeeld.snelheidslimiet import Limiet
+    from gedeeld.federatie.snelheidslimiet import Limiet
+    from gedeeld.nats.server import NatsServer
+    from gedeeld.nats.verbinding import verbind
     from services.sleuteldeel.server import SleuteldeelServer
     from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
     from tests.federatie.opzet import boekhouding, maak_federatie

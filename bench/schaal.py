@@ -31,21 +31,21 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.federatie import Bench, Processen, aanmelding, rustig, tokens_bestand
 from bench.looptijd import Fasen
 from bench.synthetisch import Generator
-from gedeeld.jetstream import zorg_voor_stroom
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from deploy import lokaal
+from gedeeld.nats.jetstream import zorg_voor_stroom
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
-from services import lokaal
 
 TEGELIJK = 2  # nodes started at a time (``Processen.start``)
 

@@ -33,18 +33,18 @@ from nats.aio.msg import Msg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gedeeld.auth import Rol, nieuw_token, token_hash  # noqa: E402
-from gedeeld.errors import PreconditionError, UnavailableError  # noqa: E402
-from gedeeld.nats import verbind  # noqa: E402
-from gedeeld.natsserver import NatsServer  # noqa: E402
+from deploy import lokaal  # noqa: E402
+from deploy.lokaal import LokaleFederatie  # noqa: E402
+from gedeeld.fouten import PreconditionError, UnavailableError  # noqa: E402
+from gedeeld.grpc.authenticatie import Rol, nieuw_token, token_hash  # noqa: E402
+from gedeeld.nats.server import NatsServer  # noqa: E402
+from gedeeld.nats.verbinding import verbind  # noqa: E402
 from gedeeld.zvh.v1 import casus_pb2 as S  # noqa: E402
 from gedeeld.zvh.v1 import casus_pb2_grpc, common_pb2, samenwerking_pb2_grpc, vraag_pb2_grpc  # noqa: E402
 from gedeeld.zvh.v1 import samenwerking_pb2 as M  # noqa: E402
 from gedeeld.zvh.v1 import vraag_pb2 as V  # noqa: E402
-from services import lokaal  # noqa: E402
 from services.cli.matches import regel, toon_lijst, toon_match, toon_wijziging  # noqa: E402
 from services.cli.zvh import toon_vraag  # noqa: E402
-from services.lokaal import LokaleFederatie  # noqa: E402
 from services.portaal import gebruikers as portaalgebruikers  # noqa: E402
 
 DATA = ROOT / "demo-data"

@@ -53,7 +53,7 @@ def _vrije_poorten(n: int) -> list[int]:
 
 def _nats_server() -> str:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from gedeeld.natsserver import binary
+    from gedeeld.nats.server import binary
 
     return binary()
 

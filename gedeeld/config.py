@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gedeeld.errors import ConfigError
-from gedeeld.tls import controleer_ca, controleer_certificaat, controleer_sleutel, controleer_tls
+from gedeeld.fouten import ConfigError
+from gedeeld.pki.tls import controleer_ca, controleer_certificaat, controleer_sleutel, controleer_tls
 
 _REGIO = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _LISTEN = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
@@ -29,7 +29,8 @@ class TlsConfig:
     cert: Path
     key: Path
     client_ca: Path | None  # set: client certificates are required (mTLS)
-    # "regio": only this region's user and application certificates may call (gedeeld/clientcertificaat.py);
+    # "regio": only this region's user and application certificates may call
+    # (gedeeld/grpc/clientcertificaat.py);
     # "ca": any certificate of client_ca (the old behaviour; for a migration only).
     clientcertificaten: str = "regio"
 

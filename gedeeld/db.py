@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 
 
 class UtcDateTime(TypeDecorator[datetime]):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 
 _BIDI = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
 _REGELS = frozenset("\n\t")

@@ -17,14 +17,14 @@ from nats.aio.client import Client
 
 from gedeeld import config as configuratie
 from gedeeld import migraties
-from gedeeld.auth import Rol, token_hash
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.grpc.authenticatie import Rol, token_hash
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import casus_pb2_grpc
 from services.casusregister.server import Casusregister
-from services.node import COMPONENTEN
+from services.node.opstart import COMPONENTEN
 from tests.pg import PostgresServer
 
 _db_teller = itertools.count()

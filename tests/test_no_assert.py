@@ -1,7 +1,7 @@
 """No ``assert`` as a guard in production code (gedeeld/, services/, deploy/).
 
 ``python -O`` strips assert statements, so a guard written as one silently disappears; and an
-``AssertionError`` is not part of the error tree (gedeeld/errors.py), so callers cannot catch it
+``AssertionError`` is not part of the error tree (gedeeld/fouten.py), so callers cannot catch it
 as a family and the gRPC mapping turns it into INTERNAL. Ruff's S101 flags the same statements
 in ``make lint``; this test also runs with pytest and cannot be silenced with ``# noqa``.
 Generated protobuf code (``*_pb2*.py``) is not ours and is skipped.
@@ -38,13 +38,13 @@ def test_production_code_has_no_assert() -> None:
         lines = asserts_in(path.read_text(encoding="utf-8"), str(path))
         if lines:
             found[path.relative_to(ROOT).as_posix()] = lines
-    assert found == {}, "raise an error from gedeeld/errors.py instead of assert"
+    assert found == {}, "raise an error from gedeeld/fouten.py instead of assert"
 
 
 def test_the_walk_covers_the_production_packages() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in production_files()}
     # One known module of each package, and no generated code.
-    assert {"gedeeld/errors.py", "services/node.py", "deploy/demo.py"} <= names
+    assert {"gedeeld/fouten.py", "services/node/opstart.py", "deploy/demo.py"} <= names
     assert not any("_pb2" in n for n in names)
     assert "gedeeld/zvh/v1/__init__.py" in names  # the hand-written package marker is still checked
 

@@ -188,7 +188,7 @@ def test_node_refuses_a_database_that_was_not_migrated(tmp_path: Path) -> None:
 
 def test_an_unknown_setting_stops_with_its_name(tmp_path: Path) -> None:
     from gedeeld import config as configuratie
-    from gedeeld.errors import ConfigError
+    from gedeeld.fouten import ConfigError
 
     cfg = config(tmp_path, "[nats]\nwachtword = 'x'\n")
     with pytest.raises(ConfigError) as e:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from gedeeld.crypto.groep import LENGTE, ORDE, Element, Scalar, hash_to_group
 from gedeeld.crypto.shamir import Sleuteldeel, lagrange
-from gedeeld.errors import CryptoError
+from gedeeld.fouten import CryptoError
 
 H = hash_to_group(b"zvh-dkg-pedersen-tweede-generator", b"HashToGroup-zvh-dkg-v1")
 G = Element.basis_maal(Scalar.van_int(1))

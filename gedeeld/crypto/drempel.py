@@ -31,7 +31,7 @@ from gedeeld.crypto.oprf import (
     voltooi_met,
 )
 from gedeeld.crypto.shamir import Sleuteldeel, lagrange
-from gedeeld.errors import CryptoError, InvalidProofError
+from gedeeld.fouten import CryptoError, InvalidProofError
 
 # CPU-bound OPRF work runs here, off the event loop (libsodium releases the GIL). Two workers, the
 # machine's cores: queued work is served in order, so under overload the first requests finish

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.hpke import AEAD, KDF, KEM, Suite
 
 from gedeeld.crypto.sleutel import PriveSleutel
-from gedeeld.errors import DecryptionError
+from gedeeld.fouten import DecryptionError
 
 VERSIE = 1
 _SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)

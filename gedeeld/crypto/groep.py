@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import rbcl
 
-from gedeeld.errors import CryptoError
+from gedeeld.fouten import CryptoError
 
 ORDE = 2**252 + 27742317777372353535851937790883648493
 LENGTE = 32

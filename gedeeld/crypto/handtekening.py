@@ -6,7 +6,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from gedeeld.crypto.sleutel import PriveSleutel
-from gedeeld.errors import InvalidSignatureError
+from gedeeld.fouten import InvalidSignatureError
 
 
 class Ondertekensleutel(PriveSleutel[Ed25519PrivateKey]):

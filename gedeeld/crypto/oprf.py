@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from gedeeld.crypto.groep import Element, Scalar, hash_to_group, hash_to_scalar
-from gedeeld.errors import CryptoError, InvalidProofError
+from gedeeld.fouten import CryptoError, InvalidProofError
 
 SUITE = b"ristretto255-SHA512"
 TOKEN_LENGTE = 64

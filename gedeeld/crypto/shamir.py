@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gedeeld.crypto.groep import ORDE, Element, Scalar
-from gedeeld.errors import CryptoError
+from gedeeld.fouten import CryptoError
 
 
 @dataclass(frozen=True)

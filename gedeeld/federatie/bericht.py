@@ -5,7 +5,7 @@ size, envelope format, known sender, kind, sender = the subject's sender (when t
 caller knows it: ``verkeerde_herkomst``, before the signature is verified), signature.
 ``open_als`` does the same and then parses the content as the message type the caller names;
 ``ontsleutel_als`` opens and parses an HPKE-sealed inner content (treffer, overleg, query answer).
-Each failure is a ``BerichtFout`` (gedeeld/errors.py) with a fixed ``reden`` (used as a metric
+Each failure is a ``BerichtFout`` (gedeeld/fouten.py) with a fixed ``reden`` (used as a metric
 label and in logs): ``onleesbaar`` for anything that does not open or parse. Callers add their
 content checks, raising ``BerichtFout`` too, and hand every refusal to
 ``gedeeld.federatie.poort.weiger``.
@@ -21,8 +21,8 @@ from google.protobuf.message import DecodeError, Message
 
 from gedeeld.crypto.envelop import Ontsleutelsleutel
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
-from gedeeld.errors import BerichtFout as BerichtFout  # re-exported: where the opener's callers look
-from gedeeld.errors import DecryptionError, InvalidSignatureError
+from gedeeld.fouten import BerichtFout as BerichtFout  # re-exported: where the opener's callers look
+from gedeeld.fouten import DecryptionError, InvalidSignatureError
 from gedeeld.zvh.v1 import federatie_pb2
 
 VERSIE = 1

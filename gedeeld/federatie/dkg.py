@@ -39,10 +39,10 @@ from gedeeld.crypto import dkg as wiskunde
 from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.crypto.shamir import lagrange
-from gedeeld.errors import CryptoError, ZvhError
 from gedeeld.federatie.bericht import BerichtFout, lees_als, open_bericht
 from gedeeld.federatie.ceremonie import Deelnemer
 from gedeeld.federatie.register import MIN_DREMPEL, Federatie, RegisterFout, lees, teken_register
+from gedeeld.fouten import CryptoError, ZvhError
 from gedeeld.zvh.v1 import dkg_pb2 as D
 from gedeeld.zvh.v1 import federatie_pb2 as F
 

@@ -25,7 +25,6 @@ from google.protobuf.message import Message
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from gedeeld import onderwerpen
 from gedeeld.crypto.dkg import (
     Deling,
     OngeldigDeel,
@@ -38,7 +37,6 @@ from gedeeld.crypto.envelop import Ontsleutelsleutel, verzegel
 from gedeeld.crypto.groep import Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
-from gedeeld.errors import CryptoError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_bericht
 from gedeeld.federatie.ceremonie import Deelnemer
 from gedeeld.federatie.dkg import (
@@ -54,7 +52,9 @@ from gedeeld.federatie.dkg import (
 )
 from gedeeld.federatie.register import Federatie, RegisterFout, deel_bestand, lees
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.verzoek import Verzoeker
+from gedeeld.fouten import CryptoError
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.verzoek import Verzoeker
 from gedeeld.zvh.v1 import dkg_pb2 as D
 
 log = logging.getLogger("zvh.dkg")

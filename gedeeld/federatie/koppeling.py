@@ -21,16 +21,16 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
-from gedeeld import onderwerpen
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.federatie.poort import Poort
 from gedeeld.federatie.register import Federatie, laad
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst, zorg_voor_stroom
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.fouten import ConfigError, UnavailableError
 from gedeeld.klok import Klok, SysteemKlok
-from gedeeld.snelheidslimiet import Limiet
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import DodeBrieven, StroomLezer, Uitkomst, zorg_voor_stroom
 from gedeeld.verwerkingslog import Verwerkingslog
 
 
@@ -93,7 +93,7 @@ class Koppeling:
 
     @property
     def dood(self) -> DodeBrieven:
-        """Dead letters stay in the region: its own stream REGIO_<R> (gedeeld/jetstream.py)."""
+        """Dead letters stay in the region: its own stream REGIO_<R> (gedeeld/nats/jetstream.py)."""
         return DodeBrieven(self.lokaal, self.regio)
 
     def regiolezer(

@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
-from gedeeld.errors import InvalidSignatureError, ZvhError
+from gedeeld.fouten import InvalidSignatureError, ZvhError
 from gedeeld.zvh.v1 import federatie_pb2 as F
 
 ONBOARDING_DOMEIN = b"zvh-onboarding-v1"

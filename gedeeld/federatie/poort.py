@@ -11,7 +11,7 @@
    message under its own subject, and the hub lets a region publish only under its own code.
 
 The services then check the content (text fields with ``controleer``, references, state).
-Every check raises the one refusal error, ``BerichtFout`` (gedeeld/errors.py), with its ``reden``.
+Every check raises the one refusal error, ``BerichtFout`` (gedeeld/fouten.py), with its ``reden``.
 Every refusal goes through ``weiger``: counted in ``zvh_federation_rejected_total{soort,afzender,
 reden}`` (and the older ``zvh_signals_rejected_total{reden}``), logged with subject, kind, sending
 region and reason (never content); a JetStream consumer then terminates it: a refused message is
@@ -28,13 +28,13 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from gedeeld import onderwerpen
-from gedeeld.errors import BerichtFout
+from gedeeld.beheer.metrics import FEDERATIE_GEWEIGERD, SIGNALEN_GEWEIGERD
 from gedeeld.federatie.bericht import Geopend, open_als, open_bericht
 from gedeeld.federatie.register import Federatie
-from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import FEDERATIE_GEWEIGERD, SIGNALEN_GEWEIGERD
-from gedeeld.snelheidslimiet import Limiet, Limieten
+from gedeeld.federatie.snelheidslimiet import Limiet, Limieten
+from gedeeld.fouten import BerichtFout
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.tekst import tekstfout
 
 log = logging.getLogger("zvh.federatie")

@@ -33,17 +33,17 @@ import nats.errors
 from google.protobuf.message import Message
 from nats.aio.client import Client
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.metrics import OPRF_HOUDER_FOUT
+from gedeeld.beheer.tracing import HEADER, huidig
 from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import BerichtFout, CryptoError, RateLimitedError, UnavailableError
 from gedeeld.federatie.bericht import onderteken, open_als
 from gedeeld.federatie.onboarding import lees_onboarding
 from gedeeld.federatie.register import Federatie, Regio
-from gedeeld.metrics import OPRF_HOUDER_FOUT
-from gedeeld.tracing import HEADER, huidig
-from gedeeld.verzoek import Verzoeker
+from gedeeld.fouten import BerichtFout, CryptoError, RateLimitedError, UnavailableError
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 
 log = logging.getLogger("zvh.pseudonimiseerder")

@@ -23,7 +23,7 @@ from gedeeld.crypto.envelop import Ontsleutelsleutel
 from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.crypto.shamir import Sleuteldeel, lagrange
-from gedeeld.errors import ConfigError, CryptoError, DecryptionError
+from gedeeld.fouten import ConfigError, CryptoError, DecryptionError
 from gedeeld.zvh.v1 import federatie_pb2
 
 REGISTER_DOMEIN = b"zvh-federatieregister-v1"

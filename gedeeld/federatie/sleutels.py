@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gedeeld.crypto.envelop import Ontsleutelsleutel
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,12 @@
 """The burgerservicenummer (BSN): normalisation and the 11-proef.
 
 Error messages name the field and the rule, never the number itself: they end
-up in logs and in gRPC status details (see ``gedeeld.errors``).
+up in logs and in gRPC status details (see ``gedeeld.fouten``).
 """
 
 from __future__ import annotations
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 
 # Separators people type inside a BSN ("1234.56.782", "123 456 782", "123-456-782").
 _SCHEIDINGSTEKENS = frozenset(" .-\u2010\u2011\u2013")

@@ -41,7 +41,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 from gedeeld.identiteit.bsn import valideer_bsn
 from gedeeld.identiteit.fonetisch import fonetische_code
 from gedeeld.identiteit.naam import initiaal, normaliseer_achternaam

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 from gedeeld.identiteit.voorvoegsels import ALTIJD_ELISIE, ELISIES, is_voorvoegsel
 from gedeeld.identiteit.vouwen import vouw
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gedeeld.beheer.tracing import TraceContext
 from gedeeld.klok import Klok
-from gedeeld.tracing import TraceContext
 from gedeeld.verwerkingslog.keten import toevoegen
 from gedeeld.verwerkingslog.model import AuditRecord, Verwerking
 

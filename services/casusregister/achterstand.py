@@ -23,8 +23,8 @@ from collections.abc import Awaitable, Callable
 
 from nats.js import JetStreamContext
 
-from gedeeld.errors import RateLimitedError
-from gedeeld.metrics import FEDERATIE_ACHTERSTAND
+from gedeeld.beheer.metrics import FEDERATIE_ACHTERSTAND
+from gedeeld.fouten import RateLimitedError
 
 log = logging.getLogger("zvh.casusregister")
 

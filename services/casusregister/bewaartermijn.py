@@ -13,10 +13,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from gedeeld.tracing import TraceContext
+from gedeeld.beheer.tracing import TraceContext
 from gedeeld.verwerkingslog import Actor, Handeling
 from gedeeld.zvh.v1 import gebeurtenis_pb2
-from services.casusregister.register import Register
+from services.casusregister.casussen import Register
 from services.casusregister.store import AanvraagRij, CasusRij, OutboxRij
 
 SYSTEEM = Actor("systeem", "systeem", "bewaartermijn (privacyprotocol)")

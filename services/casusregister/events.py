@@ -1,7 +1,7 @@
 """The casusregister's outbox: committed case events to the region's JetStream.
 
 Events go to ``regio.<regio>.casus.<soort>`` with ``Nats-Msg-Id`` = event id, through the one
-outbox relay of gedeeld/outbox.py (ordered, published once across restarts).
+outbox relay of gedeeld/nats/outbox.py (ordered, published once across restarts).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 
 from gedeeld.db import Database
 from gedeeld.klok import Klok
-from gedeeld.outbox import Outbox
+from gedeeld.nats.outbox import Outbox
 from services.casusregister.store import OutboxRij
 
 

@@ -12,16 +12,16 @@ from datetime import date
 
 from sqlalchemy import Row, select
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
+from gedeeld.grpc.rpc import Aanroep
 from gedeeld.identiteit.bsn import is_geldig_bsn, normaliseer_bsn
 from gedeeld.identiteit.naam import normaliseer_achternaam
-from gedeeld.rpc import Aanroep
 from gedeeld.tekst import tekstfout
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.verwerkingslog.model import AuditRecord, Verwerking
 from gedeeld.zvh.v1 import casus_pb2
 from services.casusregister import levenscyclus, validatie
-from services.casusregister.register import Register
+from services.casusregister.casussen import Register
 from services.casusregister.store import BetrokkeneRij, CasusRij
 
 

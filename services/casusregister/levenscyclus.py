@@ -7,7 +7,7 @@ the ZVH's involvement has ended and the bewaartermijn starts.
 
 from __future__ import annotations
 
-from gedeeld.errors import PreconditionError
+from gedeeld.fouten import PreconditionError
 from gedeeld.zvh.v1 import casus_pb2
 
 S = casus_pb2

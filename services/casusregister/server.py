@@ -9,21 +9,21 @@ from datetime import timedelta
 
 from nats.aio.client import Client
 
-from gedeeld import onderwerpen
-from gedeeld.auth import Authenticator, portaaltoegang
-from gedeeld.clientcertificaat import clientbeleid
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.grpc_server import GrpcServer
-from gedeeld.jetstream import zorg_voor_stroom
+from gedeeld.grpc.authenticatie import Authenticator, portaaltoegang
+from gedeeld.grpc.clientcertificaat import clientbeleid
+from gedeeld.grpc.server import GrpcServer
 from gedeeld.klok import Klok, SysteemKlok
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import zorg_voor_stroom
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
 from services.casusregister import bewaartermijn
 from services.casusregister.achterstand import Achterstandmeter
+from services.casusregister.casussen import Activiteiten, Register
 from services.casusregister.events import casus_outbox
 from services.casusregister.inzage import Inzage
-from services.casusregister.register import Activiteiten, Register
 from services.casusregister.service import CasusService
 
 log = logging.getLogger("zvh.casusregister")

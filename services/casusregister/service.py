@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from gedeeld import velden
-from gedeeld.auth import Authenticator, Rol
-from gedeeld.errors import FieldViolation, ValidationError
-from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
+from gedeeld.fouten import FieldViolation, ValidationError
+from gedeeld.grpc import velden
+from gedeeld.grpc.authenticatie import Authenticator, Rol
+from gedeeld.grpc.rpc import Aanroep, BeveiligdeService, rpc
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, gebeurtenis_pb2
 from services.casusregister import levenscyclus, validatie
+from services.casusregister.casussen import Register
 from services.casusregister.inzage import Inzage
-from services.casusregister.register import Register
 from services.casusregister.store import CasusRij
 
 R = Rol

@@ -11,7 +11,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
-from gedeeld.outbox import OutboxRijBasis
+from gedeeld.nats.outbox import OutboxRijBasis
 
 registreer("casusregister", Path(__file__).parent / "migrations")
 
@@ -85,7 +85,7 @@ class AanvraagRij(Base):
 
 
 class OutboxRij(OutboxRijBasis, Base):
-    """A case event committed with its state change, published later by the relay (gedeeld/outbox.py)."""
+    """A case event committed with its state change, published later by the relay (gedeeld/nats/outbox.py)."""
 
     __tablename__ = "outbox"
 

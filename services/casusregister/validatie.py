@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from gedeeld.errors import FieldViolation, PreconditionError, ValidationError
+from gedeeld.fouten import FieldViolation, PreconditionError, ValidationError
 from gedeeld.identiteit.bsn import is_geldig_bsn, normaliseer_bsn
 from gedeeld.tekst import tekstfout
 from gedeeld.zvh.v1 import casus_pb2, common_pb2

@@ -18,7 +18,7 @@ Writes (keys 0600, directories 0700)::
 
 With ``--toepassing NAAM`` or ``--gebruiker NAAM`` (repeatable) it writes only client certificates
 for the region(s) named with ``--regio``, the only certificates the region's gRPC API accepts
-from its callers (gedeeld/clientcertificaat.py)::
+from its callers (gedeeld/grpc/clientcertificaat.py)::
 
     DIR/<regio>/toepassing-<naam>.crt, .key   an application (CN <naam>.<regio>, OU "ZVH
                                               toepassing"): a [[dienst]] in the token file, or the
@@ -45,10 +45,10 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 
-from gedeeld.clientcertificaat import Soort
-from gedeeld.errors import ConfigError
-from gedeeld.pki import Sleutelpaar, lees_sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
-from services.cli.register import lees_register
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.clientcertificaat import Soort
+from gedeeld.pki.ca import Sleutelpaar, lees_sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
+from services.cli.federatieregister import lees_register
 
 _CODE = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
 _OIN = re.compile(r"^\d{20}$")

@@ -18,15 +18,15 @@ from typing import Any
 from gedeeld import config as configuratie
 from gedeeld.config import NatsTlsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import dkg, laad
 from gedeeld.federatie.ceremonie import Deelnemer
 from gedeeld.federatie.dkg_ronde import Regiodeel, leid
 from gedeeld.federatie.register import deel_bestand
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.tls import nats_tls_context
+from gedeeld.fouten import ConfigError
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.verbinding import verbind
+from gedeeld.pki.tls import nats_tls_context
 
 
 def voeg_toe(fed: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -19,13 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, RegisterFout, ceremonie, laad
 from gedeeld.federatie.dkg import DkgFout, herspeel
 from gedeeld.federatie.onboarding import lees_onboarding, teken_onboarding
 from gedeeld.federatie.register import RegisterVerlopen
 from gedeeld.federatie.sleutels import RegioSleutels
-from services.cli import dkg, hubwacht, natsconfig_cli
+from gedeeld.fouten import ConfigError
+from services.cli import dkg, hubwacht, natsconfig
 
 
 def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -61,7 +61,7 @@ def voeg_toe(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     o.add_argument("--tot", required=True, help="end (exclusive), UTC (YYYY-MM-DD or ISO 8601)")
     o.add_argument("--reden", default="", help="why, for the audit trail (no personal data)")
     o.add_argument("--uit", type=Path, required=True, help="where to write the signed window")
-    natsconfig_cli.voeg_toe(fed)  # nats, nats-stromen: the hub cluster and leaf nodes (docs/nats.md)
+    natsconfig.voeg_toe(fed)  # nats, nats-stromen: the hub cluster and leaf nodes (docs/nats.md)
     hubwacht.voeg_toe(fed)  # hub-wacht: what the hub refused, counted per region
 
 
@@ -118,7 +118,7 @@ def _onboarding(ns: argparse.Namespace) -> int:
 
 def uitvoeren(ns: argparse.Namespace) -> int:
     if ns.sub in ("nats", "nats-stromen"):
-        return natsconfig_cli.uitvoeren(ns)
+        return natsconfig.uitvoeren(ns)
     if ns.sub == "hub-wacht":
         return hubwacht.uitvoeren(ns)
     if ns.sub in ("dkg", "opruimen"):

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gedeeld.beheer import BeheerServer
-from gedeeld.metrics import HUB_OVERTREDINGEN
+from gedeeld.beheer.eindpunt import BeheerServer
+from gedeeld.beheer.metrics import HUB_OVERTREDINGEN
 
 log = logging.getLogger("zvh.hubwacht")
 

@@ -12,9 +12,9 @@ import json
 import sys
 from typing import Any, TextIO
 
-from gedeeld.beheer import splits_adres
+from gedeeld.beheer.eindpunt import splits_adres
 from gedeeld.config import NodeConfig
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 
 _CODE = {"green": 0, "amber": 1, "red": 2}
 _KLEUR = {"green": "\033[32m", "amber": "\033[33m", "red": "\033[31m"}

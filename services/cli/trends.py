@@ -23,10 +23,10 @@ from nats.js.errors import NoStreamResponseError
 
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.errors import ConfigError, ZvhError
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.tls import nats_tls_context
+from gedeeld.fouten import ConfigError, ZvhError
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.pki.tls import nats_tls_context
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar.tellen import Periode

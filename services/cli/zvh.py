@@ -37,7 +37,7 @@ import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from gedeeld.grpc_fouten import field_violations, tls_geweigerd
+from gedeeld.grpc.status import field_violations, tls_geweigerd
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc, common_pb2, trend_pb2_grpc, vraag_pb2, vraag_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.cli import matches, trends

@@ -20,18 +20,18 @@ from pathlib import Path
 
 from gedeeld import config as configuratie
 from gedeeld import migraties
-from gedeeld.auth import Rol, nieuw_token, token_hash
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.authenticatie import Rol, nieuw_token, token_hash
 from gedeeld.klok import SysteemKlok
 from gedeeld.verwerkingslog import Verwerkingslog, verifieer
 from gedeeld.verwerkingslog.keten import KETENS
 from services.casusregister import bewaartermijn
-from services.casusregister.register import Register
+from services.casusregister.casussen import Register
 from services.casusregister.server import activiteiten
-from services.cli import certs, federatie, portaal_cli, status, trends
-from services.node import COMPONENTEN
+from services.cli import certs, federatie, portaal, status, trends
+from services.node.opstart import COMPONENTEN
 
 
 async def db_upgrade(cfg: NodeConfig) -> int:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     federatie.voeg_toe(sub)
     certs.voeg_toe(sub)
     status.voeg_toe(sub)
-    portaal_cli.voeg_toe(sub)
+    portaal.voeg_toe(sub)
     trends.voeg_toe(sub)
     ns = parser.parse_args(argv)
     try:
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         if ns.cmd == "status":
             return status.uitvoeren(cfg, ns)
         if ns.cmd == "portaal":
-            return portaal_cli.uitvoeren(cfg, ns)
+            return portaal.uitvoeren(cfg, ns)
         if ns.cmd == "trends":
             return trends.uitvoeren(cfg, ns)
         return token_nieuw(cfg, ns.gebruiker, ns.rol)

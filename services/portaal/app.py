@@ -28,7 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from gedeeld.auth import Rol
+from gedeeld.grpc.authenticatie import Rol
 from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import common_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F

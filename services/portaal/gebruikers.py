@@ -33,8 +33,8 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from gedeeld.auth import HerlaadBestand, Rol
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.authenticatie import HerlaadBestand, Rol
 
 _HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) defaults
 # A hash to verify against when the user does not exist, so both paths cost the same.

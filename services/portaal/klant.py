@@ -1,7 +1,7 @@
 """The portal as a client of its node's gRPC services, acting for one person.
 
 Every call carries the portal's application token and ``x-zvh-namens: <user id>``;
-the node looks the person's role up itself (gedeeld/auth.py) and logs the person
+the node looks the person's role up itself (gedeeld/grpc/authenticatie.py) and logs the person
 as the actor in the verwerkingslog. A call without a person (``namens=None``) is
 the portal itself: it may only follow the match feed, for e-mail notifications.
 """
@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import grpc
 
-from gedeeld.auth import NAMENS
-from gedeeld.grpc_fouten import field_violations, tls_geweigerd
+from gedeeld.grpc.authenticatie import NAMENS
+from gedeeld.grpc.status import field_violations, tls_geweigerd
 from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, trend_pb2_grpc, vraag_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M

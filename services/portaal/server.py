@@ -12,9 +12,9 @@ import grpc
 import uvicorn
 from cryptography import x509
 
-from gedeeld.auth import lees_of_maak_portaalgeheim
 from gedeeld.config import PortaalConfig, TlsConfig
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.authenticatie import lees_of_maak_portaalgeheim
 from services.portaal.app import Omgeving, maak_app, met_koppen
 from services.portaal.beveiliging import Sessies
 from services.portaal.gebruikers import Gebruikers

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from gedeeld.errors import PreconditionError
+from gedeeld.fouten import PreconditionError
 
 
 class Status(StrEnum):

@@ -14,18 +14,18 @@ from google.protobuf.message import DecodeError
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
-from gedeeld import onderwerpen
-from gedeeld.errors import BerichtFout
+from gedeeld.beheer.metrics import OVERLEG
+from gedeeld.beheer.tracing import from_headers
 from gedeeld.federatie.bericht import ontsleutel_als
 from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.poort import BESCHERMING, controleer, weiger
-from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import OVERLEG
-from gedeeld.outbox import Outbox
-from gedeeld.tracing import from_headers
+from gedeeld.fouten import BerichtFout
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
+from gedeeld.nats.outbox import Outbox
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
-from services.samenwerking.register import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
+from services.samenwerking.afhandeling import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
 from services.samenwerking.store import SwOutbox
 
 log = logging.getLogger("zvh.samenwerking")

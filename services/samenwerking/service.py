@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator, Mapping
 
 from sqlalchemy import select
 
-from gedeeld import paginering, velden
-from gedeeld.auth import Authenticator, Rol
-from gedeeld.errors import FieldViolation, ValidationError
-from gedeeld.matchreferentie import gedeelde_referentie
-from gedeeld.rpc import Aanroep, BeveiligdeService, rpc, rpc_stroom
+from gedeeld.federatie.matchreferentie import gedeelde_referentie
+from gedeeld.fouten import FieldViolation, ValidationError
+from gedeeld.grpc import paginering, velden
+from gedeeld.grpc.authenticatie import Authenticator, Rol
+from gedeeld.grpc.rpc import Aanroep, BeveiligdeService, rpc, rpc_stroom
 from gedeeld.tekst import controleer_tekst
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import samenwerking_pb2_grpc
 from services.samenwerking import levenscyclus as L
-from services.samenwerking.register import MAX_TEKST, MatchRegister
+from services.samenwerking.afhandeling import MAX_TEKST, MatchRegister
 from services.samenwerking.store import SwBericht, SwCasus, SwKop, SwMatch, SwWijziging
 
 R = Rol

@@ -14,7 +14,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
-from gedeeld.outbox import OutboxRijBasis
+from gedeeld.nats.outbox import OutboxRijBasis
 
 registreer("samenwerking", Path(__file__).parent / "migrations")
 
@@ -98,7 +98,7 @@ class SwOntvangen(Base):
 
 
 class SwOutbox(OutboxRijBasis, Base):
-    """samenwerking's outbox (gedeeld/outbox.py): overleg messages to other regions, and its
+    """samenwerking's outbox (gedeeld/nats/outbox.py): overleg messages to other regions, and its
     region-local events (SamenwerkingGestart), each written with the step it belongs to."""
 
     __tablename__ = "sw_outbox"

@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from gedeeld import onderwerpen
 from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import Federatie
-from gedeeld.outbox import Outbox
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.outbox import Outbox
 from gedeeld.verwerkingslog import Actor
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.store import OutboxRij

@@ -30,15 +30,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.metrics import FEDERATIE_GEWEIGERD, MATCHES, SIGNALEN_ONTVANGEN, TREFFERS
+from gedeeld.beheer.tracing import HEADER, TraceContext, in_trace, voor_bericht
 from gedeeld.crypto.envelop import verzegel
-from gedeeld.errors import BerichtFout
 from gedeeld.federatie.bericht import onderteken, ontsleutel_als
 from gedeeld.federatie.poort import BESCHERMING, Eigen, controleer, weiger
+from gedeeld.fouten import BerichtFout
 from gedeeld.identiteit import SleutelType, is_zeker
-from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import FEDERATIE_GEWEIGERD, MATCHES, SIGNALEN_ONTVANGEN, TREFFERS
-from gedeeld.tracing import HEADER, TraceContext, in_trace, voor_bericht
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.context import SYSTEEM, Context

@@ -13,17 +13,17 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from sqlalchemy import select, update
 
+from gedeeld.beheer.tracing import TraceContext, from_headers
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import Federatie, laad
 from gedeeld.federatie.onboarding import OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import Uitkomst
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.fouten import ConfigError
 from gedeeld.klok import Klok
-from gedeeld.snelheidslimiet import Limiet
-from gedeeld.tracing import TraceContext, from_headers
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from gedeeld import velden
-from gedeeld.auth import Authenticator, Rol
-from gedeeld.errors import FieldViolation, ValidationError
-from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
+from gedeeld.fouten import FieldViolation, ValidationError
+from gedeeld.grpc import velden
+from gedeeld.grpc.authenticatie import Authenticator, Rol
+from gedeeld.grpc.rpc import Aanroep, BeveiligdeService, rpc
 from gedeeld.tekst import controleer_tekst
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from gedeeld.zvh.v1 import vraag_pb2_grpc

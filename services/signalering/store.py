@@ -12,10 +12,10 @@ from sqlalchemy import ColumnElement, Index, Integer, LargeBinary, String, Uniqu
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from gedeeld import onderwerpen
 from gedeeld.db import UtcDateTime
 from gedeeld.migraties import registreer
-from gedeeld.outbox import OutboxRijBasis
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.outbox import OutboxRijBasis
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ class MatchRij(Base):
 
 
 class OutboxRij(OutboxRijBasis, Base):
-    """signalering's region-local events, written with the change they announce (gedeeld/outbox.py)."""
+    """signalering's region-local events, written with the change they announce (gedeeld/nats/outbox.py)."""
 
     __tablename__ = "sg_outbox"
 

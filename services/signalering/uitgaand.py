@@ -16,13 +16,13 @@ from datetime import date
 
 from sqlalchemy import delete, func, select, update
 
-from gedeeld import onderwerpen
-from gedeeld.errors import RateLimitedError, UnavailableError, ValidationError
+from gedeeld.beheer.metrics import PSEUDONIMISERING_MISLUKT, SIGNALEN_GEPUBLICEERD
+from gedeeld.beheer.tracing import HEADER, TraceContext, in_trace
 from gedeeld.federatie.bericht import onderteken
+from gedeeld.fouten import RateLimitedError, UnavailableError, ValidationError
 from gedeeld.identiteit import PersoonsGegevens, leid_matchsleutels
-from gedeeld.jetstream import Uitkomst
-from gedeeld.metrics import PSEUDONIMISERING_MISLUKT, SIGNALEN_GEPUBLICEERD
-from gedeeld.tracing import HEADER, TraceContext, in_trace
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.verwerkingslog import Handeling
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
 from gedeeld.zvh.v1 import federatie_pb2 as F

@@ -30,18 +30,18 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from sqlalchemy import select
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
+from gedeeld.beheer.tracing import HEADER, TraceContext, from_headers
 from gedeeld.crypto.envelop import verzegel
-from gedeeld.errors import BerichtFout, NotFoundError, PreconditionError, ValidationError
-from gedeeld.errors import FieldViolation as FV
 from gedeeld.federatie.bericht import onderteken, ontsleutel_als, open_als
 from gedeeld.federatie.poort import controleer, label, weiger
-from gedeeld.metrics import VRAGEN_BEANTWOORD, VRAGEN_GESTELD
-from gedeeld.nats import bevestig
-from gedeeld.snelheidslimiet import Limiet, Limieten
-from gedeeld.tracing import HEADER, TraceContext, from_headers
+from gedeeld.federatie.snelheidslimiet import Limiet, Limieten
+from gedeeld.fouten import BerichtFout, NotFoundError, PreconditionError, ValidationError
+from gedeeld.fouten import FieldViolation as FV
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.verbinding import bevestig
+from gedeeld.nats.verzoek import Verzoeker
 from gedeeld.verwerkingslog import Actor, Handeling
-from gedeeld.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from services.signalering.context import Context

@@ -10,16 +10,16 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.tracing import TraceContext, huidig, in_trace, voor_bericht
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database, Groepscommit
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import laad
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.fouten import ConfigError
 from gedeeld.klok import SysteemKlok
-from gedeeld.nats import bevestig
-from gedeeld.snelheidslimiet import Limiet
-from gedeeld.tracing import TraceContext, huidig, in_trace, voor_bericht
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.verbinding import bevestig
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
 from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
 from services.sleuteldeel.signalen import StroomSignaalTeller
@@ -103,7 +103,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
             )
         vorige = (oud, oud.laad_sleuteldeel(cfg.regio, sleutels.hpke, cfg.federatie.sleutels))
     klok = SysteemKlok()
-    logboek = Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok)
+    verwerkingslog = Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok)
     activiteit = cfg.activiteiten.get(
         "pseudonimisering", f"urn:zvh:{cfg.regio}:verwerkingsactiviteit:pseudonimisering"
     )
@@ -115,7 +115,7 @@ async def start_sleuteldeel(cfg: NodeConfig, db: Database, nc: Client) -> Sleute
         trace = huidig() or TraceContext.new()  # the requester's trace, taken before the hand-over
 
         async def record(s: AsyncSession) -> None:
-            await logboek.vastleggen(
+            await verwerkingslog.vastleggen(
                 s,
                 trace=trace,
                 handeling=Handeling("oprf_evaluatie", activiteit, "regio", aanvrager),

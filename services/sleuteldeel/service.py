@@ -22,17 +22,17 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError
 
+from gedeeld.beheer.metrics import OPRF_EVALUATIES, OPRF_GEWEIGERD, OPRF_PINGS
 from gedeeld.crypto.drempel import DeelEvaluatie, evalueer_deel, in_werker, vorig_pad
 from gedeeld.crypto.groep import Element
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.shamir import Sleuteldeel
-from gedeeld.errors import CryptoError
 from gedeeld.federatie.bericht import BerichtFout, onderteken, open_als
 from gedeeld.federatie.onboarding import Onboarding, OnboardingFout, lees_onboarding
 from gedeeld.federatie.pseudonimiseerder import commitment_vingerafdruk
 from gedeeld.federatie.register import Federatie
-from gedeeld.metrics import OPRF_EVALUATIES, OPRF_GEWEIGERD, OPRF_PINGS
-from gedeeld.snelheidslimiet import Limiet, Limieten
+from gedeeld.federatie.snelheidslimiet import Limiet, Limieten
+from gedeeld.fouten import CryptoError
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.sleuteldeel.signalen import SignaalTeller
 from services.sleuteldeel.store import Boekhouding

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from nats.js import JetStreamContext
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 
 log = logging.getLogger("zvh.sleuteldeel")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 from services.trendradar.tellen import Periode
 
 SOORT = "trend"  # the Ondertekend envelope's kind

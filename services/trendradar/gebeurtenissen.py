@@ -1,6 +1,6 @@
 """The region's own events, kept as counting facts: what the trend radar counts, and nothing more.
 
-Three durable pull consumers on the region-local stream ``REGIO_<R>`` (gedeeld/onderwerpen.py):
+Three durable pull consumers on the region-local stream ``REGIO_<R>`` (gedeeld/nats/onderwerpen.py):
 
     regio.<r>.casus.*              CasusGebeurtenis     (casusregister)  -> tr_casus
     regio.<r>.match.gevonden       MatchGevonden        (signalering)    -> tr_match
@@ -30,12 +30,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.metrics import TRENDRADAR_GEWEIGERD
 from gedeeld.db import Database
-from gedeeld.errors import ZvhError
+from gedeeld.fouten import ZvhError
 from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
-from gedeeld.jetstream import DodeBrieven, StroomLezer, Uitkomst
-from gedeeld.metrics import TRENDRADAR_GEWEIGERD
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import DodeBrieven, StroomLezer, Uitkomst
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij

@@ -12,14 +12,14 @@ import logging
 from nats.aio.msg import Msg
 from sqlalchemy import select
 
-from gedeeld import onderwerpen
 from gedeeld.db import Database
-from gedeeld.errors import BerichtFout, ValidationError
 from gedeeld.federatie.bericht import open_als
 from gedeeld.federatie.poort import label, weiger
 from gedeeld.federatie.register import Federatie
-from gedeeld.jetstream import Uitkomst
+from gedeeld.fouten import BerichtFout, ValidationError
 from gedeeld.klok import Klok
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar.bericht import MAX_BERICHT, SOORT, release_id, subject
 from services.trendradar.store import OntvangenRij

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from gedeeld.config import TrendsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.db import Database
-from gedeeld.errors import ConflictError, PreconditionError
 from gedeeld.federatie.bericht import onderteken
+from gedeeld.fouten import ConflictError, PreconditionError
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen

@@ -13,9 +13,9 @@ import logging
 
 from nats.js.api import StreamConfig
 
-from gedeeld import onderwerpen
 from gedeeld.federatie.koppeling import HubNietBereikbaar, Koppeling
-from gedeeld.jetstream import StroomLezer
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import StroomLezer
 from services.trendradar.gebeurtenissen import Feitenbron
 from services.trendradar.ontvangen import Ontvanger
 
@@ -26,7 +26,7 @@ log = logging.getLogger("zvh.trendradar")
 
 def trends_stroom() -> StreamConfig:
     """TRENDS keeps every release (no age limit: releases are small and never change); the same
-    specification the hub's operators create it from (``gedeeld.onderwerpen``)."""
+    specification the hub's operators create it from (``gedeeld.nats.onderwerpen``)."""
     return onderwerpen.trends().config(bytes_begrensd=False)  # embedded: see Stroomspec.config
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from gedeeld.auth import Authenticator, Rol
-from gedeeld.errors import FieldViolation, ValidationError
-from gedeeld.rpc import Aanroep, BeveiligdeService, rpc
+from gedeeld.fouten import FieldViolation, ValidationError
+from gedeeld.grpc.authenticatie import Authenticator, Rol
+from gedeeld.grpc.rpc import Aanroep, BeveiligdeService, rpc
 from gedeeld.zvh.v1 import trend_pb2 as T
 from gedeeld.zvh.v1 import trend_pb2_grpc
 from services.trendradar.ontvangen import Ontvanger

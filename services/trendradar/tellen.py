@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import trend_pb2 as T

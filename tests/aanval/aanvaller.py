@@ -14,12 +14,12 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.federatie import laad
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.nats import onderwerpen
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.inkomend import TREFFER_INFO
 from tests import voorbeelden

@@ -18,8 +18,8 @@ import pytest
 from nats.aio.client import Client
 
 from gedeeld.config import NatsTlsConfig
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.tls import nats_tls_context
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.pki.tls import nats_tls_context
 from tests.deploy.test_operatie import Regio, draaiend
 
 

@@ -13,7 +13,7 @@ _SLEUTEL = re.compile(r"^([A-Za-z_]+): ", re.MULTILINE)
 
 
 def lees_config(tekst: str) -> dict[str, object]:
-    """The ``key: <json>`` blocks ``gedeeld.natsconfig`` writes (comments skipped)."""
+    """The ``key: <json>`` blocks ``gedeeld.nats.hubconfig`` writes (comments skipped)."""
     tekst = "\n".join(r for r in tekst.splitlines() if not r.startswith("#"))
     delen = list(_SLEUTEL.finditer(tekst))
     config: dict[str, object] = {}

@@ -21,10 +21,10 @@ import pytest
 from nats.aio.client import Client
 from prometheus_client import REGISTRY
 
-from gedeeld import onderwerpen
 from gedeeld.federatie import poort
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from services.signalering.inkomend import MAX_MATCHES_PER_REFERENTIE
 from services.signalering.store import MatchRij
 from tests.aanval.aanvaller import Aanvaller
@@ -254,7 +254,7 @@ async def op_postgresql(regio: Regio, url: str) -> None:
     """Move a (not yet started) region of a test federation to a fresh PostgreSQL database."""
     from gedeeld import config as configuratie
     from gedeeld import migraties
-    from services.node import COMPONENTEN, Node
+    from services.node.opstart import COMPONENTEN, Node
 
     with regio.cfg_pad.open("a") as f:
         f.write(f'\n[database]\nurl = "{url}"\n')

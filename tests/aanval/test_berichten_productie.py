@@ -21,8 +21,8 @@ import pytest
 from nats.js.errors import NotFoundError
 from prometheus_client.parser import text_string_to_metric_families
 
-from gedeeld import onderwerpen
-from gedeeld.natsconfig import HUB_DOMEIN
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import HUB_DOMEIN
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F

@@ -15,8 +15,8 @@ import nats
 import pytest
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 
-from gedeeld import onderwerpen
-from gedeeld.natsconfig import HUB_DOMEIN, account
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import HUB_DOMEIN, account
 from tests.aanval.conftest import Productie
 from tests.aanval.test_hub_schade import lds_subject_op
 from tests.deploy.test_operatie import wacht_op_match

@@ -19,9 +19,9 @@ import pytest
 import pytest_asyncio
 from nats.js.api import AckPolicy, ConsumerConfig, ConsumerInfo
 
-from gedeeld import onderwerpen
-from gedeeld.natsconfig import HUB_DOMEIN, HubServer
-from services.cli import natsconfig_cli
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import HUB_DOMEIN, HubServer
+from services.cli import natsconfig
 from tests.aanval.hub_zonder_bescherming import een_account
 from tests.federatie.test_nats_hub import (
     A,
@@ -58,7 +58,7 @@ async def open_hub(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Op
     try:
         await start_cluster(hub, hubs, leaves, "the open hub cluster and both leaves")
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
-        assert await asyncio.to_thread(natsconfig_cli.main, [*argv, "--server", hubs[0].url]) == 0
+        assert await asyncio.to_thread(natsconfig.main, [*argv, "--server", hubs[0].url]) == 0
         yield o
     finally:
         await ruim_op(o.clients, [*leaves.values(), *hubs])

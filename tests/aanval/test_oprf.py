@@ -33,9 +33,9 @@ from gedeeld.crypto.groep import Element
 from gedeeld.federatie import Federatie, laad
 from gedeeld.federatie.bericht import onderteken, open_bericht
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.verzoek import Verzoeker
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.verbinding import verbind
+from gedeeld.nats.verzoek import Verzoeker
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests.deploy.test_operatie import Regio, _logs, draaiend, operatie, wacht_op_match
 from tests.voorbeelden import BSN_B

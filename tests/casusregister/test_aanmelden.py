@@ -8,7 +8,7 @@ import grpc
 import pytest
 from sqlalchemy import func, select
 
-from gedeeld.grpc_fouten import field_violations
+from gedeeld.grpc.status import field_violations
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import common_pb2
 from services.casusregister.store import BetrokkeneRij, CasusRij, OutboxRij

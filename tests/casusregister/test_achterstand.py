@@ -13,7 +13,7 @@ from nats.aio.client import Client
 from nats.js.api import AckPolicy, ConsumerConfig
 from prometheus_client import REGISTRY
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 from tests.casusregister.test_aanmelden import fout
 from tests.conftest import RegisterOpLoopback, begrensd
 from tests.voorbeelden import aanmelding

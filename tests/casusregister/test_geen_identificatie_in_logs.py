@@ -7,7 +7,7 @@ import logging
 import grpc
 import pytest
 
-from gedeeld.logboek import JsonFormatter, demp_bibliotheken
+from gedeeld.beheer.logregels import JsonFormatter, demp_bibliotheken
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import common_pb2
 from tests.conftest import RegisterOpLoopback

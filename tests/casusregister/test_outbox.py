@@ -8,7 +8,7 @@ import contextlib
 from nats.aio.client import Client
 from sqlalchemy import update
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.casusregister.events import casus_outbox

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import grpc
 import pytest
 
-from gedeeld.grpc_fouten import field_violations
+from gedeeld.grpc.status import field_violations
 from gedeeld.zvh.v1 import casus_pb2 as S
 from services.casusregister.store import BetrokkeneRij, CasusRij
 from tests.casusregister.test_aanmelden import fout, tel

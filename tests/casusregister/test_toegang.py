@@ -15,10 +15,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from gedeeld import config as configuratie
-from gedeeld.auth import Rol
-from gedeeld.clientcertificaat import Soort
 from gedeeld.db import Database
-from gedeeld.pki import Sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
+from gedeeld.grpc.authenticatie import Rol
+from gedeeld.grpc.clientcertificaat import Soort
+from gedeeld.pki.ca import Sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc
 from services.casusregister.server import Casusregister

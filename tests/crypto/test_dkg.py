@@ -20,7 +20,7 @@ from gedeeld.crypto.dkg import (
 from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import herstel, splits
-from gedeeld.errors import CryptoError
+from gedeeld.fouten import CryptoError
 
 
 @settings(max_examples=15, deadline=None)

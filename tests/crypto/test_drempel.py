@@ -14,7 +14,7 @@ from gedeeld.crypto.drempel import DeelEvaluatie, Verzoek, batch_inverse, evalue
 from gedeeld.crypto.groep import ORDE, TELLER, Element, Scalar
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import herstel, splits
-from gedeeld.errors import CryptoError, DecryptionError, InvalidProofError, InvalidSignatureError
+from gedeeld.fouten import CryptoError, DecryptionError, InvalidProofError, InvalidSignatureError
 
 INVOER = [b"zvh-matchsleutel-v1\x00bsn\x00111222333", b"x", b"zvh-matchsleutel-v1\x00naam_datum\x00berg\x00j"]
 

@@ -18,7 +18,7 @@ from gedeeld.crypto.oprf import (
     verblind,
     voltooi,
 )
-from gedeeld.errors import InvalidProofError
+from gedeeld.fouten import InvalidProofError
 
 SUITES = json.loads(
     (Path(__file__).parent.parent / "vectors" / "rfc9497-ristretto255-sha512.json").read_text()

@@ -1,4 +1,4 @@
-"""deploy/prometheus/alerts.yaml names only metrics and labels the node exports (gedeeld/metrics.py),
+"""deploy/prometheus/alerts.yaml names only metrics and labels the node exports (gedeeld/beheer/metrics.py),
 and its annotations only labels its expressions keep. No promtool here: the rules are parsed."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
 
-from gedeeld import metrics
+from gedeeld.beheer import metrics
 from services.sleuteldeel.service import _CODES as OPRF_REDENEN
 
 REGELS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "alerts.yaml"

@@ -42,13 +42,13 @@ import yaml
 from nats.aio.client import DEFAULT_DRAIN_TIMEOUT
 
 from gedeeld import config as configuratie
-from gedeeld.beheer import BeheerServer
+from gedeeld.beheer.eindpunt import BeheerServer
 from gedeeld.config import NodeConfig
-from gedeeld.errors import ConfigError
-from gedeeld.natsconfig import HUB_DOMEIN, NODE_GEBRUIKER
-from gedeeld.natsserver import binary as nats_server
+from gedeeld.fouten import ConfigError
+from gedeeld.nats.hubconfig import HUB_DOMEIN, NODE_GEBRUIKER
+from gedeeld.nats.server import binary as nats_server
 from services.cli import zvhctl
-from services.cli.natsconfig_cli import certificaatnamen
+from services.cli.natsconfig import certificaatnamen
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -125,7 +125,7 @@ INSTELLINGEN, VRIJE_TABELLEN = _instellingen()
 
 def _stopbudget() -> float:
     """zvh-node's --grace default plus the NATS drain timeout: what a stop may take before SIGKILL."""
-    for node in ast.walk(ast.parse((ROOT / "services" / "node.py").read_text())):
+    for node in ast.walk(ast.parse((ROOT / "services" / "node" / "opstart.py").read_text())):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -1854,7 +1854,7 @@ def test_dockerfile_checker_rejects_a_broken_copy(oud: str, nieuw: str, verwacht
 
 
 def test_docker_healthcheck_command_asks_the_nodes_readyz() -> None:
-    """The HEALTHCHECK against the node's real admin endpoint (gedeeld/beheer.py)."""
+    """The HEALTHCHECK against the node's real admin endpoint (gedeeld/beheer/eindpunt.py)."""
     argv = healthcheck_argv(DOCKERFILE.read_text())
     poort = expose_poorten(DOCKERFILE.read_text())[-1]
     gereed = threading.Event()

@@ -20,7 +20,7 @@ from typing import Any
 import grpc
 import pytest
 
-from gedeeld.pki import lees_sleutelpaar, maak_certificaat
+from gedeeld.pki.ca import lees_sleutelpaar, maak_certificaat
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.voorbeelden import BSN_A, BSN_B, aanmelding, betrokkene

@@ -16,8 +16,8 @@ from gedeeld.federatie import Deelnemer, Federatie
 from gedeeld.federatie.dkg import lees_start
 from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat, leid
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
-from gedeeld.snelheidslimiet import Limiet
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.nats.verbinding import verbind
 from services.sleuteldeel.server import SleuteldeelServer
 from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
 from tests.federatie.opzet import CODES, boekhouding, deelnemer

@@ -10,13 +10,13 @@ from pathlib import Path
 from nats.aio.client import Client
 from sqlalchemy import select
 
+from deploy.lokaal import REGIOS, LokaleFederatie, LokaleRegio
+from deploy.lokaal import maak as maak_lokaal
 from gedeeld.verwerkingslog.model import AuditRecord
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc, vraag_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from gedeeld.zvh.v1 import vraag_pb2 as V
-from services.lokaal import REGIOS, LokaleFederatie, LokaleRegio
-from services.lokaal import maak as maak_lokaal
 from services.signalering.store import MatchRij
 from tests.conftest import schrijf_tokens, token_van
 

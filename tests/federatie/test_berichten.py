@@ -1,6 +1,6 @@
 """Inbound federation messages bound to their origin: the gate (subject, rate, signer), the newest
 signal per reference, treffers and overleg only for own references, text fields, and the
-consumers' configuration from gedeeld/onderwerpen.py."""
+consumers' configuration from gedeeld/nats/onderwerpen.py."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import pytest
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
 
-from gedeeld import onderwerpen
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import BerichtFout
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.poort import Eigen, Poort, controleer
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import Uitkomst
-from gedeeld.snelheidslimiet import Limiet
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.fouten import BerichtFout
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.samenwerking.register import overleg_info
+from services.samenwerking.afhandeling import overleg_info
 from tests.aanval.aanvaller import Aanvaller
 from tests.federatie.knooppunten import Federatie, Regio
 from tests.federatie.opzet import maak_federatie

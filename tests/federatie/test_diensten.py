@@ -13,11 +13,11 @@ import grpc
 import pytest
 
 from gedeeld import config as configuratie
-from gedeeld.errors import ConfigError
-from gedeeld.natsserver import NatsServer
+from gedeeld.fouten import ConfigError
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
-from services.node import DIENSTEN, Node
+from services.node.opstart import DIENSTEN, Node
 from tests.conftest import begrensd
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import IC, PR, als

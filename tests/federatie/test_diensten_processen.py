@@ -18,13 +18,13 @@ import grpc
 import pytest
 from nats.aio.msg import Msg
 
-from gedeeld import onderwerpen
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import casus_pb2_grpc, samenwerking_pb2_grpc
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
-from services.node import DIENSTEN
+from services.node.opstart import DIENSTEN
 from tests.conftest import begrensd
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import IC, PR, als

@@ -21,8 +21,8 @@ from gedeeld.federatie.dkg import DkgFout, herspeel, start
 from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.register import teken_register
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import dkg_pb2 as D
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests.federatie.dkg_opzet import VIJF, DkgOpzet

@@ -13,13 +13,13 @@ from gedeeld.crypto.drempel import Verzoek, evalueer_deel
 from gedeeld.crypto.groep import Element, Scalar
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import Sleuteldeel, herstel
-from gedeeld.errors import UnavailableError
 from gedeeld.federatie import Federatie, lees
 from gedeeld.federatie.dkg import start
 from gedeeld.federatie.dkg_ronde import Regiodeel, Resultaat
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.fouten import UnavailableError
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from tests.federatie.dkg_opzet import VIJF, DkgOpzet
 from tests.federatie.test_dkg import INVOER, tokens_via_nats
 

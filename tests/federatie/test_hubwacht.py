@@ -10,9 +10,9 @@ import nats
 import pytest
 from prometheus_client import REGISTRY
 
-from gedeeld.nats import bevestig
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig
 from services.cli.hubwacht import Volger, herken, tel
 from tests.federatie.test_nats_permissies import WACHTWOORD, start_hub
 

@@ -31,10 +31,8 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
-from gedeeld import onderwerpen
-from gedeeld.jetstream import zorg_voor_stroom
-from gedeeld.nats import bevestig
-from gedeeld.natsconfig import (
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import (
     HUB_DOMEIN,
     HubServer,
     antwoord_inbox,
@@ -43,9 +41,11 @@ from gedeeld.natsconfig import (
     inbox_prefix,
     stroom,
 )
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.jetstream import zorg_voor_stroom
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.cli import natsconfig_cli
+from services.cli import natsconfig
 from tests.conftest import begrensd
 from tests.federatie.opzet import maak_federatie
 
@@ -199,7 +199,7 @@ def registry(tmp: Path) -> tuple[Path, str]:
 
 
 def genereer(tmp: Path, reg: Path, beheerder: str, hub: list[HubServer], *extra: str) -> int:
-    return natsconfig_cli.main(
+    return natsconfig.main(
         [
             "nats",
             "--register",
@@ -274,7 +274,7 @@ async def opzet(tmp_path: Path) -> AsyncIterator[Opzet]:
             hub, hubs, leaves, "hub cluster formed (JetStream meta leader) and both leaves connected"
         )
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
-        assert await asyncio.to_thread(natsconfig_cli.main, [*argv, "--server", hubs[0].url]) == 0
+        assert await asyncio.to_thread(natsconfig.main, [*argv, "--server", hubs[0].url]) == 0
         await kort(await o.beheer())
         for r in (A, B):  # the hub's JetStream is reachable from each leaf (interest has propagated)
             js = (await o.node(r)).jetstream(domain=HUB_DOMEIN, timeout=1)
@@ -517,7 +517,7 @@ def test_zvhctl_refuses_a_tampered_or_foreign_registry(
     env.register = inhoud.SerializeToString()
     vervalst = tmp_path / "vervalst.reg"
     vervalst.write_bytes(env.SerializeToString())
-    hub = list(natsconfig_cli.STANDAARD_HUB)
+    hub = list(natsconfig.STANDAARD_HUB)
 
     assert genereer(tmp_path, vervalst, beheerder, hub) == 2
     fout = capsys.readouterr().err
@@ -531,7 +531,7 @@ def test_generated_files_are_private_and_a_rerun_keeps_the_passwords(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reg, beheerder = registry(tmp_path)
-    hub = list(natsconfig_cli.STANDAARD_HUB)
+    hub = list(natsconfig.STANDAARD_HUB)
     assert genereer(tmp_path, reg, beheerder, hub) == 0
     uit = tmp_path / "nats"
     bestanden = sorted(p.relative_to(uit).as_posix() for p in uit.rglob("*") if p.is_file())
@@ -558,7 +558,7 @@ def test_hub_permissions_are_the_table_with_the_hub_domain() -> None:
     assert f"$JS.{HUB_DOMEIN}.API.CONSUMER.MSG.NEXT.SIGNALEN.{A}" in pub
     assert {f"zvh.signaal.{A}", f"zvh.treffer.*.{A}", f"zvh.overleg.*.{A}"} <= set(pub)
     assert f"_INBOX.*.{A}.>" in pub and f"_INBOX.{A}.>" in sub
-    hub = list(natsconfig_cli.STANDAARD_HUB)
+    hub = list(natsconfig.STANDAARD_HUB)
     with pytest.raises(ValueError, match="region code"):
         cluster_config(
             0, hub, ["hub"], {"hub": "x"}, store_dir="/x", beheer_wachtwoord="x", route_wachtwoord="x"

@@ -1,7 +1,7 @@
 """The hub's accounts and per-region permissions, enforced by a real (single) nats-server.
 
 Each region is its own account; what it may send, fetch and answer crosses into the federation's
-account FED (streams, consumers) or another region's account only where ``gedeeld.natsconfig``
+account FED (streams, consumers) or another region's account only where ``gedeeld.nats.hubconfig``
 exports and imports it, and its user's permissions list exactly that (so anything else is refused
 and logged by nats-server as a permissions violation).
 """
@@ -18,10 +18,10 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig
 
-from gedeeld import onderwerpen
-from gedeeld.nats import bevestig
-from gedeeld.natsconfig import hub_config, inbox_prefix, stroom
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import hub_config, inbox_prefix, stroom
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig
 
 REGIOS = ["aa", "bb"]
 WACHTWOORD = {"aa": "pw-a", "bb": "pw-b"}

@@ -28,11 +28,11 @@ from gedeeld.config import NatsTlsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import bevestig
-from gedeeld.natsconfig import HUB_DOMEIN, HubServer, certificaat_dn, inbox_prefix
-from gedeeld.natsserver import NatsServer
-from gedeeld.tls import nats_tls_context
-from services.cli import natsconfig_cli, zvhctl
+from gedeeld.nats.hubconfig import HUB_DOMEIN, HubServer, certificaat_dn, inbox_prefix
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig
+from gedeeld.pki.tls import nats_tls_context
+from services.cli import natsconfig, zvhctl
 from tests.conftest import begrensd
 from tests.federatie.opzet import deelnemer
 from tests.federatie.test_nats_hub import (
@@ -115,7 +115,7 @@ async def tls_opzet(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[T
         )
         argv = ["nats-stromen", "--register", str(reg), "--beheerder", beheerder, "--uit", str(uit)]
         argv += ["--server", f"nats://127.0.0.1:{hub[0].client}", "--tls", str(o.certs)]
-        assert await asyncio.to_thread(natsconfig_cli.main, argv) == 0
+        assert await asyncio.to_thread(natsconfig.main, argv) == 0
         beheer = await nats.connect(
             f"tls://127.0.0.1:{hub[0].client}",
             user="beheer",
@@ -329,7 +329,7 @@ async def test_clients_without_the_ca_or_without_a_client_certificate_are_refuse
     argv = ["nats-stromen", "--register", str(tls_opzet.reg), "--beheerder", tls_opzet.beheerder]
     argv += ["--uit", str(tls_opzet.uit), "--server", f"nats://127.0.0.1:{tls_opzet.hub[0].client}"]
     capsys.readouterr()
-    assert await asyncio.to_thread(natsconfig_cli.main, [*argv, "--ca", str(ander / "ca.crt")]) == 2
+    assert await asyncio.to_thread(natsconfig.main, [*argv, "--ca", str(ander / "ca.crt")]) == 2
     fout_regel = capsys.readouterr().err
     assert fout_regel.count("\n") == 1 and "TLS: the server's certificate does not verify" in fout_regel
 
@@ -389,7 +389,7 @@ def test_certs_names_each_region_by_its_oin_and_a_rerun_keeps_the_ca(
             assert cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value == OIN[r]
     hub1 = x509.load_pem_x509_certificate((uit / "hub" / "hub-1.crt").read_bytes())
     assert not hub1.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)
-    assert natsconfig_cli.certificaatnamen(uit / "hub" / "hub-1.crt") == ["localhost", "127.0.0.1"]
+    assert natsconfig.certificaatnamen(uit / "hub" / "hub-1.crt") == ["localhost", "127.0.0.1"]
 
     # Again, with one more region: the CA and every valid certificate stay; only the new is issued.
     voor = {p: (uit / p).read_bytes() for p in bestanden}
@@ -411,7 +411,7 @@ def test_nats_configs_with_tls_need_the_certificates_for_every_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     reg, beheerder = registry_met_oins(tmp_path)
-    hub = list(natsconfig_cli.STANDAARD_HUB)
+    hub = list(natsconfig.STANDAARD_HUB)
     certdir = tmp_path / "certs"
     assert certs("--uit", str(certdir), "--regio", A, "--hub", "3") == 0  # B's leaf has none
     assert genereer(tmp_path, reg, beheerder, hub, "--tls", str(certdir)) == 2

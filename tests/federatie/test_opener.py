@@ -12,11 +12,11 @@ from prometheus_client import REGISTRY
 
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import BerichtFout, ZvhError
 from gedeeld.federatie.bericht import onderteken, ontsleutel_als, open_als
 from gedeeld.federatie.poort import Poort, weiger
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import Uitkomst
+from gedeeld.fouten import BerichtFout, ZvhError
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests.federatie.opzet import maak_federatie
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from deploy.lokaal import contact
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie import Deelnemer, ceremonie
 from gedeeld.federatie.dkg import start
 from gedeeld.federatie.dkg_ronde import Resultaat
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import casus_pb2 as S
-from services.lokaal import contact
 from services.signalering.store import EigenSignaalRij, TokenRij
 from tests.federatie import knooppunten
 from tests.federatie.dkg_opzet import DkgOpzet

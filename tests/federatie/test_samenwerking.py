@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 import grpc
 import pytest
 
-from gedeeld.grpc_fouten import field_violations
+from gedeeld.grpc.status import field_violations
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.federatie.knooppunten import PR, Federatie, Regio, als
 from tests.grpc_stubs import volgende

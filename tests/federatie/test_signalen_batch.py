@@ -9,11 +9,11 @@ from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
+from gedeeld.beheer.tracing import TraceContext
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.jetstream import Uitkomst
-from gedeeld.tracing import TraceContext
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.inkomend import Inkomend
 from services.signalering.store import TokenRij

@@ -18,12 +18,12 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.crypto.oprf import oprf
 from gedeeld.crypto.shamir import Sleuteldeel, herstel
 from gedeeld.db import Database
-from gedeeld.errors import UnavailableError
 from gedeeld.federatie.bericht import onderteken, open_bericht
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
-from gedeeld.snelheidslimiet import Limiet
+from gedeeld.federatie.snelheidslimiet import Limiet
+from gedeeld.fouten import UnavailableError
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.sleuteldeel.server import SleuteldeelServer
 from services.sleuteldeel.service import Bescherming, Sleuteldeelhouder
@@ -382,7 +382,7 @@ async def test_evaluations_must_stay_in_proportion_to_the_signals_a_region_publi
 async def test_the_client_reports_a_cap_as_rate_limited_without_asking_more_holders(
     opstelling: Opstelling,
 ) -> None:
-    from gedeeld.errors import RateLimitedError
+    from gedeeld.fouten import RateLimitedError
 
     for code in list(opstelling.servers):
         await opstelling.stop_houder(code)
@@ -455,7 +455,7 @@ async def test_two_instances_share_the_counts_exactly(database_url: str) -> None
 
 def test_the_holders_limits_are_configuration(tmp_path: Path) -> None:
     from gedeeld import config as configuratie
-    from gedeeld.errors import ConfigError
+    from gedeeld.fouten import ConfigError
     from services.sleuteldeel.server import bescherming
 
     tf = maak_federatie(3, 2)
@@ -508,8 +508,8 @@ async def test_replays_do_not_fill_the_audit_log(opstelling: Opstelling) -> None
 async def test_the_client_attaches_its_onboarding_window(opstelling: Opstelling) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from gedeeld.errors import RateLimitedError
     from gedeeld.federatie.onboarding import teken_onboarding
+    from gedeeld.fouten import RateLimitedError
 
     tf = opstelling.tf
     for code in list(opstelling.servers):

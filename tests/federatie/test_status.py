@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from gedeeld import config as configuratie
-from gedeeld.beheer import BeheerServer
+from gedeeld.beheer.eindpunt import BeheerServer
 from gedeeld.config import NodeConfig
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 from services.cli import status as status_cli
-from services.node import Node
+from services.node.opstart import Node
 from tests.federatie.knooppunten import Federatie
 from tests.voorbeelden import aanmelding, betrokkene
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from gedeeld.logboek import JsonFormatter, demp_bibliotheken
-from gedeeld.natsserver import NatsServer
-from gedeeld.tracing import TraceContext
+from gedeeld.beheer.logregels import JsonFormatter, demp_bibliotheken
+from gedeeld.beheer.tracing import TraceContext
+from gedeeld.nats.server import NatsServer
 from tests.conftest import token_van
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import IC, Federatie

@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import bevestig, verbind
+from gedeeld.nats.verbinding import bevestig, verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from tests import voorbeelden
 from tests.federatie.knooppunten import Federatie

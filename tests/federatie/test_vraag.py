@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import vraag_pb2 as V
 from tests.federatie import knooppunten

@@ -16,11 +16,11 @@ from gedeeld.crypto.shamir import Sleuteldeel, herstel
 from gedeeld.federatie import Federatie, laad
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import dkg_pb2 as D
-from services.node import Node
+from services.node.opstart import Node
 from tests.conftest import migreer, schrijf_tokens
 
 ZVHCTL = str(Path(sys.executable).parent / "zvhctl")

@@ -14,11 +14,11 @@ from gedeeld.crypto.shamir import herstel
 from gedeeld.federatie import laad
 from gedeeld.federatie.pseudonimiseerder import Pseudonimiseerder
 from gedeeld.federatie.sleutels import RegioSleutels
-from gedeeld.nats import verbind
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
-from services.node import Node
+from services.node.opstart import Node
 from tests.conftest import migreer, schrijf_tokens
 
 ZVHCTL = str(Path(sys.executable).parent / "zvhctl")
@@ -120,8 +120,8 @@ async def test_nodes_serve_their_share_for_the_federation(tmp_path: Path, nats_s
 
 
 def test_the_beheerder_signs_an_onboarding_window_and_a_node_checks_it(tmp_path: Path) -> None:
-    from gedeeld.errors import ConfigError
     from gedeeld.federatie.onboarding import lees_onboarding
+    from gedeeld.fouten import ConfigError
     from services.signalering.server import bouw_signalering
 
     beheerder = ceremonie(tmp_path)

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import pytest
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from gedeeld import beheer
-from gedeeld.beheer import BeheerServer, splits_adres
-from gedeeld.metrics import CONSUMER_ACHTERSTAND
+from gedeeld.beheer import eindpunt
+from gedeeld.beheer.eindpunt import BeheerServer, splits_adres
+from gedeeld.beheer.metrics import CONSUMER_ACHTERSTAND
 
 GEHEIM = "999990019 Jansen"
 
@@ -138,11 +138,11 @@ async def test_bad_clients_get_an_error_and_the_server_goes_on(
     _, writer = await asyncio.open_connection("127.0.0.1", p)
     writer.close()
     # A client that says nothing is cut off after the read timeout.
-    monkeypatch.setattr(beheer, "LEES_TIMEOUT", 0.2)
+    monkeypatch.setattr(eindpunt, "LEES_TIMEOUT", 0.2)
     assert ontleed(await ruw(p, b""))[0] == 408
     # More idle connections than the cap: cut off after the read timeout (plus at most 1 s of
     # waiting for them to close), so a prober gets through again.
-    stil = [await asyncio.open_connection("127.0.0.1", p) for _ in range(beheer.MAX_VERBINDINGEN + 5)]
+    stil = [await asyncio.open_connection("127.0.0.1", p) for _ in range(eindpunt.MAX_VERBINDINGEN + 5)]
     try:
         await asyncio.sleep(1.5)
         assert (await get(p, "/healthz"))[0] == 200

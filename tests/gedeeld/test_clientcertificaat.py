@@ -1,4 +1,4 @@
-"""Which certificates may call a region's gRPC API (gedeeld/clientcertificaat.py), and
+"""Which certificates may call a region's gRPC API (gedeeld/grpc/clientcertificaat.py), and
 ``zvhctl certs --toepassing/--gebruiker`` that issues them."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gedeeld.clientcertificaat import CertificaatGeweigerd, Clientbeleid, Soort, lees
-from gedeeld.pki import Sleutelpaar, lees_sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
+from gedeeld.grpc.clientcertificaat import CertificaatGeweigerd, Clientbeleid, Soort, lees
+from gedeeld.pki.ca import Sleutelpaar, lees_sleutelpaar, maak_ca, maak_certificaat, maak_clientcertificaat
 from tests.federatie.test_nats_tls import OIN, certs, registry_met_oins
 
 WVV, ARNHEM = OIN["wvv"], OIN["arnhem"]

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld.db import Database, Groepscommit
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 
 
 @pytest.mark.parametrize(("instelling", "verwacht"), [(None, 1), ("normal", 1), ("full", 2)])

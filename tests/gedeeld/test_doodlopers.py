@@ -13,8 +13,8 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from prometheus_client import REGISTRY
 
-from gedeeld import onderwerpen
-from gedeeld.jetstream import (
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import (
     DOOD_AFLEVERINGEN,
     DOOD_STROOM,
     DOOD_SUBJECT,

@@ -1,6 +1,6 @@
 """Undecodable requests: every method of every service on a node's gRPC port answers bytes that are
 no protobuf message for it with INVALID_ARGUMENT and a Dutch message, not UNKNOWN with the
-decoder's exception text (gedeeld/grpc_server.py). Sent as raw bytes over a real channel."""
+decoder's exception text (gedeeld/grpc/server.py). Sent as raw bytes over a real channel."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2
 
-from gedeeld.grpc_fouten import field_violations
-from gedeeld.natsserver import NatsServer
+from gedeeld.grpc.status import field_violations
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import casus_pb2, samenwerking_pb2, vraag_pb2
 from tests import grpc_stubs
 from tests.conftest import begrensd

@@ -13,7 +13,7 @@ from gedeeld import migraties
 from gedeeld.db import Database
 from gedeeld.verwerkingslog.model import Base as LogBase
 from services.casusregister.store import Base as CasusBase
-from services.node import COMPONENTEN
+from services.node.opstart import COMPONENTEN
 from services.samenwerking.store import Base as SamenwerkingBase
 from services.signalering.store import Base as SignaleringBase
 from services.trendradar.store import Base as TrendradarBase

@@ -8,7 +8,7 @@ import asyncio
 import nats
 from nats.aio.msg import Msg
 
-from gedeeld.nats import bevestig
+from gedeeld.nats.verbinding import bevestig
 
 INFO = b'INFO {"server_id":"t","version":"2.10.0","proto":1,"headers":true,"max_payload":1048576}\r\n'
 

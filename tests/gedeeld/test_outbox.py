@@ -1,4 +1,4 @@
-"""The one outbox (gedeeld/outbox.py), on its own table, with a real nats-server and database."""
+"""The one outbox (gedeeld/nats/outbox.py), on its own table, with a real nats-server and database."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from nats.js.errors import NoStreamResponseError
 from sqlalchemy import select, update
 from sqlalchemy.orm import DeclarativeBase
 
-from gedeeld import onderwerpen
+from gedeeld.beheer.tracing import HEADER, TraceContext
 from gedeeld.db import Database
-from gedeeld.jetstream import zorg_voor_stroom
-from gedeeld.outbox import Outbox, OutboxRijBasis
-from gedeeld.tracing import HEADER, TraceContext
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import zorg_voor_stroom
+from gedeeld.nats.outbox import Outbox, OutboxRijBasis
 from tests.conftest import VerschuifbareKlok, begrensd
 
 

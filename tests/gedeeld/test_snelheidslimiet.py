@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from gedeeld.snelheidslimiet import Emmer, Limiet, Limieten
+from gedeeld.federatie.snelheidslimiet import Emmer, Limiet, Limieten
 
 
 class Klok:

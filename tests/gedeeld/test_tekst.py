@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.tekst import controleer_tekst, tekstfout
 
 

@@ -11,9 +11,9 @@ import pytest
 
 from gedeeld import config as configuratie
 from gedeeld.config import NatsTlsConfig
-from gedeeld.errors import ConfigError
-from gedeeld.pki import Sleutelpaar, maak_ca, maak_certificaat
-from gedeeld.tls import controleer_ca, controleer_certificaat, nats_tls_context
+from gedeeld.fouten import ConfigError
+from gedeeld.pki.ca import Sleutelpaar, maak_ca, maak_certificaat
+from gedeeld.pki.tls import controleer_ca, controleer_certificaat, nats_tls_context
 
 GISTEREN = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -11,10 +11,10 @@ from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 from prometheus_client import REGISTRY
 
-from gedeeld import logboek
-from gedeeld.jetstream import StroomLezer, Uitkomst, zorg_voor_stroom
-from gedeeld.logboek import JsonFormatter, RecenteFouten
-from gedeeld.tracing import HEADER, TraceContext, huidig, in_trace, voor_bericht
+from gedeeld.beheer import logregels
+from gedeeld.beheer.logregels import JsonFormatter, RecenteFouten
+from gedeeld.beheer.tracing import HEADER, TraceContext, huidig, in_trace, voor_bericht
+from gedeeld.nats.jetstream import StroomLezer, Uitkomst, zorg_voor_stroom
 
 
 def _record(msg: str, level: int = logging.INFO, **extra: object) -> logging.LogRecord:
@@ -87,18 +87,18 @@ def test_configure_installs_the_buffer_once() -> None:
     root = logging.getLogger()
     voor, niveau = list(root.handlers), root.level
     try:
-        logboek.configure("INFO")
-        logboek.configure("WARNING")
-        assert root.handlers.count(logboek.RECENTE_FOUTEN) == 1
+        logregels.configure("INFO")
+        logregels.configure("WARNING")
+        assert root.handlers.count(logregels.RECENTE_FOUTEN) == 1
         assert sum(isinstance(h.formatter, JsonFormatter) for h in root.handlers) >= 1
         logging.getLogger("zvh.test.configure").error("configured", extra={"stap": 1})
-        assert logboek.recente_fouten()[-1]["stap"] == 1
+        assert logregels.recente_fouten()[-1]["stap"] == 1
     finally:
         for h in list(root.handlers):
             if h not in voor:
                 root.removeHandler(h)
         root.setLevel(niveau)
-        logboek.RECENTE_FOUTEN.wis()
+        logregels.RECENTE_FOUTEN.wis()
 
 
 async def test_consumer_sets_lag_and_the_trace_of_each_message(nc: Client) -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.identiteit import is_geldig_bsn, normaliseer_bsn, valideer_bsn
 
 INSTELLINGEN = settings(derandomize=True, database=None, max_examples=300, deadline=None)

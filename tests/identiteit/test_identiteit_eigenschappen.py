@@ -7,7 +7,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.identiteit import (
     VOORVOEGSEL_WOORDEN,
     PersoonsGegevens,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import gedeeld.identiteit as identiteit
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.identiteit import (
     SLEUTEL_DOMEIN,
     Matchsleutel,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyotp
 
-from gedeeld.auth import Rol
+from gedeeld.grpc.authenticatie import Rol
 from services.portaal import gebruikers as G
 from services.portaal.server import Portaal
 from services.trendradar.publiceren import Publiceerder, publiceer

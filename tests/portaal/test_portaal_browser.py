@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
 from tests.conftest import begrensd
 from tests.federatie.knooppunten import Federatie
 from tests.portaal.browser import Browser

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gedeeld.auth import Rol
-from gedeeld.matchreferentie import gedeelde_referentie
+from gedeeld.federatie.matchreferentie import gedeelde_referentie
+from gedeeld.grpc.authenticatie import Rol
 from services.portaal import gebruikers as G
 from services.portaal.beveiliging import Sessies
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from services.portaal import gebruikers as G
 from tests.federatie.knooppunten import Federatie, als

@@ -29,8 +29,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from gedeeld.auth import NAMENS
-from gedeeld.natsserver import NatsServer
+from gedeeld.grpc.authenticatie import NAMENS
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import casus_pb2 as C
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from services.cli import zvhctl

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pyotp
 
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats.server import NatsServer
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
 from tests.conftest import begrensd
 from tests.federatie.knooppunten import als

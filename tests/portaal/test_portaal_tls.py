@@ -10,13 +10,13 @@ import httpx
 import pytest
 
 from gedeeld import config as configuratie
-from gedeeld.clientcertificaat import Soort
 from gedeeld.db import Database
-from gedeeld.natsserver import NatsServer
-from gedeeld.pki import maak_ca, maak_certificaat, maak_clientcertificaat
+from gedeeld.grpc.clientcertificaat import Soort
+from gedeeld.nats.server import NatsServer
+from gedeeld.pki.ca import maak_ca, maak_certificaat, maak_clientcertificaat
 from gedeeld.zvh.v1 import casus_pb2 as C
 from services.cli.zvh import foutmelding
-from services.node import Node
+from services.node.opstart import Node
 from services.portaal.klant import Fout, Klant
 from tests.conftest import begrensd, migreer, schrijf_tokens
 from tests.portaal.omgeving import schrijf_gebruikers

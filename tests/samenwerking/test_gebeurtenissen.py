@@ -1,10 +1,10 @@
 """Samenwerking learns of matches only from signalering's region-local events (MatchGevonden,
 MatchGesloten, SignaalReferentie on REGIO_<R>), applies each once, and announces agreement
-(SamenwerkingGestart); neither service imports another."""
+(SamenwerkingGestart); neither service imports another
+(tests/test_afhankelijkheden.py)."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from nats.aio.msg import Msg
 
-from gedeeld import onderwerpen
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
@@ -26,7 +26,6 @@ from tests.federatie.knooppunten import PR, Federatie, Regio, als
 from tests.voorbeelden import aanmelding, betrokkene
 
 ST = M.MatchStatus
-DIENSTEN = Path(__file__).parents[2] / "services"
 
 
 @pytest.fixture
@@ -132,25 +131,3 @@ async def test_agreement_is_announced_to_the_region(federatie: Federatie) -> Non
         assert g.gestart_op.ToDatetime() >= g.gevonden_op.ToDatetime()
     finally:
         await nc.close()
-
-
-def _diensten_geimporteerd(dienst: str) -> set[str]:
-    """The other services (services.<x>) that any module of ``dienst`` imports."""
-    andere: set[str] = set()
-    for pad in (DIENSTEN / dienst).rglob("*.py"):
-        for knoop in ast.walk(ast.parse(pad.read_text())):
-            namen = []
-            if isinstance(knoop, ast.Import):
-                namen = [a.name for a in knoop.names]
-            elif isinstance(knoop, ast.ImportFrom) and knoop.module and knoop.level == 0:
-                namen = [knoop.module]
-            for naam in namen:
-                delen = naam.split(".")
-                if delen[0] == "services" and len(delen) > 1 and delen[1] != dienst:
-                    andere.add(delen[1])
-    return andere
-
-
-@pytest.mark.parametrize("dienst", ["signalering", "samenwerking"])
-def test_signalering_and_samenwerking_import_no_other_service(dienst: str) -> None:
-    assert _diensten_geimporteerd(dienst) == set()

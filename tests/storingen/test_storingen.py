@@ -20,11 +20,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from bench.synthetisch import Generator
-from gedeeld.nats import verbind
-from gedeeld.natsserver import NatsServer
+from deploy import lokaal
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import casus_pb2_grpc, gebeurtenis_pb2
-from services import lokaal
 from tests.conftest import begrensd, schrijf_tokens, token_van
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import Federatie, Regio

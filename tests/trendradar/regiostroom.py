@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from nats.js import JetStreamContext
 from sqlalchemy import select
 
-from gedeeld import onderwerpen
 from gedeeld.db import Database
-from gedeeld.jetstream import DodeBrieven, StroomLezer, zorg_voor_stroom
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import DodeBrieven, StroomLezer, zorg_voor_stroom
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G

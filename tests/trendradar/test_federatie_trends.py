@@ -29,20 +29,20 @@ from sqlalchemy import select
 
 from bench.synthetisch import Generator
 from gedeeld import config as configuratie
-from gedeeld import onderwerpen
-from gedeeld.auth import Identiteit, Rol
+from gedeeld.beheer.tracing import TraceContext
 from gedeeld.db import Database
-from gedeeld.nats import bevestig, verbind
-from gedeeld.natsserver import NatsServer
-from gedeeld.rpc import Aanroep
-from gedeeld.tracing import TraceContext
+from gedeeld.grpc.authenticatie import Identiteit, Rol
+from gedeeld.grpc.rpc import Aanroep
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import bevestig, verbind
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import common_pb2, trend_pb2_grpc
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.casusregister.register import Register
+from services.casusregister.casussen import Register
 from services.casusregister.server import activiteiten
 from services.casusregister.store import CasusRij
 from services.cli import zvh, zvhctl

@@ -17,8 +17,8 @@ from nats.aio.client import Client
 from prometheus_client import REGISTRY
 from sqlalchemy import MetaData, select
 
-from gedeeld import onderwerpen
 from gedeeld.db import Database
+from gedeeld.nats import onderwerpen
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G

@@ -13,8 +13,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from gedeeld.config import TrendsConfig
 from gedeeld.crypto.handtekening import Ondertekensleutel, verifieer
 from gedeeld.db import Database
-from gedeeld.errors import PreconditionError
 from gedeeld.federatie.bericht import DOMEIN
+from gedeeld.fouten import PreconditionError
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G

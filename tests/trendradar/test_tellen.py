@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from gedeeld.errors import ValidationError
+from gedeeld.fouten import ValidationError
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar.tellen import SENSITIVITEIT, Periode, duur_klasse, raster, tel, zonder

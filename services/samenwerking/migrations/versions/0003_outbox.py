@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from gedeeld.db import UtcDateTime
-from gedeeld.outbox import maak_tabel
+from gedeeld.nats.outbox import maak_tabel
 from gedeeld.zvh.v1 import federatie_pb2
 
 revision = "sw0003"

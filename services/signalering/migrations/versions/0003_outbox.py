@@ -8,7 +8,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-from gedeeld.outbox import maak_tabel
+from gedeeld.nats.outbox import maak_tabel
 
 revision = "sg0003"
 down_revision = "sg0002"

@@ -1,7 +1,7 @@
 """Who is calling: bearer tokens for people, mTLS client certificates for services.
 
 With mutual TLS the gRPC server first checks that the certificate is one of this region's user or
-application certificates (gedeeld/clientcertificaat.py, in gedeeld/grpc_server.py). A token names
+application certificates (gedeeld/grpc/clientcertificaat.py, in gedeeld/grpc/server.py). A token names
 the person; without a token, an application certificate (``OU=ZVH toepassing``) names a
 ``[[dienst]]`` by its subject CN. A user certificate never stands for a service, nor does a node's.
 
@@ -43,9 +43,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from gedeeld import clientcertificaat
-from gedeeld.clientcertificaat import Soort
-from gedeeld.errors import ConfigError, PermissionDeniedError, UnauthenticatedError
+from gedeeld.fouten import ConfigError, PermissionDeniedError, UnauthenticatedError
+from gedeeld.grpc import clientcertificaat
+from gedeeld.grpc.clientcertificaat import Soort
 
 log = logging.getLogger("zvh.auth")
 

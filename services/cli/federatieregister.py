@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import lees
 from gedeeld.federatie.register import Federatie
+from gedeeld.fouten import ConfigError
 
 
 def lees_register(pad: Path, beheerder: str) -> Federatie:

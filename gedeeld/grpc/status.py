@@ -12,25 +12,25 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from gedeeld import errors
+from gedeeld import fouten
 
-_CODES: list[tuple[type[errors.ZvhError], grpc.StatusCode]] = [
-    (errors.ValidationError, grpc.StatusCode.INVALID_ARGUMENT),
-    (errors.NotFoundError, grpc.StatusCode.NOT_FOUND),
-    (errors.PreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
-    (errors.ConflictError, grpc.StatusCode.ALREADY_EXISTS),
-    (errors.UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
-    (errors.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
-    (errors.RateLimitedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (errors.UnavailableError, grpc.StatusCode.UNAVAILABLE),
+_CODES: list[tuple[type[fouten.ZvhError], grpc.StatusCode]] = [
+    (fouten.ValidationError, grpc.StatusCode.INVALID_ARGUMENT),
+    (fouten.NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (fouten.PreconditionError, grpc.StatusCode.FAILED_PRECONDITION),
+    (fouten.ConflictError, grpc.StatusCode.ALREADY_EXISTS),
+    (fouten.UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (fouten.PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (fouten.RateLimitedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (fouten.UnavailableError, grpc.StatusCode.UNAVAILABLE),
 ]
 
 
-class VersionMismatchError(errors.PreconditionError):
+class VersionMismatchError(fouten.PreconditionError):
     """Optimistic concurrency: the record changed since the caller read it (ABORTED)."""
 
 
-def status_code(exc: errors.ZvhError) -> grpc.StatusCode:
+def status_code(exc: fouten.ZvhError) -> grpc.StatusCode:
     if isinstance(exc, VersionMismatchError):
         return grpc.StatusCode.ABORTED
     for cls, code in _CODES:
@@ -39,11 +39,11 @@ def status_code(exc: errors.ZvhError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def to_status(exc: errors.ZvhError) -> status_pb2.Status:
-    """The google.rpc.Status for ``exc``, with BadRequest details for validation errors."""
+def to_status(exc: fouten.ZvhError) -> status_pb2.Status:
+    """The google.rpc.Status for ``exc``, with BadRequest details for validation fouten."""
     code = status_code(exc)
     status = status_pb2.Status(code=code.value[0], message=exc.message)
-    if isinstance(exc, errors.ValidationError):
+    if isinstance(exc, fouten.ValidationError):
         detail = error_details_pb2.BadRequest(
             field_violations=[
                 error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
@@ -53,7 +53,7 @@ def to_status(exc: errors.ZvhError) -> status_pb2.Status:
         packed = any_pb2.Any()
         packed.Pack(detail)
         status.details.append(packed)
-    if isinstance(exc, errors.RateLimitedError):
+    if isinstance(exc, fouten.RateLimitedError):
         # Machine-readable retry advice next to the Dutch message (google.rpc.RetryInfo).
         retry = error_details_pb2.RetryInfo()
         retry.retry_delay.FromMilliseconds(int(exc.retry_after * 1000))

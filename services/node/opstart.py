@@ -24,20 +24,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from gedeeld import config as configuratie
-from gedeeld import logboek, migraties
-from gedeeld.auth import Authenticator, portaaltoegang
-from gedeeld.beheer import BeheerServer
-from gedeeld.clientcertificaat import clientbeleid
+from gedeeld import migraties
+from gedeeld.beheer import logregels
+from gedeeld.beheer.eindpunt import BeheerServer
 from gedeeld.config import NodeConfig
 from gedeeld.db import Database
-from gedeeld.errors import ConfigError, UnavailableError
 from gedeeld.federatie import laad
 from gedeeld.federatie.koppeling import Koppeling
-from gedeeld.grpc_server import GrpcServer
-from gedeeld.nats import verbind
-from gedeeld.natsconfig import inbox_prefix
-from gedeeld.natsserver import NatsServer
-from gedeeld.tls import controleer_oin, nats_tls_context
+from gedeeld.fouten import ConfigError, UnavailableError
+from gedeeld.grpc.authenticatie import Authenticator, portaaltoegang
+from gedeeld.grpc.clientcertificaat import clientbeleid
+from gedeeld.grpc.server import GrpcServer
+from gedeeld.nats.hubconfig import inbox_prefix
+from gedeeld.nats.server import NatsServer
+from gedeeld.nats.verbinding import verbind
+from gedeeld.pki.tls import controleer_oin, nats_tls_context
 from gedeeld.verwerkingslog.model import Verwerking
 from gedeeld.zvh.v1 import (
     samenwerking_pb2,
@@ -48,13 +49,13 @@ from gedeeld.zvh.v1 import (
     vraag_pb2_grpc,
 )
 from services.casusregister.server import Casusregister
+from services.node.status import StatusVerzamelaar, zonder_wachtwoord
 from services.portaal.server import Portaal
 from services.samenwerking.server import Samenwerking
 from services.samenwerking.service import MatchService
 from services.signalering.server import Signalering, bouw_signalering
 from services.signalering.service import VraagService
 from services.sleuteldeel.server import SleuteldeelServer, start_sleuteldeel
-from services.status import StatusVerzamelaar, zonder_wachtwoord
 from services.trendradar.server import Trendradar
 from services.trendradar.service import TrendService
 
@@ -133,7 +134,7 @@ class Node:
         self.db = Database(cfg.database_url, synchronous=cfg.database_synchronous)
         self.nats_url = cfg.nats_url
         self.nc: Client | None = None
-        self.status = StatusVerzamelaar(self, recente_fouten=logboek.recente_fouten)
+        self.status = StatusVerzamelaar(self, recente_fouten=logregels.recente_fouten)
         self.gereed = False
         self.beheer: BeheerServer | None = None
         self.portaal: Portaal | None = None
@@ -337,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     try:
         cfg = configuratie.laad(ns.config)
-        logboek.configure(cfg.log_level)
+        logregels.configure(cfg.log_level)
         asyncio.run(draai(cfg, ns.grace, ns.dienst or DIENSTEN))
     except (ConfigError, UnavailableError) as exc:
         print(f"zvh-node: {exc.message}", file=sys.stderr)

@@ -9,7 +9,7 @@ nats.py pull subscriptions can go stale after a server restart (nats.py #504).
 
 Transient failures are retried with a delay that doubles with every delivery
 (``opnieuw_na``, 2 s, 4 s, … up to ``MAX_OPNIEUW_NA``), so the consumer's
-``max_deliver`` (gedeeld/onderwerpen.py: ``MAX_AFLEVERINGEN``) spans hours of an
+``max_deliver`` (gedeeld/nats/onderwerpen.py: ``MAX_AFLEVERINGEN``) spans hours of an
 outage. A message that still fails at its last delivery is given up: a copy
 (headers and data) goes to the region's dead letters (``DodeBrieven``: on the
 region's own NATS, never on the hub), it is counted
@@ -33,9 +33,9 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import BadRequestError
 
-from gedeeld import onderwerpen
-from gedeeld.metrics import CONSUMER_ACHTERSTAND, DODE_BRIEVEN
-from gedeeld.tracing import from_headers, in_trace
+from gedeeld.beheer.metrics import CONSUMER_ACHTERSTAND, DODE_BRIEVEN
+from gedeeld.beheer.tracing import from_headers, in_trace
+from gedeeld.nats import onderwerpen
 
 log = logging.getLogger("zvh.jetstream")
 

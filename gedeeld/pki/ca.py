@@ -6,7 +6,7 @@ organisation is named by its OIN in the subject serialNumber.
 Two kinds: ``maak_certificaat`` makes a server certificate (hub, leaf, node; also its client
 certificate towards NATS), ``maak_clientcertificaat`` a certificate for a user or application of
 a region's gRPC API (extendedKeyUsage clientAuth only, ``OU=ZVH gebruiker|toepassing``), the only
-kind the gRPC server accepts as caller (gedeeld/clientcertificaat.py).
+kind the gRPC server accepts as caller (gedeeld/grpc/clientcertificaat.py).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gedeeld.clientcertificaat import Soort
+from gedeeld.grpc.clientcertificaat import Soort
 
 
 @dataclass(frozen=True)

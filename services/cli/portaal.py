@@ -13,9 +13,9 @@ import dataclasses
 import secrets
 import sys
 
-from gedeeld.auth import Rol
 from gedeeld.config import NodeConfig
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.authenticatie import Rol
 from services.portaal import gebruikers as G
 
 ROLLEN = [r.value for r in Rol if r != Rol.PORTAAL]

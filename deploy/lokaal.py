@@ -20,10 +20,10 @@ import grpc
 from gedeeld import config as configuratie
 from gedeeld import migraties
 from gedeeld.crypto.handtekening import Ondertekensleutel
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import Deelnemer, ceremonie
 from gedeeld.federatie.sleutels import RegioSleutels
-from services.node import COMPONENTEN, Node
+from gedeeld.fouten import ConfigError
+from services.node.opstart import COMPONENTEN, Node
 
 REGIOS = ["wvv", "arnhem", "haaglanden", "ijsselland", "zeeland", "fryslan", "drenthe"]
 

@@ -17,7 +17,7 @@ inside their account)::
 Everything else on the hub's JetStream (creating, changing, deleting, resetting streams or
 consumers, reading messages directly) is reserved to FED's ``beheer`` user:
 ``zvhctl federatie nats-stromen`` creates the streams *and* every region's durable consumers from
-``gedeeld.onderwerpen``. The JetStream subjects name the sending region and a region can only
+``gedeeld.nats.onderwerpen``. The JetStream subjects name the sending region and a region can only
 send under its own code, so a receiver learns who sent a message from where it arrived.
 
 On top, each region's user has publish/subscribe permissions listing exactly the subjects above:
@@ -36,8 +36,8 @@ from urllib.parse import quote
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from gedeeld import onderwerpen
-from gedeeld.onderwerpen import SIGNALEN, stroom
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.onderwerpen import SIGNALEN, stroom
 
 __all__ = ["stroom"]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from google.protobuf.message import Message
 
-from gedeeld.errors import FieldViolation, ValidationError
+from gedeeld.fouten import FieldViolation, ValidationError
 from gedeeld.tekst import tekstfout
 
 

@@ -13,7 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from gedeeld.errors import ConfigError, UnavailableError
+from gedeeld.fouten import ConfigError, UnavailableError
 
 
 def binary() -> str:

@@ -29,11 +29,11 @@ from sqlalchemy import Index, Integer, LargeBinary, String, event, func, select,
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 
+from gedeeld.beheer.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
+from gedeeld.beheer.tracing import HEADER, TraceContext, huidig, in_trace
 from gedeeld.db import Database, UtcDateTime
-from gedeeld.errors import UnavailableError
+from gedeeld.fouten import UnavailableError
 from gedeeld.klok import Klok
-from gedeeld.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
-from gedeeld.tracing import HEADER, TraceContext, huidig, in_trace
 
 
 class OutboxRijBasis:
@@ -254,7 +254,7 @@ class Outbox(Generic[R]):
             taak = asyncio.current_task()
             if taak is not None and taak.cancelling():
                 # A cancel that landed inside a database call can come back swallowed (SQLAlchemy's
-                # greenlet); honour it here rather than wait out the interval (gedeeld/jetstream.py).
+                # greenlet); honour it here rather than wait out the interval (gedeeld/nats/jetstream.py).
                 raise asyncio.CancelledError
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._interval):

@@ -14,7 +14,7 @@ RPC_DUUR = Histogram(
 )
 OUTBOX_ACHTERSTAND = Gauge(
     "zvh_outbox_backlog",
-    "Outbox events not yet published, per service (gedeeld/outbox.py)",
+    "Outbox events not yet published, per service (gedeeld/nats/outbox.py)",
     ["regio", "dienst"],
 )
 CONSUMER_ACHTERSTAND = Gauge(

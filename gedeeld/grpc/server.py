@@ -3,7 +3,7 @@ optional (m)TLS, a bound on concurrent RPCs, graceful stop.
 
 Every method of every service (also health and reflection) passes one gate first
 (``_Poort``): with mutual TLS, the client certificate must be one of this region's users or
-applications (gedeeld/clientcertificaat.py); and a request whose bytes are not a valid protobuf
+applications (gedeeld/grpc/clientcertificaat.py); and a request whose bytes are not a valid protobuf
 message for the method gets INVALID_ARGUMENT with a Dutch message, not the UNKNOWN status with
 the decoder's exception text that grpc.aio would give.
 """
@@ -20,10 +20,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from gedeeld.clientcertificaat import CertificaatGeweigerd, Clientbeleid
+from gedeeld.beheer.metrics import CLIENTCERTIFICAAT_GEWEIGERD, RPC_TOTAAL
 from gedeeld.config import TlsConfig
-from gedeeld.errors import ConfigError
-from gedeeld.metrics import CLIENTCERTIFICAAT_GEWEIGERD, RPC_TOTAAL
+from gedeeld.fouten import ConfigError
+from gedeeld.grpc.clientcertificaat import CertificaatGeweigerd, Clientbeleid
 
 log = logging.getLogger("zvh.grpc")
 
@@ -182,7 +182,7 @@ class GrpcServer:
         max_concurrent_rpcs: int,
         clienten: Clientbeleid | None = None,
     ) -> None:
-        """``clienten``: which client certificates may call (gedeeld/clientcertificaat.py); required
+        """``clienten``: which client certificates may call (gedeeld/grpc/clientcertificaat.py); required
         when ``tls.client_ca`` asks for client certificates."""
         if tls is not None and tls.client_ca is not None and clienten is None:
             raise ConfigError("tls.client_ca", "mutual TLS needs the region's client certificate policy")

@@ -172,7 +172,7 @@ def gebeurtenissen(regio: str, bron: Bron) -> str:
 
 
 def dode_brief(regio: str, stroomnaam: str) -> str:
-    """Where a region keeps a message one of its consumers gave up on (gedeeld/jetstream.py). Under
+    """Where a region keeps a message one of its consumers gave up on (gedeeld/nats/jetstream.py). Under
     ``regio.<r>.``: captured by the region-local stream REGIO_<R> and never exported by the leaf."""
     return f"regio.{regio}.dood.{stroomnaam}"
 

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from gedeeld.errors import PermissionDeniedError
 from gedeeld.federatie import laad
+from gedeeld.fouten import PermissionDeniedError
 
 if TYPE_CHECKING:
     from gedeeld.config import NodeConfig

@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 import grpc
 
-from gedeeld import errors
-from gedeeld.auth import Authenticator, Identiteit, Rol, autoriseer
-from gedeeld.grpc_fouten import internal_status, status_code, to_status
-from gedeeld.metrics import RPC_DUUR, RPC_TOTAAL
-from gedeeld.tracing import HEADER, TraceContext, from_metadata, in_trace
+from gedeeld import fouten
+from gedeeld.beheer.metrics import RPC_DUUR, RPC_TOTAAL
+from gedeeld.beheer.tracing import HEADER, TraceContext, from_metadata, in_trace
+from gedeeld.grpc.authenticatie import Authenticator, Identiteit, Rol, autoriseer
+from gedeeld.grpc.status import internal_status, status_code, to_status
 from gedeeld.verwerkingslog import Actor
 
 log = logging.getLogger("zvh.rpc")
@@ -76,7 +76,7 @@ class _Afhandeling:
         return Aanroep(ident, self.trace, self.naam)
 
     def fout(self, exc: Exception) -> None:
-        if isinstance(exc, errors.ZvhError):
+        if isinstance(exc, fouten.ZvhError):
             self.code = status_code(exc)
             log.info(
                 "rpc rejected",

@@ -13,23 +13,24 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gedeeld import onderwerpen, paginering
-from gedeeld.auth import Rol
+from gedeeld.beheer.tracing import TraceContext
 from gedeeld.db import Database
-from gedeeld.errors import (
+from gedeeld.fouten import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
 )
-from gedeeld.grpc_fouten import VersionMismatchError
+from gedeeld.grpc import paginering
+from gedeeld.grpc.authenticatie import Rol
+from gedeeld.grpc.rpc import Aanroep
+from gedeeld.grpc.status import VersionMismatchError
 from gedeeld.identiteit.bsn import normaliseer_bsn
 from gedeeld.klok import Klok
-from gedeeld.outbox import Outbox
-from gedeeld.rpc import Aanroep
-from gedeeld.tracing import TraceContext
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.outbox import Outbox
 from gedeeld.verwerkingslog import Handeling, Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, gebeurtenis_pb2
-from services.casusregister import mapping
+from services.casusregister import omzetting
 from services.casusregister.levenscyclus import ACTIEF
 from services.casusregister.store import AanvraagRij, BetrokkeneRij, CasusRij, OutboxRij
 
@@ -93,8 +94,8 @@ class Register:
             gebeurtenis_id=event.gebeurtenis_id,
             volgnummer=event.volgnummer,
             soort=soort,  # type: ignore[arg-type]
-            casus=mapping.casus(rij),
-            tijdstip=mapping.ts(nu),
+            casus=omzetting.casus(rij),
+            tijdstip=omzetting.ts(nu),
         ).SerializeToString()
 
     async def herpseudonimiseer(self) -> int:
@@ -132,7 +133,7 @@ class Register:
                     )
                 rij = await self._laad(s, eerder.casus_id)
                 await self._log(s, aanroep, "casus_aanmelden_herhaald", rij, self.activiteiten.raadpleging)
-                return mapping.casus(rij), True
+                return omzetting.casus(rij), True
             rij = CasusRij(
                 casus_id=str(uuid.uuid4()),
                 regio=self.regio,
@@ -141,7 +142,7 @@ class Register:
                 orientatie=req.orientatie,
                 aanmelder_type=req.aanmelder.type,
                 aanmelder_organisatie=req.aanmelder.organisatie.strip(),
-                criteria=mapping.criteria_json(req.wgs_criteria),
+                criteria=omzetting.criteria_json(req.wgs_criteria),
                 procesregisseur="",
                 topx=False,
                 aangemeld_op=nu,
@@ -171,7 +172,7 @@ class Register:
             await s.flush()
             await self.outbox(s, rij, G.GEBEURTENIS_SOORT_AANGEMELD, aanroep.trace.traceparent)
             await self._log(s, aanroep, "casus_aanmelden", rij, self.activiteiten.registratie)
-            resultaat = mapping.casus(rij)
+            resultaat = omzetting.casus(rij)
         return resultaat, False
 
     async def wijzigen(
@@ -202,7 +203,7 @@ class Register:
             await s.flush()
             await self.outbox(s, rij, soort, aanroep.trace.traceparent)
             await self._log(s, aanroep, handeling, rij, self.activiteiten.registratie)
-            resultaat = mapping.casus(rij)
+            resultaat = omzetting.casus(rij)
         return resultaat
 
     # -- reading ---------------------------------------------------------------
@@ -211,7 +212,7 @@ class Register:
         async with self.db.transaction() as s:  # a write: the read itself is logged
             rij = await self._laad(s, casus_id)
             await self._log(s, aanroep, "casus_ophalen", rij, self.activiteiten.raadpleging)
-            return mapping.casus(rij)
+            return omzetting.casus(rij)
 
     async def zoeken(
         self, req: casus_pb2.ZoekenRequest, aanroep: Aanroep, paginagrootte: int
@@ -241,7 +242,8 @@ class Register:
         async with self.db.transaction() as s:
             rows = (await s.execute(stmt)).all()
             pagina = rows[:paginagrootte]
-            resp = casus_pb2.ZoekenResponse(casussen=[mapping.samenvatting(r[0], int(r[1])) for r in pagina])
+            samenvattingen = [omzetting.samenvatting(r[0], int(r[1])) for r in pagina]
+            resp = casus_pb2.ZoekenResponse(casussen=samenvattingen)
             if len(rows) > paginagrootte:
                 laatste = pagina[-1][0]
                 resp.next_page_token = paginering.maak_token(laatste.aangemeld_op, laatste.casus_id, fid)

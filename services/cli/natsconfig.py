@@ -52,12 +52,11 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import APIError
 
-from gedeeld import onderwerpen
 from gedeeld.config import NatsTlsConfig
-from gedeeld.errors import ConfigError
 from gedeeld.federatie import Federatie
-from gedeeld.jetstream import zorg_voor_stroom
-from gedeeld.natsconfig import (
+from gedeeld.fouten import ConfigError
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.hubconfig import (
     HUB_DOMEIN,
     NODE_GEBRUIKER,
     HubServer,
@@ -66,14 +65,15 @@ from gedeeld.natsconfig import (
     cluster_config,
     leaf_config,
 )
-from gedeeld.tls import (
+from gedeeld.nats.jetstream import zorg_voor_stroom
+from gedeeld.pki.tls import (
     controleer_ca,
     controleer_certificaat,
     controleer_sleutel,
     controleer_tls,
     nats_tls_context,
 )
-from services.cli.register import lees_register
+from services.cli.federatieregister import lees_register
 
 SUBCOMMANDOS = ("nats", "nats-stromen")
 STANDAARD_HUB = tuple(HubServer("127.0.0.1", 4222 + i, 6222 + i, 7422 + i, 8222 + i) for i in range(3))
@@ -401,7 +401,7 @@ def certificaatnamen(pad: Path) -> list[str]:
 
 
 def hub_stromen(regios: Sequence[str], *, replicas: int, max_age: timedelta) -> list[StreamConfig]:
-    """The hub's streams (``gedeeld.onderwerpen``): SIGNALEN, per region TREFFER_ and OVERLEG_,
+    """The hub's streams (``gedeeld.nats.onderwerpen``): SIGNALEN, per region TREFFER_ and OVERLEG_,
     with per-sender bounds, and DOOD, which keeps the hub's advisories of messages a region's
     consumer gave up on."""
     stromen = [
@@ -530,7 +530,7 @@ def _verbindingsfout(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone, the same as ``zvhctl federatie nats…``: ``python -m services.cli.natsconfig_cli``."""
+    """Standalone, the same as ``zvhctl federatie nats…``: ``python -m services.cli.natsconfig``."""
     parser = argparse.ArgumentParser(prog="zvhctl federatie", description=__doc__.splitlines()[0])
     voeg_toe(parser.add_subparsers(dest="sub", required=True))
     ns = parser.parse_args(argv)

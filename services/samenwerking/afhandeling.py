@@ -11,7 +11,7 @@ transaction of samenwerking's own, idempotently (a redelivered event finds its
 match already there, or already closed, and changes nothing).
 
 A step of this region is written together with its overleg message in the
-outbox (``sw_outbox``, gedeeld/outbox.py); the message is published after commit
+outbox (``sw_outbox``, gedeeld/nats/outbox.py); the message is published after commit
 and retried until JetStream acknowledges it (``Nats-Msg-Id`` = message id, so a
 retry is dropped as a duplicate). Agreement on joint handling also writes a
 ``SamenwerkingGestart`` event for the region (the trend radar). A step of the
@@ -33,18 +33,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from gedeeld import onderwerpen
-from gedeeld.auth import Rol
+from gedeeld.beheer.tracing import TraceContext, huidig
 from gedeeld.crypto.envelop import verzegel
 from gedeeld.db import Database
-from gedeeld.errors import NotFoundError, PermissionDeniedError
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
+from gedeeld.fouten import NotFoundError, PermissionDeniedError
+from gedeeld.grpc.authenticatie import Rol
+from gedeeld.grpc.rpc import Aanroep
 from gedeeld.klok import Klok
-from gedeeld.outbox import Outbox
-from gedeeld.rpc import Aanroep
-from gedeeld.tracing import TraceContext, huidig
+from gedeeld.nats import onderwerpen
+from gedeeld.nats.outbox import Outbox
 from gedeeld.verwerkingslog import Actor, Handeling, Verwerkingslog
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G

@@ -22,7 +22,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
-from gedeeld.natsconfig import antwoord_inbox
+from gedeeld.nats.hubconfig import antwoord_inbox
 
 # nats-server answers a request nobody listens to with this status (when the client asked for it).
 _GEEN_LUISTERAARS = "503"

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from gedeeld import onderwerpen
+from gedeeld.nats import onderwerpen
 from services.signalering.store import EigenSignaalRij
 
 if TYPE_CHECKING:
-    from services.node import Node
+    from services.node.opstart import Node
     from services.samenwerking.server import Samenwerking
     from services.signalering.server import Signalering
 

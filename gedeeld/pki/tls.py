@@ -17,7 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
-from gedeeld.errors import ConfigError
+from gedeeld.fouten import ConfigError
 
 if TYPE_CHECKING:
     from gedeeld.config import NatsTlsConfig

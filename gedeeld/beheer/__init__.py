@@ -1,0 +1,1 @@
+"""For operators: the admin HTTP endpoint, metrics, tracing and structured logs."""

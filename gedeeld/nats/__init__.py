@@ -1,0 +1,2 @@
+"""NATS plumbing: connecting, the embedded nats-server, the hub's configuration, every subject and
+stream, durable consumers, request/reply between regions, the outbox."""

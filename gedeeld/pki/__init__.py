@@ -1,0 +1,1 @@
+"""Certificates: the development CA and TLS start-up checks."""

@@ -1,0 +1,1 @@
+"""``zvh-node``: the launcher that runs a region's services, and its status document."""
