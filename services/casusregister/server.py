@@ -17,6 +17,7 @@ from gedeeld.grpc.server import GrpcServer
 from gedeeld.klok import Klok, SysteemKlok
 from gedeeld.nats import onderwerpen
 from gedeeld.nats.jetstream import zorg_voor_stroom
+from gedeeld.taken import stop_taken
 from gedeeld.verwerkingslog import Verwerkingslog
 from gedeeld.zvh.v1 import casus_pb2, casus_pb2_grpc
 from services.casusregister import bewaartermijn
@@ -112,11 +113,7 @@ class Casusregister:
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.grpc.stop(grace)
-        for taak in self._taken:
-            taak.cancel()
-        for taak in self._taken:
-            with contextlib.suppress(asyncio.CancelledError):
-                await taak
+        await stop_taken(self._taken)
         # One last drain, so events committed by the final calls are not left waiting.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.relay.publiceer_batch(), 2)

@@ -23,6 +23,7 @@ from gedeeld.fouten import BerichtFout
 from gedeeld.nats import onderwerpen
 from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.nats.outbox import Outbox
+from gedeeld.taken import stop_taken
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.samenwerking.afhandeling import MAX_CONTACT, MAX_REDEN, MAX_TEKST, MatchRegister, overleg_info
@@ -193,11 +194,7 @@ class Samenwerking:
         self._taken.append(asyncio.create_task(self.outbox.draai(), name="samenwerking-outbox"))
 
     async def stop(self) -> None:
-        for t in self._taken:
-            t.cancel()
-        for t in self._taken:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await stop_taken(self._taken)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.outbox.publiceer_batch(), 2)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from datetime import timedelta
@@ -24,6 +23,7 @@ from gedeeld.federatie.snelheidslimiet import Limiet
 from gedeeld.fouten import ConfigError
 from gedeeld.klok import Klok
 from gedeeld.nats.jetstream import Uitkomst
+from gedeeld.taken import stop_taken
 from gedeeld.zvh.v1 import gebeurtenis_pb2
 from services.signalering.context import Activiteiten, Context, zorg_voor_federatiestromen
 from services.signalering.inkomend import Inkomend
@@ -133,11 +133,7 @@ class Signalering:
 
     async def stop(self) -> None:
         await self.beantwoorder.stop()
-        for t in self._taken:
-            t.cancel()
-        for t in self._taken:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await stop_taken(self._taken)
         # No last drain of the outbox: samenwerking (in this process) stops next, and an event
         # delivered to its consumer as it stops would wait out the ack wait (30 s); pending
         # events are published at the next start.

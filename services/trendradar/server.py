@@ -8,7 +8,6 @@ Releasing is not a background task: an operator decides when a month is released
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from nats.js.api import StreamConfig
@@ -16,6 +15,7 @@ from nats.js.api import StreamConfig
 from gedeeld.federatie.koppeling import HubNietBereikbaar, Koppeling
 from gedeeld.nats import onderwerpen
 from gedeeld.nats.jetstream import StroomLezer
+from gedeeld.taken import stop_taken
 from services.trendradar.gebeurtenissen import Feitenbron
 from services.trendradar.ontvangen import Ontvanger
 
@@ -86,8 +86,4 @@ class Trendradar:
         await asyncio.gather(*(lezer.draai() for lezer in self.trendlezers))
 
     async def stop(self) -> None:
-        for t in self._taken:
-            t.cancel()
-        for t in self._taken:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
+        await stop_taken(self._taken)
