@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
 from gedeeld.fouten import ConfigError
@@ -107,6 +108,29 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def na_commit(session: AsyncSession, sleutel: str, doe: Callable[[], None]) -> None:
+    """Run ``doe`` once the session's outermost transaction has committed; not at all when it rolls
+    back. SQLAlchemy also fires ``after_commit`` when a savepoint (``begin_nested``) is released,
+    before the outer transaction commits: a wake-up then would find nothing committed yet and
+    the work would wait for the next poll. ``sleutel``: one registration per transaction."""
+    sync = session.sync_session
+    if sync.info.get(sleutel):
+        return
+    sync.info[sleutel] = True
+
+    def gecommit(s: Session) -> None:
+        if s.in_nested_transaction() or not s.info.pop(sleutel, None):
+            return
+        doe()
+
+    def teruggedraaid(s: Session) -> None:
+        if not s.in_nested_transaction():
+            s.info.pop(sleutel, None)
+
+    event.listen(sync, "after_commit", gecommit)
+    event.listen(sync, "after_rollback", teruggedraaid)
 
 
 class Groepscommit:

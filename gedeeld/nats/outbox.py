@@ -25,13 +25,13 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from nats.js import JetStreamContext
-from sqlalchemy import Index, Integer, LargeBinary, String, event, func, select, update
+from sqlalchemy import Index, Integer, LargeBinary, String, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from gedeeld.beheer.metrics import OUTBOX_ACHTERSTAND, OUTBOX_GEPUBLICEERD
 from gedeeld.beheer.tracing import HEADER, TraceContext, huidig, in_trace
-from gedeeld.db import Database, UtcDateTime
+from gedeeld.db import Database, UtcDateTime, na_commit
 from gedeeld.fouten import UnavailableError
 from gedeeld.klok import Klok
 
@@ -139,11 +139,7 @@ class Outbox(Generic[R]):
         session.add(rij)
         if flush:
             await session.flush()
-        sync = session.sync_session
-        if not sync.info.get(_WEK):
-            sync.info[_WEK] = True
-            event.listen(sync, "after_commit", self._na_commit, once=True)
-            event.listen(sync, "after_rollback", self._na_rollback, once=True)
+        na_commit(session, f"{_WEK}.{id(self)}", self.wek)
         return rij
 
     async def gebeurtenis(self, session: AsyncSession, subject: str, bericht: Gebeurtenis) -> R:
@@ -158,13 +154,6 @@ class Outbox(Generic[R]):
             bericht.gebeurtenis_id,
             trace.traceparent if trace is not None else "",
         )
-
-    def _na_commit(self, sessie: Session) -> None:
-        sessie.info.pop(_WEK, None)
-        self.wek()
-
-    def _na_rollback(self, sessie: Session) -> None:
-        sessie.info.pop(_WEK, None)
 
     def wek(self) -> None:
         self._wakker.set()

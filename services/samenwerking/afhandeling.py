@@ -28,14 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from gedeeld.beheer.tracing import TraceContext, huidig
 from gedeeld.crypto.envelop import verzegel
-from gedeeld.db import Database
+from gedeeld.db import Database, na_commit
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.sleutels import RegioSleutels
@@ -137,13 +136,7 @@ class MatchRegister:
         s.add(SwWijziging(volgnummer=nummer, match_id=match_id, nieuw=nieuw, tijdstip=self.klok.nu()))
         # Wake Volgen streams once this transaction commits (every writer of the feed is in this
         # process: samenwerking's own steps and its own consumers of the region's events).
-        if not s.sync_session.info.get("zvh_wek"):
-            s.sync_session.info["zvh_wek"] = True
-            event.listen(s.sync_session, "after_commit", self._na_commit, once=True)
-
-    def _na_commit(self, sessie: Session) -> None:
-        sessie.info.pop("zvh_wek", None)
-        self.wekker.wek()
+        na_commit(s, "zvh_wek", self.wekker.wek)
 
     # -- the region's events (signalering's MatchGevonden, MatchGesloten, SignaalReferentie) --
 

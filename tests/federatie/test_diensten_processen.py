@@ -43,6 +43,8 @@ async def processen(cfg_pad: Path) -> AsyncIterator[dict[str, int | None]]:
     poorten: dict[str, int | None] = {}
     try:
         for dienst in DIENSTEN:
+            # Each process's log next to its config: what to read when this test fails.
+            log = (cfg_pad.parent / f"{dienst}.log").open("ab")
             proc = await asyncio.create_subprocess_exec(
                 str(BIN / "zvh-node"),
                 "--config",
@@ -52,8 +54,9 @@ async def processen(cfg_pad: Path) -> AsyncIterator[dict[str, int | None]]:
                 "--grace",
                 "1",
                 stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.DEVNULL,
+                stderr=log,
             )
+            log.close()
             procs.append(proc)
             assert proc.stdout is not None
             regel = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()

@@ -120,6 +120,49 @@ async def test_the_relay_wakes_on_commit_not_on_its_interval(db: Database, nc: C
         await sub.unsubscribe()
 
 
+class GevolgdeOutbox(Outbox[ProefRij]):
+    """Tells when its relay has looked for rows (``gekeken``)."""
+
+    def __init__(self, db: Database, nc: Client) -> None:
+        super().__init__(ProefRij, db, nc.jetstream(), "wvv", "proef", VerschuifbareKlok(), interval=3600.0)
+        self.gekeken = asyncio.Event()
+
+    async def publiceer_batch(self) -> int:
+        try:
+            return await super().publiceer_batch()
+        finally:
+            self.gekeken.set()
+
+
+async def test_a_row_written_in_a_savepoint_wakes_the_relay_at_the_outer_commit(
+    db: Database, nc: Client
+) -> None:
+    # SQLAlchemy fires after_commit when a savepoint is released too. A relay woken then finds
+    # nothing committed and would sleep out its interval (here an hour): the match event of a
+    # signal that hit waited a second for the next poll before this was fixed.
+    await stroom(nc)
+    o = GevolgdeOutbox(db, nc)
+    taak = asyncio.create_task(o.draai())
+    sub = await nc.subscribe("regio.wvv.proef.>")
+    try:
+        await asyncio.wait_for(o.gekeken.wait(), 10)  # its first, empty round
+        o.gekeken.clear()
+        gebeurtenis_id = str(uuid.uuid4())
+        async with db.transaction() as s:
+            async with s.begin_nested():
+                await o.schrijf(s, "regio.wvv.proef.genest", b"genest", gebeurtenis_id)
+            # A wrong wake at the release makes the relay look now, before the commit.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(o.gekeken.wait(), 1)
+        msg = await sub.next_msg(timeout=10)  # far below the relay's interval
+        assert (msg.headers or {})["Nats-Msg-Id"] == gebeurtenis_id
+    finally:
+        taak.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await taak
+        await sub.unsubscribe()
+
+
 async def test_a_rolled_back_transaction_leaves_nothing_to_publish(db: Database, nc: Client) -> None:
     o = outbox(db, nc)
 
