@@ -19,8 +19,6 @@ from gedeeld.taken import stop_taken
 from services.trendradar.gebeurtenissen import Feitenbron
 from services.trendradar.ontvangen import Ontvanger
 
-TRENDS = onderwerpen.TRENDS
-
 log = logging.getLogger("zvh.trendradar")
 
 
