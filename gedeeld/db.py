@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, event
+from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -95,6 +95,10 @@ class Database:
         """A read-write unit of work: all of it commits, or none of it."""
         if self.is_sqlite:
             async with self._write_lock, self._sessions.begin() as session:
+                # The write lock for the whole transaction, waiting up to busy_timeout: several
+                # processes on one file (``zvh-node --dienst``) would otherwise read a chain head
+                # or counter in one snapshot and write after another process moved it on.
+                await session.execute(text("BEGIN IMMEDIATE"))
                 yield session
         else:
             async with self._sessions.begin() as session:
