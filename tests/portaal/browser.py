@@ -109,8 +109,17 @@ class Browser:
                 raise
         WebDriverWait(self.driver, 30).until(EC.staleness_of(oud))
 
-    def tekst(self, css: str) -> str:
-        return str(self.driver.find_element(By.CSS_SELECTOR, css).text)
+    def tekst(self, css: str, timeout: float = 30) -> str:
+        """An element's visible text, found and read in one script in the page: the live inbox
+        may redraw an element between a WebDriver lookup and a read, which chromedriver reports
+        as "Node with given id does not belong to the document"."""
+        return str(
+            WebDriverWait(self.driver, timeout).until(
+                lambda d: d.execute_script(
+                    "const e = document.querySelector(arguments[0]); return e && {t: e.innerText};", css
+                )
+            )["t"]
+        )
 
     def bestaat(self, css: str) -> bool:
         return bool(self.driver.find_elements(By.CSS_SELECTOR, css))

@@ -110,9 +110,9 @@ def scenario(fed: Federatie, loop: asyncio.AbstractEventLoop, b: Browser) -> Non
 
     # -- back in wvv: the match arrived without a reload.
     b.driver.switch_to.window(inbox_tab)
-    rij = b.wacht_op("#matches tbody tr", timeout=60)
+    b.wacht_op("#matches tbody tr", timeout=60)
     assert b.driver.execute_script("return window.zvhNietHerladen === true;"), "the inbox was reloaded"
-    assert "arnhem" in rij.text
+    assert "arnhem" in b.tekst("#matches tbody tr")
     assert "Nieuwe match" in b.tekst("#live-melding")
     b.schermafdruk("05-inbox-live")
     b.open(b.href("#matches tbody tr a"))
