@@ -61,10 +61,19 @@ class Koppeling:
 
     @classmethod
     def uit_config(
-        cls, cfg: NodeConfig, db: Database, nc: Client, klok: Klok | None = None, **extra: Any
+        cls,
+        cfg: NodeConfig,
+        db: Database,
+        nc: Client,
+        klok: Klok | None = None,
+        *,
+        federatie: Federatie | None = None,
+        sleutels: RegioSleutels | None = None,
+        **extra: Any,
     ) -> Self:
         """From the node's ``[federatie]`` section: the registry and keys read and verified now, so
-        a wrong file stops the node with its name. ``extra``: a subclass's own fields."""
+        a wrong file stops the node with its name (``federatie``, ``sleutels``: already read by
+        the caller, from the same section). ``extra``: a subclass's own fields."""
         f = cfg.federatie
         if f is None:
             raise ConfigError("federatie", "this service needs the [federatie] section")
@@ -75,8 +84,8 @@ class Koppeling:
             js=nc.jetstream(domain=cfg.nats.hub_domein or None),
             js_lokaal=nc.jetstream(),
             hub_domein=cfg.nats.hub_domein,
-            federatie=laad(f.register, f.beheerder_sleutel),
-            sleutels=RegioSleutels.lees(f.sleutels),
+            federatie=federatie or laad(f.register, f.beheerder_sleutel),
+            sleutels=sleutels or RegioSleutels.lees(f.sleutels),
             klok=klok,
             log=Verwerkingslog.uit_sleutelbestand(cfg.verwerkingslog_sleutel, klok),
             limieten={

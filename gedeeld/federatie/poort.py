@@ -29,7 +29,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from gedeeld.beheer.metrics import FEDERATIE_GEWEIGERD, SIGNALEN_GEWEIGERD
-from gedeeld.federatie.bericht import Geopend, open_als, open_bericht
+from gedeeld.federatie.bericht import Geopend, open_als
 from gedeeld.federatie.register import Federatie
 from gedeeld.federatie.snelheidslimiet import Limiet, Limieten
 from gedeeld.fouten import BerichtFout
@@ -133,17 +133,6 @@ class Poort:
         """The sending region a subject names, as a metric label for a refusal before (or
         without) ``afzender``: a registry code or ``onbekend``."""
         return label(self.federatie, onderwerpen.afzender(soort, subject))
-
-    def open(self, soort: onderwerpen.Soort, data: bytes, afzender: str) -> Geopend[bytes]:
-        """The verified envelope, content unparsed; its signer is ``afzender`` (the subject's
-        sender). Prefer ``open_als``."""
-        return open_bericht(
-            data,
-            self.federatie,
-            soort,
-            onderwerpen.MAX_BERICHT,
-            afzender=afzender if BESCHERMING.herkomst else None,
-        )
 
     def open_als(
         self, soort: onderwerpen.Soort, data: bytes, afzender: str, berichttype: type[M]

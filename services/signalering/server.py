@@ -171,6 +171,8 @@ def bouw_signalering(cfg: NodeConfig, db: Database, nc: Client, klok: Klok | Non
         db,
         nc,
         klok,
+        federatie=federatie,
+        sleutels=sleutels,
         pseudonimiseerder=Pseudonimiseerder(
             nc,
             cfg.regio,

@@ -1,13 +1,11 @@
-"""What a trend release looks like on the wire: subject, envelope kind, size, id."""
+"""What a trend release looks like on the wire: its envelope kind and id (its subject and size
+limit are ``onderwerpen.trend`` and ``onderwerpen.MAX_BERICHT``)."""
 
 from __future__ import annotations
 
-from gedeeld.nats import onderwerpen
 from services.trendradar.tellen import Periode
 
 SOORT = "trend"  # the Ondertekend envelope's kind
-MAX_BERICHT = onderwerpen.MAX_BERICHT
-subject = onderwerpen.trend
 
 
 def release_id(regio: str, periode: Periode) -> str:

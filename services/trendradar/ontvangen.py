@@ -21,7 +21,7 @@ from gedeeld.klok import Klok
 from gedeeld.nats import onderwerpen
 from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import trend_pb2 as T
-from services.trendradar.bericht import MAX_BERICHT, SOORT, release_id, subject
+from services.trendradar.bericht import SOORT, release_id
 from services.trendradar.store import OntvangenRij
 from services.trendradar.tellen import Periode, raster
 
@@ -35,7 +35,9 @@ class Ontvanger:
     def lees(self, onderwerp: str, data: bytes) -> T.TrendRelease:
         """The verified release, or BerichtFout with the reason."""
         afzender = onderwerpen.afzender("trend", onderwerp)
-        geopend = open_als(data, self.federatie, SOORT, T.TrendRelease, MAX_BERICHT, afzender=afzender)
+        geopend = open_als(
+            data, self.federatie, SOORT, T.TrendRelease, onderwerpen.MAX_BERICHT, afzender=afzender
+        )
         release = geopend.inhoud
         try:
             periode = Periode.lees(release.periode)
@@ -43,7 +45,7 @@ class Ontvanger:
             raise BerichtFout("onleesbaar", "not a trend release") from None
         if (
             release.regio != geopend.afzender
-            or onderwerp != subject(geopend.afzender)
+            or onderwerp != onderwerpen.trend(geopend.afzender)
             or release.release_id != release_id(release.regio, periode)
             or release.versie < 1
             or len(release.cellen) > 4 * len(raster())

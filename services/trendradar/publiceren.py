@@ -23,10 +23,11 @@ from gedeeld.crypto.handtekening import Ondertekensleutel
 from gedeeld.db import Database
 from gedeeld.federatie.bericht import onderteken
 from gedeeld.fouten import ConflictError, PreconditionError
+from gedeeld.nats import onderwerpen
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
-from services.trendradar.bericht import SOORT, release_id, subject
+from services.trendradar.bericht import SOORT, release_id
 from services.trendradar.privacy import Mechanisme, foutmarge_cel, onderdruk
 from services.trendradar.store import GrootboekRij
 from services.trendradar.tellen import DUUR_GRENZEN, SENSITIVITEIT, Feiten, Periode, raster, tel
@@ -181,7 +182,7 @@ async def publiceer(js: JetStreamContext, publicatie: Publicatie) -> bool:
     """Publish (or re-publish) a recorded release; False when JetStream already had it."""
     r = publicatie.release
     ack = await js.publish(
-        subject(r.regio),
+        onderwerpen.trend(r.regio),
         publicatie.ondertekend,
         headers={"Nats-Msg-Id": f"{r.release_id}/v{r.versie}"},
     )

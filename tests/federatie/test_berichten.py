@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from google.protobuf.empty_pb2 import Empty
 from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
 
@@ -74,13 +75,14 @@ def test_the_rate_is_per_kind_and_sending_region() -> None:
 def test_the_signer_must_be_the_subject_sender_checked_before_the_signature() -> None:
     fed = maak_federatie(3, 2)
     p = Poort("wvv", fed.federatie)
-    van_haaglanden = onderteken(fed.regios["haaglanden"].ondertekening, "haaglanden", "signaal", b"x")
-    vervalst = onderteken(Ondertekensleutel.nieuw(), "haaglanden", "signaal", b"x")
+    inhoud = Empty().SerializeToString()
+    van_haaglanden = onderteken(fed.regios["haaglanden"].ondertekening, "haaglanden", "signaal", inhoud)
+    vervalst = onderteken(Ondertekensleutel.nieuw(), "haaglanden", "signaal", inhoud)
     for data in (van_haaglanden, vervalst):  # a wrong signature does not even get verified
         with pytest.raises(BerichtFout) as fout:
-            p.open("signaal", data, "arnhem")
+            p.open_als("signaal", data, "arnhem", Empty)
         assert fout.value.reden == "verkeerde_herkomst"
-    assert p.open("signaal", van_haaglanden, "haaglanden").afzender == "haaglanden"
+    assert p.open_als("signaal", van_haaglanden, "haaglanden", Empty).afzender == "haaglanden"
 
 
 @pytest.mark.parametrize(
