@@ -1,9 +1,12 @@
 """Database plumbing shared by the services: engine, sessions, UTC timestamps.
 
 SQLite (aiosqlite) is the embedded default, PostgreSQL (asyncpg) production.
-SQLite allows one writer; a deferred transaction that upgrades its lock fails at
-once rather than waiting, so on SQLite writes in this process are serialised
-with an asyncio lock. PostgreSQL relies on row locks (see ``keten``).
+SQLite allows one writer. Writes in this process are serialised with an asyncio lock, and each
+write transaction starts with ``BEGIN IMMEDIATE``: it takes the file's write lock (waiting up to
+``busy_timeout``) before its first read, so a service in another process on the same file
+(``zvh-node --dienst``) cannot commit between what a transaction reads (a chain head, a counter)
+and what it writes. SQLite ignores ``FOR UPDATE``; PostgreSQL relies on those row locks (see
+``keten``).
 
 SQLite runs in WAL mode with ``synchronous=NORMAL`` by default: a commit is in the WAL (the OS's
 page cache) before it returns, so a killed process loses nothing; only a power cut or kernel crash
