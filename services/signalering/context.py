@@ -17,7 +17,6 @@ from gedeeld.verwerkingslog import Actor
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from services.signalering.store import OutboxRij
 
-# From the one table of federation subjects and streams (kept here for older imports).
 SYSTEEM = Actor("systeem:signalering", "systeem", "interregionale signalering (WGS)")
 
 

@@ -9,6 +9,7 @@ and logged by nats-server as a permissions violation).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -54,12 +55,38 @@ async def hub(tmp_path: Path) -> AsyncIterator[NatsServer]:
         await server.stop()
 
 
-async def als(server: NatsServer, regio: str, fouten: list[Exception]) -> Client:
-    async def fout(e: Exception) -> None:
-        fouten.append(e)
+class Fouten:
+    """What nats-server reported to a client (nats-py hands each error to ``error_cb`` in a task of
+    its own, so it may come after the flush that followed the offending command returned)."""
 
+    def __init__(self) -> None:
+        self.lijst: list[Exception] = []
+        self._nieuw = asyncio.Event()
+
+    async def bij(self, e: Exception) -> None:
+        self.lijst.append(e)
+        self._nieuw.set()
+
+    def schendingen(self) -> int:
+        return sum("permissions violation" in str(e).lower() for e in self.lijst)
+
+    async def wacht_op(self, aantal: int, seconden: float = 10) -> int:
+        """The permissions violations reported, once there are ``aantal`` (or the time is up)."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconden):
+                while self.schendingen() < aantal:
+                    self._nieuw.clear()
+                    await self._nieuw.wait()
+        return self.schendingen()
+
+
+async def als(server: NatsServer, regio: str, fouten: Fouten) -> Client:
     return await nats.connect(
-        server.url, user=regio, password=WACHTWOORD[regio], inbox_prefix=inbox_prefix(regio), error_cb=fout
+        server.url,
+        user=regio,
+        password=WACHTWOORD[regio],
+        inbox_prefix=inbox_prefix(regio),
+        error_cb=fouten.bij,
     )
 
 
@@ -69,7 +96,7 @@ async def beheer_js(server: NatsServer) -> tuple[Client, nats.js.JetStreamContex
 
 
 async def test_region_b_cannot_publish_a_signal_or_a_treffer_as_a(hub: NatsServer) -> None:
-    fouten: list[Exception] = []
+    fouten = Fouten()
     b = await als(hub, "bb", fouten)
     for vervalst in (
         onderwerpen.signaal("aa"),
@@ -78,18 +105,18 @@ async def test_region_b_cannot_publish_a_signal_or_a_treffer_as_a(hub: NatsServe
     ):
         await b.publish(vervalst, b"vervalst")
     await bevestig(b)
-    await asyncio.sleep(0.2)  # the server reports the violation asynchronously
+    gemeld = await fouten.wacht_op(3)
     nc, js = await beheer_js(hub)
     signalen = (await js.stream_info("SIGNALEN")).state.messages
     treffers = [(await js.stream_info(stroom("treffer", r))).state.messages for r in REGIOS]
     await nc.close()
     await b.close()
     assert signalen == 0 and treffers == [0, 0]
-    assert sum("permissions violation" in str(e).lower() for e in fouten) == 3
+    assert gemeld == 3
 
 
 async def test_region_b_publishes_its_own_signal_and_a_reads_it_from_its_consumer(hub: NatsServer) -> None:
-    a, b = await als(hub, "aa", []), await als(hub, "bb", [])
+    a, b = await als(hub, "aa", Fouten()), await als(hub, "bb", Fouten())
     ack = await b.jetstream().publish(onderwerpen.signaal("bb"), b"ok")
     assert ack.stream == "SIGNALEN"
     ack = await b.jetstream().publish(onderwerpen.treffer("aa", "bb"), b"treffer")
@@ -104,14 +131,14 @@ async def test_region_b_publishes_its_own_signal_and_a_reads_it_from_its_consume
 
 
 async def test_region_b_cannot_read_treffers_for_a_nor_touch_its_consumers(hub: NatsServer) -> None:
-    fouten: list[Exception] = []
+    fouten = Fouten()
     b = await als(hub, "bb", fouten)
     sub = await b.subscribe("zvh.treffer.aa.*")
     await bevestig(b)
     await b.jetstream().publish(onderwerpen.treffer("aa", "bb"), b"geheim")  # anyone may send a treffer to a
     with pytest.raises(nats.errors.TimeoutError):
         await sub.next_msg(timeout=0.5)
-    assert any("permissions violation" in str(e).lower() for e in fouten)
+    assert await fouten.wacht_op(1) >= 1
     js = b.jetstream(timeout=1)
     with pytest.raises(MET_FOUT):
         await (await js.pull_subscribe_bind("aa", stroom("treffer", "aa"))).fetch(1, timeout=1)
@@ -132,7 +159,7 @@ async def test_region_b_cannot_read_treffers_for_a_nor_touch_its_consumers(hub: 
 
 
 async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
-    a, b = await als(hub, "aa", []), await als(hub, "bb", [])
+    a, b = await als(hub, "aa", Fouten()), await als(hub, "bb", Fouten())
 
     async def antwoord(msg: Msg) -> None:
         await msg.respond(b"evaluatie")
@@ -142,12 +169,11 @@ async def test_requests_and_replies_between_regions(hub: NatsServer) -> None:
     reply = await b.request(onderwerpen.oprf("aa"), b"verzoek", timeout=5)
     assert reply.data == b"evaluatie"
     # b's own subject is not a's to answer: a cannot even subscribe to it.
-    fouten: list[Exception] = []
+    fouten = Fouten()
     a2 = await als(hub, "aa", fouten)
     await a2.subscribe(onderwerpen.oprf("bb"))
     await bevestig(a2)
-    await asyncio.sleep(0.2)
-    assert any("permissions violation" in str(e).lower() for e in fouten)
+    assert await fouten.wacht_op(1) >= 1
     for c in (a, a2, b):
         await c.close()
 
@@ -162,7 +188,7 @@ async def test_a_region_reaches_the_beheerder_in_a_key_ceremony_only_as_itself(h
 
     await beheer.subscribe("zvh.dkg.>", cb=relay)
     await bevestig(beheer)
-    bb = await als(hub, "bb", [])
+    bb = await als(hub, "bb", Fouten())
     antwoord = await bb.request(onderwerpen.dkg("r1", "bb"), b"deel", timeout=5)
     assert antwoord.data == b"bundel"
     with pytest.raises(nats.errors.Error):  # as another region: refused, no responder
