@@ -34,6 +34,23 @@ class Deelnemer:
     contact: str = ""
     oin: str = ""
 
+    def inschrijving(
+        self, index: int, commitment: bytes, versleuteld_deel: bytes = b""
+    ) -> federatie_pb2.RegioInschrijving:
+        """Its registry entry as the holder of share ``index`` (a dealer's ceremony also hands it
+        the share, encrypted to its HPKE key; after a DKG each holder keeps its own)."""
+        return federatie_pb2.RegioInschrijving(
+            code=self.code,
+            naam=self.naam,
+            ondertekensleutel=self.ondertekensleutel,
+            hpke_sleutel=self.hpke_sleutel,
+            contact=self.contact,
+            oin=self.oin,
+            sleuteldeel_index=index,
+            sleuteldeel_commitment=commitment,
+            versleuteld_sleuteldeel=versleuteld_deel,
+        )
+
 
 def ceremonie(
     deelnemers: Sequence[Deelnemer],
@@ -62,17 +79,7 @@ def ceremonie(
     for d, deel in zip(deelnemers, delen, strict=True):
         info = SLEUTELDEEL_INFO + b"\x00" + str(epoch).encode() + b"\x00" + d.code.encode()
         reg.regios.append(
-            federatie_pb2.RegioInschrijving(
-                code=d.code,
-                naam=d.naam,
-                ondertekensleutel=d.ondertekensleutel,
-                hpke_sleutel=d.hpke_sleutel,
-                contact=d.contact,
-                oin=d.oin,
-                sleuteldeel_index=deel.index,
-                sleuteldeel_commitment=deel.commitment.data,
-                versleuteld_sleuteldeel=verzegel(d.hpke_sleutel, deel.waarde.data, info),
-            )
+            d.inschrijving(deel.index, deel.commitment.data, verzegel(d.hpke_sleutel, deel.waarde.data, info))
         )
     del delen
     data = teken_register(reg, beheerder)

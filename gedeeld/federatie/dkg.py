@@ -504,20 +504,9 @@ class Beoordeling:
         reg.geldig_tot.FromDatetime(r.geldig_tot)
         for code, index in sorted(self.houders().items(), key=lambda x: x[1]):
             d = regios.get(code)
-            if d is None or d.ondertekensleutel != r.regios[code].ondertekensleutel:
+            if d is None or d.code != code or d.ondertekensleutel != r.regios[code].ondertekensleutel:
                 raise DkgFout(f"no registry entry (or another signing key) for {code}")
-            reg.regios.append(
-                F.RegioInschrijving(
-                    code=code,
-                    naam=d.naam,
-                    ondertekensleutel=d.ondertekensleutel,
-                    hpke_sleutel=d.hpke_sleutel,
-                    contact=d.contact,
-                    oin=d.oin,
-                    sleuteldeel_index=index,
-                    sleuteldeel_commitment=self.publieke_delen[code].data,
-                )
-            )
+            reg.regios.append(d.inschrijving(index, self.publieke_delen[code].data))
         return teken_register(reg, beheerder)
 
     def controleer_register(self, federatie: Federatie) -> None:
