@@ -149,9 +149,11 @@ class MatchRegister:
         except IntegrityError:
             pass  # the other consumer (match / reference events) recorded it a moment ago
 
-    async def referentie(self, g: G.SignaalReferentie) -> None:
+    async def referenties(self, referenties: list[G.SignaalReferentie]) -> None:
+        """The region's own signal references (SignaalReferentie events), in one transaction."""
         async with self.db.transaction() as s:
-            await self._ken_referentie(s, g.referentie, g.casus_id)
+            for g in referenties:
+                await self._ken_referentie(s, g.referentie, g.casus_id)
 
     async def bekende_referentie(self, referentie: str) -> bool:
         async with self.db.lezen() as s:
@@ -396,10 +398,13 @@ class MatchRegister:
 
     # -- the region's casussen -------------------------------------------------------
 
-    async def casus(self, casus_id: str, procesregisseur: str) -> None:
+    async def casussen(self, casussen: list[tuple[str, str]]) -> None:
+        """Each casus' procesregisseur, from the region's case events (casus id, procesregisseur),
+        in stream order and in one transaction: the last event of a casus wins."""
         async with self.db.transaction() as s:
-            rij = await s.get(SwCasus, casus_id)
-            if rij is None:
-                s.add(SwCasus(casus_id=casus_id, procesregisseur=procesregisseur))
-            else:
-                rij.procesregisseur = procesregisseur
+            for casus_id, procesregisseur in casussen:
+                rij = await s.get(SwCasus, casus_id)
+                if rij is None:
+                    s.add(SwCasus(casus_id=casus_id, procesregisseur=procesregisseur))
+                else:
+                    rij.procesregisseur = procesregisseur

@@ -61,20 +61,36 @@ class Samenwerking:
         )
         self.lezers = [
             ctx.federatielezer("overleg", self._bij_overleg),
-            ctx.regiolezer("casus", "samenwerking", self._bij_gebeurtenis),
+            # Case events and references come one per registration: a fetched batch of them is
+            # kept in one transaction. Match events wake Volgen and stay one at a time.
+            ctx.regiolezer(
+                "casus", "samenwerking", self._bij_gebeurtenis, batch_handler=self._bij_gebeurtenissen
+            ),
             ctx.regiolezer("match", "samenwerking-match", self._bij_match),
-            ctx.regiolezer("signaal", "samenwerking-signaal", self._bij_referentie),
+            ctx.regiolezer(
+                "signaal", "samenwerking-signaal", self._bij_referentie, batch_handler=self._bij_referenties
+            ),
         ]
         self._regiolezers = self.lezers[2:]
         self._taken: list[asyncio.Task[None]] = []
 
     async def _bij_gebeurtenis(self, msg: Msg) -> Uitkomst:
-        try:
-            g = gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data)
-        except DecodeError:
-            return Uitkomst.WEIGER
-        await self.register.casus(g.casus.casus_id, g.casus.procesregisseur)
-        return Uitkomst.KLAAR
+        return (await self._bij_gebeurtenissen([msg]))[0]
+
+    async def _bij_gebeurtenissen(self, berichten: list[Msg]) -> list[Uitkomst]:
+        uitkomsten: list[Uitkomst] = []
+        casussen: list[tuple[str, str]] = []
+        for msg in berichten:
+            try:
+                g = gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data)
+            except DecodeError:
+                uitkomsten.append(Uitkomst.WEIGER)
+                continue
+            casussen.append((g.casus.casus_id, g.casus.procesregisseur))
+            uitkomsten.append(Uitkomst.KLAAR)
+        if casussen:
+            await self.register.casussen(casussen)
+        return uitkomsten
 
     async def _bij_match(self, msg: Msg) -> Uitkomst:
         """MatchGevonden / MatchGesloten; applying one twice changes nothing."""
@@ -102,16 +118,28 @@ class Samenwerking:
         return Uitkomst.KLAAR  # a kind this version does not know: not for samenwerking
 
     async def _bij_referentie(self, msg: Msg) -> Uitkomst:
-        if not msg.subject.endswith(".referentie"):
-            return Uitkomst.KLAAR
-        try:
-            g = gebeurtenis_pb2.SignaalReferentie.FromString(msg.data)
-        except DecodeError:
-            return Uitkomst.WEIGER
-        if not g.referentie:
-            return Uitkomst.WEIGER
-        await self.register.referentie(g)
-        return Uitkomst.KLAAR
+        return (await self._bij_referenties([msg]))[0]
+
+    async def _bij_referenties(self, berichten: list[Msg]) -> list[Uitkomst]:
+        uitkomsten: list[Uitkomst] = []
+        referenties: list[gebeurtenis_pb2.SignaalReferentie] = []
+        for msg in berichten:
+            if not msg.subject.endswith(".referentie"):
+                uitkomsten.append(Uitkomst.KLAAR)  # another kind of signal event: not for samenwerking
+                continue
+            try:
+                g = gebeurtenis_pb2.SignaalReferentie.FromString(msg.data)
+            except DecodeError:
+                uitkomsten.append(Uitkomst.WEIGER)
+                continue
+            if not g.referentie:
+                uitkomsten.append(Uitkomst.WEIGER)
+                continue
+            referenties.append(g)
+            uitkomsten.append(Uitkomst.KLAAR)
+        if referenties:
+            await self.register.referenties(referenties)
+        return uitkomsten
 
     async def _bij_overleg(self, msg: Msg) -> Uitkomst:
         ctx = self.ctx

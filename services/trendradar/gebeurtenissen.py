@@ -29,6 +29,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gedeeld.beheer.metrics import TRENDRADAR_GEWEIGERD
 from gedeeld.db import Database
@@ -159,21 +160,47 @@ def lees_samenwerking(data: bytes) -> Gestart:
     )
 
 
+def _weiger(bron: onderwerpen.Bron, fout: Onbruikbaar, msg: Msg) -> Uitkomst:
+    """A malformed event is refused, counted and logged (subject only)."""
+    TRENDRADAR_GEWEIGERD.labels(bron, fout.reden).inc()
+    log.warning("region event refused", extra={"bron": bron, "reden": fout.reden, "subject": msg.subject})
+    return Uitkomst.WEIGER
+
+
 async def _verwerk(
     bron: onderwerpen.Bron,
     msg: Msg,
     lees: Callable[[bytes], _F],
     bewaar: Callable[[_F], Awaitable[bool]],
 ) -> Uitkomst:
-    """Read the event, keep its fact; a malformed one is refused, counted and logged (subject only)."""
+    """Read the event, keep its fact; a malformed one is refused."""
     try:
         feit = lees(msg.data)
     except Onbruikbaar as fout:
-        TRENDRADAR_GEWEIGERD.labels(bron, fout.reden).inc()
-        log.warning("region event refused", extra={"bron": bron, "reden": fout.reden, "subject": msg.subject})
-        return Uitkomst.WEIGER
+        return _weiger(bron, fout, msg)
     await bewaar(feit)
     return Uitkomst.KLAAR
+
+
+async def _bewaar_casus(s: AsyncSession, c: CasusStand) -> bool:
+    rij = await s.get(CasusFeitRij, c.casus_id)
+    if rij is None:
+        s.add(
+            CasusFeitRij(
+                casus_id=c.casus_id,
+                thema=c.thema,
+                orientatie=c.orientatie,
+                aangemeld_op=c.aangemeld_op,
+                afgesloten_op=c.afgesloten_op,
+                versie=c.versie,
+            )
+        )
+        return True
+    if c.versie <= rij.versie:
+        return False
+    rij.thema, rij.orientatie, rij.versie = c.thema, c.orientatie, c.versie
+    rij.aangemeld_op, rij.afgesloten_op = c.aangemeld_op, c.afgesloten_op
+    return True
 
 
 class Feitenbron:
@@ -183,7 +210,22 @@ class Feitenbron:
         self.db, self.regio = db, regio
 
     async def bij_casus(self, msg: Msg) -> Uitkomst:
-        return await _verwerk("casus", msg, lambda data: lees_casus(data, self.regio), self.casus)
+        return (await self.bij_casussen([msg]))[0]
+
+    async def bij_casussen(self, berichten: list[Msg]) -> list[Uitkomst]:
+        """A fetched batch of case events (one per registration and change: the busiest of the
+        three) kept in one transaction, in stream order."""
+        uitkomsten: list[Uitkomst] = []
+        standen: list[CasusStand] = []
+        for msg in berichten:
+            try:
+                standen.append(lees_casus(msg.data, self.regio))
+                uitkomsten.append(Uitkomst.KLAAR)
+            except Onbruikbaar as fout:
+                uitkomsten.append(_weiger("casus", fout, msg))
+        if standen:
+            await self.casussen(standen)
+        return uitkomsten
 
     async def bij_match(self, msg: Msg) -> Uitkomst:
         return await _verwerk("match", msg, lees_match, self.match)
@@ -193,25 +235,12 @@ class Feitenbron:
 
     async def casus(self, c: CasusStand) -> bool:
         """Keep the casus' newest state; False when this version (or a newer one) is there."""
+        return (await self.casussen([c]))[0]
+
+    async def casussen(self, standen: list[CasusStand]) -> list[bool]:
+        """``casus`` for each, in order, in one transaction."""
         async with self.db.transaction() as s:
-            rij = await s.get(CasusFeitRij, c.casus_id)
-            if rij is None:
-                s.add(
-                    CasusFeitRij(
-                        casus_id=c.casus_id,
-                        thema=c.thema,
-                        orientatie=c.orientatie,
-                        aangemeld_op=c.aangemeld_op,
-                        afgesloten_op=c.afgesloten_op,
-                        versie=c.versie,
-                    )
-                )
-                return True
-            if c.versie <= rij.versie:
-                return False
-            rij.thema, rij.orientatie, rij.versie = c.thema, c.orientatie, c.versie
-            rij.aangemeld_op, rij.afgesloten_op = c.aangemeld_op, c.afgesloten_op
-            return True
+            return [await _bewaar_casus(s, c) for c in standen]
 
     async def match(self, m: Gevonden) -> bool:
         async with self.db.transaction() as s:
@@ -258,6 +287,7 @@ class Feitenbron:
                 subject=subjects[bron],
                 durable=DURABLES[bron],
                 handler=handlers[bron],
+                batch_handler=self.bij_casussen if bron == "casus" else None,
                 dood=dood,
             )
             for bron in DURABLES

@@ -13,13 +13,16 @@ from pathlib import Path
 
 import pytest
 from nats.aio.msg import Msg
+from sqlalchemy import select
 
 from gedeeld.nats import onderwerpen
 from gedeeld.nats.server import NatsServer
 from gedeeld.nats.verbinding import verbind
+from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import samenwerking_pb2 as M
+from services.samenwerking.store import SwCasus
 from tests.conftest import begrensd
 from tests.federatie import knooppunten
 from tests.federatie.knooppunten import PR, Federatie, Regio, als
@@ -131,3 +134,50 @@ async def test_agreement_is_announced_to_the_region(federatie: Federatie) -> Non
         assert g.gestart_op.ToDatetime() >= g.gevonden_op.ToDatetime()
     finally:
         await nc.close()
+
+
+async def test_batches_of_case_and_reference_events_are_applied_in_stream_order(wvv: Regio) -> None:
+    """Case events and signal references come one per registration and are read in batches: the
+    last event of a casus wins, a malformed one is refused without losing the others."""
+    assert wvv.node is not None and wvv.node.samenwerking is not None
+    samenwerking = wvv.node.samenwerking
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def casus(casus_id: str, procesregisseur: str) -> bytes:
+        c = S.Casus(casus_id=casus_id, regio="wvv", procesregisseur=procesregisseur)
+        return G.CasusGebeurtenis(gebeurtenis_id=str(uuid.uuid4()), casus=c).SerializeToString()
+
+    def msg(subject: str, data: bytes) -> Msg:
+        return Msg(samenwerking.nc, subject=subject, data=data)
+
+    casus_subject = onderwerpen.gebeurtenis("wvv", "casus", "gewijzigd")
+    uitkomsten = await samenwerking._bij_gebeurtenissen(
+        [
+            msg(casus_subject, casus(a, "pr-anna")),
+            msg(casus_subject, b"\x0a\x05ab"),
+            msg(casus_subject, casus(a, "pr-bram")),
+            msg(casus_subject, casus(b, "pr-carla")),
+        ]
+    )
+    assert [u.value for u in uitkomsten] == ["klaar", "weiger", "klaar", "klaar"]
+    async with samenwerking.register.db.lezen() as s:
+        rijen = {r.casus_id: r.procesregisseur for r in (await s.execute(select(SwCasus))).scalars()}
+    assert (rijen[a], rijen[b]) == ("pr-bram", "pr-carla")
+
+    def referentie(ref: str, casus_id: str) -> bytes:
+        return G.SignaalReferentie(referentie=ref, casus_id=casus_id).SerializeToString()
+
+    ref_subject = onderwerpen.gebeurtenis("wvv", "signaal", "referentie")
+    een, twee = uuid.uuid4().hex, uuid.uuid4().hex
+    uitkomsten = await samenwerking._bij_referenties(
+        [
+            msg(ref_subject, referentie(een, a)),
+            msg(onderwerpen.gebeurtenis("wvv", "signaal", "anders"), b"niet voor samenwerking"),
+            msg(ref_subject, referentie("", a)),
+            msg(ref_subject, referentie(een, a)),  # the same reference twice in one batch
+            msg(ref_subject, referentie(twee, b)),
+        ]
+    )
+    assert [u.value for u in uitkomsten] == ["klaar", "klaar", "weiger", "klaar", "klaar"]
+    assert await samenwerking.register.bekende_referentie(een)
+    assert await samenwerking.register.bekende_referentie(twee)

@@ -14,17 +14,19 @@ from datetime import timedelta
 
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from prometheus_client import REGISTRY
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, event, select
 
 from gedeeld.db import Database
 from gedeeld.nats import onderwerpen
+from gedeeld.nats.jetstream import Uitkomst
 from gedeeld.zvh.v1 import casus_pb2 as S
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from gedeeld.zvh.v1 import trend_pb2 as T
 from services.trendradar import bronnen
-from services.trendradar.gebeurtenissen import DURABLES, Onbruikbaar, zekerheid
+from services.trendradar.gebeurtenissen import DURABLES, Feitenbron, Onbruikbaar, zekerheid
 from services.trendradar.tellen import tel
 from tests.trendradar.regiostroom import (
     DAG,
@@ -217,3 +219,31 @@ def test_confidence_comes_from_the_event_or_else_from_the_key_types_that_hit() -
         with pytest.raises(Onbruikbaar) as fout:
             zekerheid(m(z, types))
         assert fout.value.reden == "zekerheid"
+
+
+async def test_a_batch_of_case_events_is_kept_in_one_transaction_in_stream_order(db: Database) -> None:
+    """Case events come one per registration: a fetched batch is one commit, and within it the
+    newest version of a casus wins as it would one event at a time."""
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    gesloten = DAG + timedelta(days=12)
+    subject = onderwerpen.gebeurtenis(REGIO, "casus", "aangemeld")
+    batch = [
+        casus_gebeurtenis(a, 1),
+        b"\x0a\x05ab",  # malformed: refused, the rest of the batch is kept
+        casus_gebeurtenis(a, 2, G.GEBEURTENIS_SOORT_AFGESLOTEN, afgesloten=gesloten),
+        casus_gebeurtenis(a, 1),  # older than what the batch already holds: ignored
+        casus_gebeurtenis(b, 1),
+    ]
+    commits: list[int] = []
+    event.listen(db.engine.sync_engine, "commit", lambda _conn: commits.append(1))
+    uitkomsten = await Feitenbron(db, REGIO).bij_casussen(
+        [Msg(_client=None, subject=subject, data=data) for data in batch]  # type: ignore[arg-type]
+    )
+    assert uitkomsten == [Uitkomst.KLAAR, Uitkomst.WEIGER, Uitkomst.KLAAR, Uitkomst.KLAAR, Uitkomst.KLAAR]
+    assert len(commits) == 1
+    assert sorted((await inhoud(db))["tr_casus"]) == sorted(
+        [
+            (a, S.THEMA_JEUGD, S.ORIENTATIE_SYSTEEMGERICHT, DAG, gesloten, 2),
+            (b, S.THEMA_JEUGD, S.ORIENTATIE_SYSTEEMGERICHT, DAG, None, 1),
+        ]
+    )
