@@ -24,8 +24,9 @@ import contextlib
 import dataclasses
 import enum
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -38,6 +39,7 @@ from gedeeld.beheer.tracing import from_headers, in_trace
 from gedeeld.nats import onderwerpen
 
 log = logging.getLogger("zvh.jetstream")
+T = TypeVar("T")
 
 MAX_OPNIEUW_NA = 300.0  # seconds: the longest pause between two deliveries of a failing message
 # Headers of a dead letter (besides the original message's own headers).
@@ -58,6 +60,49 @@ class Uitkomst(enum.Enum):
 
 Handler = Callable[[Msg], Awaitable[Uitkomst]]
 BatchHandler = Callable[[list[Msg]], Awaitable[list[Uitkomst]]]
+
+
+async def samen_of_los(
+    geldig: Sequence[tuple[int, T]],
+    uitkomsten: list[Uitkomst],
+    samen: Callable[[list[T]], Awaitable[object]],
+    los: Callable[[T], Awaitable[object]],
+    durable: str,
+) -> None:
+    """A batch handler's second half: apply the batch's valid items (``(index in the batch, item)``)
+    in one go, one transaction; should that fail, one at a time, so an item that cannot be applied
+    holds up only its own message (set to OPNIEUW in ``uitkomsten``, redelivered later) and the
+    others are done."""
+    if not geldig:
+        return
+
+    def opnieuw(index: int, exc: Exception) -> None:
+        log.warning(
+            "handler failed; message will be redelivered",
+            extra={"durable": durable, "error": type(exc).__name__},
+        )
+        uitkomsten[index] = Uitkomst.OPNIEUW
+
+    try:
+        await samen([item for _, item in geldig])
+        return
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if len(geldig) == 1:
+            opnieuw(geldig[0][0], exc)
+            return
+        log.warning(
+            "batch failed; handling its messages one at a time",
+            extra={"durable": durable, "aantal": len(geldig), "error": type(exc).__name__},
+        )
+    for index, item in geldig:
+        try:
+            await los(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            opnieuw(index, exc)
 
 
 async def zorg_voor_stroom(js: JetStreamContext, config: StreamConfig) -> None:

@@ -21,7 +21,7 @@ from gedeeld.federatie.koppeling import Koppeling
 from gedeeld.federatie.poort import BESCHERMING, controleer, weiger
 from gedeeld.fouten import BerichtFout
 from gedeeld.nats import onderwerpen
-from gedeeld.nats.jetstream import Uitkomst
+from gedeeld.nats.jetstream import Uitkomst, samen_of_los
 from gedeeld.nats.outbox import Outbox
 from gedeeld.taken import stop_taken
 from gedeeld.zvh.v1 import federatie_pb2 as F
@@ -79,17 +79,17 @@ class Samenwerking:
 
     async def _bij_gebeurtenissen(self, berichten: list[Msg]) -> list[Uitkomst]:
         uitkomsten: list[Uitkomst] = []
-        casussen: list[tuple[str, str]] = []
-        for msg in berichten:
+        casussen: list[tuple[int, tuple[str, str]]] = []
+        for i, msg in enumerate(berichten):
             try:
                 g = gebeurtenis_pb2.CasusGebeurtenis.FromString(msg.data)
             except DecodeError:
                 uitkomsten.append(Uitkomst.WEIGER)
                 continue
-            casussen.append((g.casus.casus_id, g.casus.procesregisseur))
+            casussen.append((i, (g.casus.casus_id, g.casus.procesregisseur)))
             uitkomsten.append(Uitkomst.KLAAR)
-        if casussen:
-            await self.register.casussen(casussen)
+        r = self.register
+        await samen_of_los(casussen, uitkomsten, r.casussen, lambda c: r.casussen([c]), "samenwerking")
         return uitkomsten
 
     async def _bij_match(self, msg: Msg) -> Uitkomst:
@@ -122,8 +122,8 @@ class Samenwerking:
 
     async def _bij_referenties(self, berichten: list[Msg]) -> list[Uitkomst]:
         uitkomsten: list[Uitkomst] = []
-        referenties: list[gebeurtenis_pb2.SignaalReferentie] = []
-        for msg in berichten:
+        referenties: list[tuple[int, gebeurtenis_pb2.SignaalReferentie]] = []
+        for i, msg in enumerate(berichten):
             if not msg.subject.endswith(".referentie"):
                 uitkomsten.append(Uitkomst.KLAAR)  # another kind of signal event: not for samenwerking
                 continue
@@ -135,10 +135,12 @@ class Samenwerking:
             if not g.referentie:
                 uitkomsten.append(Uitkomst.WEIGER)
                 continue
-            referenties.append(g)
+            referenties.append((i, g))
             uitkomsten.append(Uitkomst.KLAAR)
-        if referenties:
-            await self.register.referenties(referenties)
+        r = self.register
+        await samen_of_los(
+            referenties, uitkomsten, r.referenties, lambda g: r.referenties([g]), "samenwerking-signaal"
+        )
         return uitkomsten
 
     async def _bij_overleg(self, msg: Msg) -> Uitkomst:

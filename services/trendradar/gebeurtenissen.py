@@ -36,7 +36,7 @@ from gedeeld.db import Database
 from gedeeld.fouten import ZvhError
 from gedeeld.identiteit.matchsleutels import SleutelType, is_zeker
 from gedeeld.nats import onderwerpen
-from gedeeld.nats.jetstream import DodeBrieven, StroomLezer, Uitkomst
+from gedeeld.nats.jetstream import DodeBrieven, StroomLezer, Uitkomst, samen_of_los
 from gedeeld.zvh.v1 import federatie_pb2 as F
 from gedeeld.zvh.v1 import gebeurtenis_pb2 as G
 from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFeitRij
@@ -216,15 +216,14 @@ class Feitenbron:
         """A fetched batch of case events (one per registration and change: the busiest of the
         three) kept in one transaction, in stream order."""
         uitkomsten: list[Uitkomst] = []
-        standen: list[CasusStand] = []
-        for msg in berichten:
+        standen: list[tuple[int, CasusStand]] = []
+        for i, msg in enumerate(berichten):
             try:
-                standen.append(lees_casus(msg.data, self.regio))
+                standen.append((i, lees_casus(msg.data, self.regio)))
                 uitkomsten.append(Uitkomst.KLAAR)
             except Onbruikbaar as fout:
                 uitkomsten.append(_weiger("casus", fout, msg))
-        if standen:
-            await self.casussen(standen)
+        await samen_of_los(standen, uitkomsten, self.casussen, self.casus, DURABLES["casus"])
         return uitkomsten
 
     async def bij_match(self, msg: Msg) -> Uitkomst:
