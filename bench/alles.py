@@ -1,4 +1,4 @@
-"""``make bench``: the four benchmarks one after the other, then the wall time of each and its phases.
+"""``make bench``: the benchmarks one after the other, then the wall time of each and its phases.
 
 Each script runs in its own process (as ``python bench/<script>.py --json <file>``) and merges
 its figures into the JSON file; the federation scripts also record their phases' wall time
@@ -23,6 +23,7 @@ SCRIPTS = (
     ("federatie", (), "federatie"),
     ("federatie", ("--pad", "vorig"), "federatie_vorig"),
     ("schaal", (), "schaal"),
+    ("inhalen", (), "inhalen"),
 )
 
 
