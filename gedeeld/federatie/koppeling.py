@@ -109,7 +109,7 @@ class Koppeling:
         self,
         bron: onderwerpen.Bron,
         durable: str,
-        handler: Callable[[Msg], Awaitable[Uitkomst]],
+        handler: Callable[[Msg], Awaitable[Uitkomst]] | None = None,
         *,
         batch_handler: Callable[[list[Msg]], Awaitable[list[Uitkomst]]] | None = None,
     ) -> StroomLezer:
@@ -128,7 +128,7 @@ class Koppeling:
     def federatielezer(
         self,
         soort: onderwerpen.Soort,
-        handler: Callable[[Msg], Awaitable[Uitkomst]],
+        handler: Callable[[Msg], Awaitable[Uitkomst]] | None = None,
         *,
         batch_handler: Callable[[list[Msg]], Awaitable[list[Uitkomst]]] | None = None,
     ) -> StroomLezer:

@@ -146,7 +146,7 @@ class StroomLezer:
         stroom: str,
         subject: str,
         durable: str,
-        handler: Handler,
+        handler: Handler | None = None,
         batch: int = 32,
         opnieuw_na: float = 2.0,
         batch_handler: BatchHandler | None = None,
@@ -155,8 +155,8 @@ class StroomLezer:
         soort: str = "",
         dood: DodeBrieven | None = None,
     ) -> None:
-        """``batch_handler``, when given, gets every fetched batch at once (in stream order) and
-        returns one outcome per message; ``handler`` then is unused.
+        """Give ``handler`` (one message at a time) or ``batch_handler``: it gets every fetched batch
+        at once (in stream order) and returns one outcome per message.
 
         ``config``: the durable consumer's configuration when this reader creates it (a
         federation consumer's comes from ``onderwerpen.Consumentspec.config()``); its
@@ -165,6 +165,8 @@ class StroomLezer:
         alter the consumer, only bind to it (on the hub, the hub's operators made it).
         ``soort``: the message kind, for metrics and to name the sending region in logs.
         ``dood``: where to keep a copy of messages given up on (None: only counted and logged)."""
+        if (handler is None) == (batch_handler is None):
+            raise TypeError("StroomLezer takes a handler or a batch_handler (one of the two)")
         self._js = js
         self._stroom = stroom
         self._subject = subject
@@ -218,9 +220,9 @@ class StroomLezer:
                     self._achterstand.set(wachtend)
                     if self._batch_handler is not None:
                         await self._alle(self._batch_handler, berichten)
-                    else:
+                    elif self._handler is not None:
                         for msg in berichten:
-                            await self._een(msg)
+                            await self._een(self._handler, msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -254,12 +256,12 @@ class StroomLezer:
             extra={"durable": self._durable, "error": type(exc).__name__},
         )
 
-    async def _een(self, msg: Msg) -> None:
+    async def _een(self, handler: Handler, msg: Msg) -> None:
         # One message, one span: the handler's logs carry the publisher's trace_id. (A
         # batch_handler gets no ambient trace: it sets each message's own where it handles it.)
         with in_trace(from_headers(msg.headers)):
             try:
-                uitkomst = await self._handler(msg)
+                uitkomst = await handler(msg)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -63,19 +63,12 @@ class Samenwerking:
             ctx.federatielezer("overleg", self._bij_overleg),
             # Case events and references come one per registration: a fetched batch of them is
             # kept in one transaction. Match events wake Volgen and stay one at a time.
-            ctx.regiolezer(
-                "casus", "samenwerking", self._bij_gebeurtenis, batch_handler=self._bij_gebeurtenissen
-            ),
+            ctx.regiolezer("casus", "samenwerking", batch_handler=self._bij_gebeurtenissen),
             ctx.regiolezer("match", "samenwerking-match", self._bij_match),
-            ctx.regiolezer(
-                "signaal", "samenwerking-signaal", self._bij_referentie, batch_handler=self._bij_referenties
-            ),
+            ctx.regiolezer("signaal", "samenwerking-signaal", batch_handler=self._bij_referenties),
         ]
         self._regiolezers = self.lezers[2:]
         self._taken: list[asyncio.Task[None]] = []
-
-    async def _bij_gebeurtenis(self, msg: Msg) -> Uitkomst:
-        return (await self._bij_gebeurtenissen([msg]))[0]
 
     async def _bij_gebeurtenissen(self, berichten: list[Msg]) -> list[Uitkomst]:
         uitkomsten: list[Uitkomst] = []
@@ -116,9 +109,6 @@ class Samenwerking:
         except DecodeError:
             return Uitkomst.WEIGER
         return Uitkomst.KLAAR  # a kind this version does not know: not for samenwerking
-
-    async def _bij_referentie(self, msg: Msg) -> Uitkomst:
-        return (await self._bij_referenties([msg]))[0]
 
     async def _bij_referenties(self, berichten: list[Msg]) -> list[Uitkomst]:
         uitkomsten: list[Uitkomst] = []

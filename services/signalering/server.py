@@ -45,17 +45,12 @@ class Signalering:
         self.beantwoorder = Beantwoorder(ctx, nc, vraag_limiet)
         self.lezers = [
             # A backlog (onboarding, bursts) shares OPRF requests and transactions.
-            ctx.regiolezer("casus", "signalering", self._gebeurtenis, batch_handler=self._gebeurtenissen),
+            ctx.regiolezer("casus", "signalering", batch_handler=self._gebeurtenissen),
             # A backlog of other regions' signals is looked up and recorded in one transaction.
-            ctx.federatielezer(
-                "signaal", self.inkomend.bij_signaal, batch_handler=self.inkomend.bij_signalen
-            ),
+            ctx.federatielezer("signaal", batch_handler=self.inkomend.bij_signalen),
             ctx.federatielezer("treffer", self.inkomend.bij_treffer),
         ]
         self._taken: list[asyncio.Task[None]] = []
-
-    async def _gebeurtenis(self, msg: Msg) -> Uitkomst:
-        return (await self._gebeurtenissen([msg]))[0]
 
     async def _gebeurtenissen(self, berichten: list[Msg]) -> list[Uitkomst]:
         leesbaar: list[tuple[gebeurtenis_pb2.CasusGebeurtenis, TraceContext]] = []

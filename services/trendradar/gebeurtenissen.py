@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
@@ -44,6 +44,7 @@ from services.trendradar.store import CasusFeitRij, MatchFeitRij, SamenwerkingFe
 log = logging.getLogger("zvh.trendradar")
 
 _F = TypeVar("_F")
+_B = TypeVar("_B", bound=Message)
 MAX_ID = 36  # casus and match ids are UUIDs
 # Durable consumers on REGIO_<R>, one per source service.
 DURABLES: dict[onderwerpen.Bron, str] = {
@@ -102,11 +103,15 @@ def _tijd(ts: Timestamp, gezet: bool) -> datetime:
         raise Onbruikbaar("onleesbaar") from None
 
 
-def lees_casus(data: bytes, regio: str) -> CasusStand:
+def _ontleed(berichttype: type[_B], data: bytes) -> _B:
     try:
-        g = G.CasusGebeurtenis.FromString(data)
+        return berichttype.FromString(data)
     except DecodeError:
         raise Onbruikbaar("onleesbaar") from None
+
+
+def lees_casus(data: bytes, regio: str) -> CasusStand:
+    g = _ontleed(G.CasusGebeurtenis, data)
     c = g.casus
     if g.soort == G.GEBEURTENIS_SOORT_ONBEKEND or not g.HasField("casus"):
         raise Onbruikbaar("onvolledig")
@@ -135,10 +140,7 @@ def zekerheid(m: G.MatchGevonden) -> int:
 
 
 def lees_match(data: bytes) -> Gevonden:
-    try:
-        m = G.MatchGevonden.FromString(data)
-    except DecodeError:
-        raise Onbruikbaar("onleesbaar") from None
+    m = _ontleed(G.MatchGevonden, data)
     return Gevonden(
         match_id=_id(m.match_id),
         casus_id=_id(m.casus_id),
@@ -148,10 +150,7 @@ def lees_match(data: bytes) -> Gevonden:
 
 
 def lees_samenwerking(data: bytes) -> Gestart:
-    try:
-        w = G.SamenwerkingGestart.FromString(data)
-    except DecodeError:
-        raise Onbruikbaar("onleesbaar") from None
+    w = _ontleed(G.SamenwerkingGestart, data)
     return Gestart(
         match_id=_id(w.match_id),
         casus_id=_id(w.casus_id),
@@ -208,9 +207,6 @@ class Feitenbron:
 
     def __init__(self, db: Database, regio: str) -> None:
         self.db, self.regio = db, regio
-
-    async def bij_casus(self, msg: Msg) -> Uitkomst:
-        return (await self.bij_casussen([msg]))[0]
 
     async def bij_casussen(self, berichten: list[Msg]) -> list[Uitkomst]:
         """A fetched batch of case events (one per registration and change: the busiest of the
@@ -273,7 +269,7 @@ class Feitenbron:
     def lezers(self, js: JetStreamContext, dood: DodeBrieven | None) -> list[StroomLezer]:
         """The durable consumers on the region's own stream ``js`` (never the hub's); ``dood``:
         where a message that keeps failing is kept (``Koppeling.dood``)."""
-        handlers = {"casus": self.bij_casus, "match": self.bij_match, "samenwerking": self.bij_samenwerking}
+        handlers = {"match": self.bij_match, "samenwerking": self.bij_samenwerking}
         subjects: dict[onderwerpen.Bron, str] = {
             "casus": onderwerpen.gebeurtenissen(self.regio, "casus"),
             "match": onderwerpen.gebeurtenis(self.regio, "match", "gevonden"),
@@ -285,7 +281,8 @@ class Feitenbron:
                 stroom=onderwerpen.regiostroom(self.regio),
                 subject=subjects[bron],
                 durable=DURABLES[bron],
-                handler=handlers[bron],
+                # Case events come one per registration: a batch per transaction.
+                handler=handlers.get(bron),
                 batch_handler=self.bij_casussen if bron == "casus" else None,
                 dood=dood,
             )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import cast
 
 import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from prometheus_client import REGISTRY
 
@@ -143,3 +145,17 @@ async def test_bind_only_never_creates_the_consumer(nc: Client) -> None:
         await gezien.wait()
     info = await js.consumer_info(spec.stroom, spec.durable)
     assert info.config.max_deliver == onderwerpen.MAX_AFLEVERINGEN
+
+
+def test_a_reader_takes_a_handler_or_a_batch_handler() -> None:
+    async def een(_msg: Msg) -> Uitkomst:
+        return Uitkomst.KLAAR
+
+    async def alle(berichten: list[Msg]) -> list[Uitkomst]:
+        return [Uitkomst.KLAAR] * len(berichten)
+
+    js = cast(JetStreamContext, None)  # never used: the choice is checked when the reader is made
+    for handlers in ({}, {"handler": een, "batch_handler": alle}):
+        with pytest.raises(TypeError, match="one of the two"):
+            StroomLezer(js, stroom="S", subject="s.>", durable="d", **handlers)  # type: ignore[arg-type]
+    StroomLezer(js, stroom="S", subject="s.>", durable="d", batch_handler=alle)
