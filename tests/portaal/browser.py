@@ -98,16 +98,22 @@ class Browser:
         self._klik_en_wacht("form[action='/uitloggen'] button")
 
     def _klik_en_wacht(self, css: str) -> None:
-        """Click a submit button and wait for the next page. chromedriver sometimes reports the
-        navigation the click started as an error of the click itself ("Node with given id does
-        not belong to the document"); the page load that follows is what counts."""
-        oud = self.driver.find_element(By.TAG_NAME, "html")
+        """Click a submit button and wait for the next page. The old page is marked and the wait is
+        for a loaded document without the mark: chromedriver reports an element of a page that is
+        gone as "Node with given id does not belong to the document" rather than as stale, both
+        from the click that navigates and from a staleness check on an element of the old page."""
+        self.driver.execute_script("document.documentElement.setAttribute('data-zvh-oud', '');")
         try:
             self.driver.find_element(By.CSS_SELECTOR, css).click()
         except WebDriverException as exc:
             if "does not belong to the document" not in str(exc.msg):
                 raise
-        WebDriverWait(self.driver, 30).until(EC.staleness_of(oud))
+        WebDriverWait(self.driver, 30, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script(
+                "return document.readyState === 'complete'"
+                " && !document.documentElement.hasAttribute('data-zvh-oud');"
+            )
+        )
 
     def tekst(self, css: str, timeout: float = 30) -> str:
         """An element's visible text, found and read in one script in the page: the live inbox
